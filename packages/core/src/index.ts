@@ -8,3 +8,4 @@ export { formatDiagnostic, formatSource, hasErrors } from './diagnostic.js';
 export type { Diagnostic, Severity, SourceLocation } from './diagnostic.js';
 export { LabError, isLabError, toLabError } from './errors.js';
 export type { LabErrorOptions } from './errors.js';
+export { Secret, SECRET_MASK, isSecret, redact } from './secret.js';
