@@ -1,0 +1,56 @@
+import { colorWanted, createHumanReporter, createNdjsonReporter, type Reporter } from '@lab/core';
+import { findLabRoot } from './root.js';
+
+/** Flags every command accepts. */
+export const globalArgs = {
+  root: { type: 'string', description: 'Lab directory (holds lab.yaml); default: nearest ancestor with one', valueHint: 'dir' },
+  json: { type: 'boolean', description: 'Machine-readable output on stdout', default: false },
+  verbose: { type: 'boolean', alias: 'v', description: 'More detail on stderr', default: false },
+  color: { type: 'boolean', description: 'Colour on stderr (default: when a TTY; --no-color turns it off)' },
+} as const;
+
+export interface GlobalFlags {
+  readonly root?: string;
+  readonly json?: boolean;
+  readonly verbose?: boolean;
+  readonly color?: boolean;
+}
+
+export interface Output {
+  /** Results go to stdout; progress and diagnostics go to stderr through the reporter. */
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export interface CliContext {
+  readonly json: boolean;
+  readonly verbose: boolean;
+  readonly color: boolean;
+  readonly reporter: Reporter;
+  readonly io: Output;
+  /** Lazily found, so `lab schema` works outside a lab. */
+  root(): string;
+}
+
+export const processIo: Output = {
+  out: (t) => void process.stdout.write(t.endsWith('\n') ? t : `${t}\n`),
+  err: (t) => void process.stderr.write(t.endsWith('\n') ? t : `${t}\n`),
+};
+
+export function createContext(flags: GlobalFlags, io: Output = processIo): CliContext {
+  const json = flags.json === true;
+  const color = flags.color ?? colorWanted(process.stderr);
+  // In --json mode progress still goes to stderr, as NDJSON events, so stdout stays one document.
+  const reporter = json
+    ? createNdjsonReporter({ write: (s: string) => (flags.verbose ? io.err(s) : undefined) })
+    : createHumanReporter({ color, verbose: flags.verbose === true, stream: { isTTY: process.stderr.isTTY, write: (s: string) => process.stderr.write(s) } });
+  let root: string | undefined;
+  return {
+    json,
+    verbose: flags.verbose === true,
+    color,
+    reporter,
+    io,
+    root: () => (root ??= findLabRoot(flags.root)),
+  };
+}

@@ -1,0 +1,102 @@
+/**
+ * The `lab` command line. Commands are data (citty definitions) resolved lazily; this module is
+ * the only place that turns errors into exit codes: 0 ok/no changes, 1 error, 2 changes pending.
+ */
+import { parseArgs, renderUsage, type ArgsDef, type CommandDef } from 'citty';
+import { ExitCode, isLabError, LabError, toLabError } from '@lab/core';
+import { processIo, type Output } from './context.js';
+import { rootCommand } from './commands/index.js';
+
+type AnyCommand = CommandDef<ArgsDef>;
+
+async function resolveValue<T>(v: T | Promise<T> | (() => T | Promise<T>)): Promise<T> {
+  return typeof v === 'function' ? await (v as () => T | Promise<T>)() : await v;
+}
+
+/** Walk argv down the command tree: `secret set x` → [secret, set], rest ['x']. */
+async function resolveCommand(argv: readonly string[]): Promise<{ cmd: AnyCommand; path: string[]; rest: string[] }> {
+  let cmd = rootCommand as AnyCommand;
+  const path: string[] = [];
+  let rest = [...argv];
+  for (;;) {
+    const subs = cmd.subCommands ? await resolveValue(cmd.subCommands) : undefined;
+    const i = rest.findIndex((a) => !a.startsWith('-'));
+    if (!subs || i < 0) break;
+    const name = rest[i]!;
+    const next = subs[name];
+    if (!next) {
+      if (cmd.run) break;
+      throw new LabError({
+        code: 'LAB_CLI_UNKNOWN_COMMAND',
+        summary: `unknown command '${[...path, name].join(' ')}'`,
+        hint: `run \`lab ${path.join(' ')}${path.length ? ' ' : ''}--help\` to see the commands (${Object.keys(subs).join(', ')})`,
+      });
+    }
+    cmd = (await resolveValue(next)) as AnyCommand;
+    path.push(name);
+    rest = [...rest.slice(0, i), ...rest.slice(i + 1)];
+  }
+  return { cmd, path, rest };
+}
+
+export async function main(argv: readonly string[], io: Output = processIo): Promise<number> {
+  const wantsJson = argv.includes('--json');
+  try {
+    if (argv.length === 1 && argv[0] === '--version') {
+      const { LAB_VERSION } = await import('./version.js');
+      io.out(LAB_VERSION);
+      return ExitCode.Ok;
+    }
+    const { cmd, path, rest } = await resolveCommand(argv);
+    if (rest.includes('--help') || rest.includes('-h') || !cmd.run) {
+      io.out(await renderUsage(cmd));
+      return cmd.run || rest.includes('--help') || rest.includes('-h') ? ExitCode.Ok : ExitCode.Error;
+    }
+    const argsDef = cmd.args ? await resolveValue(cmd.args) : {};
+    rejectUnknownFlags(rest, argsDef, path);
+    const args = parseArgs(rest, argsDef);
+    for (const [name, def] of Object.entries(argsDef)) {
+      if (def.required && (args[name] === undefined || args[name] === '')) {
+        throw new LabError({
+          code: 'LAB_CLI_USAGE',
+          summary: `lab ${path.join(' ')}: missing ${def.type === 'positional' ? `<${name}>` : `--${name}`}`,
+          hint: `run \`lab ${path.join(' ')} --help\``,
+        });
+      }
+    }
+    const result = await cmd.run({ rawArgs: [...rest], args, cmd });
+    return typeof result === 'number' ? result : ExitCode.Ok;
+  } catch (error) {
+    const e = isLabError(error) ? error : toLabError(error);
+    if (wantsJson) io.out(JSON.stringify({ ok: false, error: e.toJSON() }, null, 2));
+    io.err(e.format());
+    if (!isLabError(error) && process.env.LAB_DEBUG) io.err(String((error as Error).stack));
+    return ExitCode.Error;
+  }
+}
+
+/** citty ignores unknown flags; a typo like `--persone media` must not silently do something else. */
+function rejectUnknownFlags(rest: readonly string[], argsDef: ArgsDef, path: readonly string[]): void {
+  const known = new Set<string>();
+  for (const [name, def] of Object.entries(argsDef)) {
+    known.add(name);
+    if (def.type === 'boolean') known.add(`no-${name}`);
+    const aliases = 'alias' in def && def.alias ? (Array.isArray(def.alias) ? def.alias : [def.alias]) : [];
+    aliases.forEach((a) => known.add(a));
+  }
+  for (const a of rest) {
+    if (a === '--') break;
+    const m = /^--?([^=]+)/.exec(a);
+    if (!m || /^-\d/.test(a)) continue;
+    const names = a.startsWith('--') ? [m[1]!] : [...m[1]!];
+    for (const n of names) {
+      if (!known.has(n)) {
+        throw new LabError({
+          code: 'LAB_CLI_USAGE',
+          summary: `lab ${path.join(' ')}: unknown option '${a.startsWith('--') ? `--${n}` : `-${n}`}'`,
+          hint: `run \`lab ${path.join(' ')} --help\` for the options`,
+        });
+      }
+    }
+  }
+}

@@ -1,0 +1,101 @@
+import { Decrypter, Encrypter, armor } from 'age-encryption';
+import type { Secret } from '@lab/core';
+
+const ARMOR_BEGIN = '-----BEGIN AGE ENCRYPTED FILE-----';
+const BINARY_MAGIC = 'age-encryption.org/';
+
+export type AgeEncoding = 'armored' | 'binary';
+
+/** Thrown by `decryptFile` when no identity matches; the caller turns it into LAB_SECRET_DECRYPT. */
+export class NoMatchingIdentity extends Error {
+  constructor() {
+    super('no identity matched any of the file recipients');
+    this.name = 'NoMatchingIdentity';
+  }
+}
+
+/** Which of the two age encodings `bytes` is in, or undefined if it is neither. */
+export function detectEncoding(bytes: Uint8Array): AgeEncoding | undefined {
+  const head = new TextDecoder().decode(bytes.subarray(0, 64)).trimStart();
+  if (head.startsWith(ARMOR_BEGIN)) return 'armored';
+  if (head.startsWith(BINARY_MAGIC)) return 'binary';
+  return undefined;
+}
+
+/** The binary age file inside `bytes`, which may be armored (as lab writes) or binary (as `age` writes by default). */
+export function toBinary(bytes: Uint8Array): Uint8Array {
+  const encoding = detectEncoding(bytes);
+  if (encoding === 'armored') return armor.decode(new TextDecoder().decode(bytes));
+  if (encoding === 'binary') return bytes;
+  throw new Error('not an age file: neither armored nor binary age header');
+}
+
+/**
+ * Encrypt to every recipient and armor the result, so files in Git diff as text.
+ * Recipients must already be validated (see `parseRecipients`).
+ */
+export async function encryptArmored(plaintext: Secret<string>, recipients: readonly string[]): Promise<string> {
+  const e = new Encrypter();
+  for (const r of recipients) e.addRecipient(r);
+  return armor.encode(await e.encrypt(plaintext.reveal()));
+}
+
+/** Decrypt an age file (armored or binary) with the given identities. */
+export async function decryptFile(bytes: Uint8Array, identities: readonly Secret<string>[]): Promise<string> {
+  const binary = toBinary(bytes);
+  const d = new Decrypter();
+  for (const i of identities) d.addIdentity(i.reveal());
+  try {
+    return await d.decrypt(binary, 'text');
+  } catch (error) {
+    // age-encryption signals "not for you" only through this message; everything else is damage.
+    if (error instanceof Error && /no identity matched/.test(error.message)) throw new NoMatchingIdentity();
+    throw error;
+  }
+}
+
+/**
+ * Throws with the index of the first recipient the age library cannot use. Checked before any
+ * file is touched, so a typo in lab.yaml fails fast instead of half-way through a rotate.
+ */
+export function findBadRecipient(recipients: readonly string[]): { index: number; error: unknown } | undefined {
+  for (const [index, r] of recipients.entries()) {
+    try {
+      new Encrypter().addRecipient(r);
+    } catch (error) {
+      return { index, error };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Number of recipient stanzas in the header, read without decrypting. The header is plain text
+ * (`-> TYPE args` lines up to `---`), so this is cheap. Undefined if the header is unreadable.
+ */
+export function countRecipientStanzas(bytes: Uint8Array): number | undefined {
+  let binary: Uint8Array;
+  try {
+    binary = toBinary(bytes);
+  } catch {
+    return undefined;
+  }
+  const end = findHeaderEnd(binary);
+  if (end < 0) return undefined;
+  const header = new TextDecoder().decode(binary.subarray(0, end));
+  let count = 0;
+  for (const line of header.split('\n')) {
+    // Implementations may add "grease" stanzas of random types to keep parsers honest.
+    if (line.startsWith('-> ') && !/^-> \S*grease/.test(line)) count++;
+  }
+  return count;
+}
+
+function findHeaderEnd(binary: Uint8Array): number {
+  const marker = new TextEncoder().encode('\n---');
+  outer: for (let i = 0; i + marker.length <= binary.length; i++) {
+    for (let j = 0; j < marker.length; j++) if (binary[i + j] !== marker[j]) continue outer;
+    return i + 1;
+  }
+  return -1;
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Prepare this machine for the test suite, saying what it does and why. Idempotent and quiet
+# when everything is already there. Installs only from Debian's packages.
+#   - age: secrets interop tests check files against the real age CLI
+#   - restic: capture tests back up and restore with it
+#   - debootstrap + docker.io: guests are Debian containers built from Debian's packages
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+need=()
+command -v age >/dev/null || need+=(age)
+command -v restic >/dev/null || need+=(restic)
+command -v debootstrap >/dev/null || need+=(debootstrap)
+command -v dockerd >/dev/null || need+=(docker.io)
+if ((${#need[@]})); then
+  if [ "$(id -u)" != 0 ]; then
+    echo "prepare: missing ${need[*]}; install them with: sudo apt-get install -y ${need[*]}" >&2
+    exit 1
+  fi
+  echo "prepare: installing ${need[*]} from Debian's packages (needed by the integration tests)" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+if [ -x tools/docker/ensure-dockerd.sh ] || [ -f tools/docker/ensure-dockerd.sh ]; then
+  bash tools/docker/ensure-dockerd.sh
+fi
+if [ -f tools/guest-image/build.sh ]; then
+  bash tools/guest-image/build.sh
+fi
