@@ -55,15 +55,24 @@ export async function decryptFile(bytes: Uint8Array, identities: readonly Secret
 }
 
 /**
- * Throws with the index of the first recipient the age library cannot use. Checked before any
- * file is touched, so a typo in lab.yaml fails fast instead of half-way through a rotate.
+ * The first recipient lab cannot encrypt to, checked before any file is touched so a typo in
+ * lab.yaml fails fast instead of half-way through a rotate. Only X25519 (`age1…`) is accepted:
+ * Debian's age 1.1 cannot read post-quantum or tag stanzas, and age-encryption would silently mix
+ * hybrid with classic recipients, which voids the post-quantum protection (ADR 0040).
  */
-export function findBadRecipient(recipients: readonly string[]): { index: number; error: unknown } | undefined {
+export function findBadRecipient(
+  recipients: readonly string[],
+): { index: number; reason: string; error?: unknown } | undefined {
   for (const [index, r] of recipients.entries()) {
+    if (/^AGE-SECRET-KEY-/i.test(r))
+      return { index, reason: 'this is a PRIVATE key, not a public one: delete it from lab.yaml and treat it as leaked' };
+    if (/^age1(pq|tag|tagpq)1/.test(r))
+      return { index, reason: 'post-quantum and tag recipients are not supported yet (the age CLI 1.1 cannot read them)' };
+    if (!r.startsWith('age1')) return { index, reason: 'it does not start with age1' };
     try {
       new Encrypter().addRecipient(r);
     } catch (error) {
-      return { index, error };
+      return { index, reason: 'it is not a valid bech32 X25519 public key', error };
     }
   }
   return undefined;

@@ -111,11 +111,12 @@ export function noRecipients(): LabError {
   });
 }
 
-export function badRecipient(index: number, recipient: string, cause?: unknown): LabError {
+export function badRecipient(index: number, recipient: string, reason: string, cause?: unknown): LabError {
   return new LabError({
     code: 'LAB_SECRET_BAD_RECIPIENT',
-    summary: `recipient #${index + 1} ("${recipient}") is not an age public key`,
-    detail: 'recipients are native age public keys: age1… (X25519) or age1pq1… (post-quantum hybrid)',
+    // A pasted private key must not be echoed back into terminals and CI logs.
+    summary: `recipient #${index + 1}${/^AGE-SECRET-KEY-/i.test(recipient) ? '' : ` ("${printable(recipient)}")`} cannot be used: ${reason}`,
+    detail: 'recipients are native X25519 age public keys (age1…, 62 characters), as printed by age-keygen',
     hint: 'copy the "# public key:" line of the person\'s key file (or `age-keygen -y KEYFILE`) into lab.yaml',
     cause,
   });

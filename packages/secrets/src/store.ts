@@ -63,7 +63,7 @@ export function openSecretStore(options: SecretStoreOptions): SecretStore {
   function checkedRecipients(): readonly string[] {
     if (recipients.length === 0) throw noRecipients();
     const bad = findBadRecipient(recipients);
-    if (bad) throw badRecipient(bad.index, recipients[bad.index] ?? '', bad.error);
+    if (bad) throw badRecipient(bad.index, recipients[bad.index] ?? '', bad.reason, bad.error);
     return recipients;
   }
 

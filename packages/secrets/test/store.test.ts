@@ -157,6 +157,16 @@ describe('recipients and identity', () => {
     expect(await s.has('a')).toBe(false);
   });
 
+  it('rejects post-quantum recipients (unreadable by age 1.1) and never echoes a pasted private key', async () => {
+    const pq = 'age1pq1' + 'q'.repeat(60);
+    await expectLabError(storeFor(box.repo, alice, [pq]).set('a', 'v'), 'LAB_SECRET_BAD_RECIPIENT');
+    const key = (await readFile(alice.keyFile, 'utf8')).split('\n').find((l) => l.startsWith('AGE-SECRET-KEY-')) ?? '';
+    expect(key).not.toBe('');
+    const e = await expectLabError(storeFor(box.repo, alice, [key]).set('a', 'v'), 'LAB_SECRET_BAD_RECIPIENT');
+    expect(isLabError(e) && e.format()).toContain('PRIVATE key');
+    expect(JSON.stringify(e) + (isLabError(e) ? e.format() : '')).not.toContain(key);
+  });
+
   it('reads without recipients (a read-only checkout still decrypts)', async () => {
     await store.set('a', 'v');
     expect((await storeFor(box.repo, alice, []).get('a')).reveal()).toBe('v');

@@ -1,0 +1,232 @@
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import type { Diagnostic, SourceLocation } from '@lab/core';
+
+/**
+ * YAML as a tree whose every node remembers where it was written. Composition builds new
+ * trees out of nodes from several files, so after merging each value still points at the
+ * file, line and column it came from — that is how an error in a mixin names the mixin.
+ */
+export type TNode = TMap | TSeq | TScalar;
+
+interface TBase {
+  readonly origin: SourceLocation;
+  /** Position in the YAML sequence it was written in, for paths that read like the file. */
+  index?: number;
+}
+
+export interface TEntry {
+  readonly keyOrigin: SourceLocation;
+  readonly value: TNode;
+}
+
+export interface TMap extends TBase {
+  readonly kind: 'map';
+  readonly entries: Map<string, TEntry>;
+}
+
+export interface TSeq extends TBase {
+  readonly kind: 'seq';
+  readonly items: TNode[];
+}
+
+export type Scalar = string | number | boolean | null;
+
+export interface TScalar extends TBase {
+  readonly kind: 'scalar';
+  readonly value: Scalar;
+}
+
+const YAML_HINTS: Readonly<Record<string, string>> = {
+  DUPLICATE_KEY: 'each key may appear once in a map; merge the two entries',
+  BAD_INDENT: 'check the indentation: nested keys are indented further than their parent, with spaces',
+  TAB_AS_INDENT: 'indent with spaces, not tabs',
+  MISSING_CHAR: 'a bracket or quote is not closed',
+  BLOCK_AS_IMPLICIT_KEY: 'a key is missing its ": " or a value is indented too far',
+  MULTILINE_IMPLICIT_KEY: 'a key is missing its ": " or a value is indented too far',
+  UNEXPECTED_TOKEN: 'check the line for a stray character, and quote values that contain ": " or start with "{", "[", "*", "&" or "@"',
+  BAD_SCALAR_START: 'quote values that start with "@", "`", "%" or "|"',
+};
+
+const MAX_ALIAS_EXPANSIONS = 500;
+const MAX_DEPTH = 100;
+
+export interface ParsedFile {
+  readonly tree: TNode | undefined;
+  readonly diagnostics: Diagnostic[];
+}
+
+function diag(source: SourceLocation, path: string, summary: string, hint?: string): Diagnostic {
+  return { severity: 'error', code: 'LAB_INTENT_INVALID', summary, source, path, ...(hint === undefined ? {} : { hint }) };
+}
+
+/**
+ * Parse one YAML file. Syntax errors all become diagnostics (the file's tree is then
+ * withheld, so a half-read file does not produce a cascade of schema errors).
+ */
+export function parseYamlFile(file: string, text: string): ParsedFile {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, strict: true });
+  const at = (offset: number): SourceLocation => {
+    const p = lines.linePos(offset);
+    return { file, line: p.line, column: p.col };
+  };
+  const diagnostics: Diagnostic[] = [];
+  for (const e of doc.errors) {
+    const message = e.message.replace(/ at line \d+, column \d+.*$/s, '');
+    diagnostics.push(diag(at(e.pos[0]), pathAtOffset(doc, e.pos[0]), `YAML syntax error: ${message}`, YAML_HINTS[e.code] ?? 'fix the YAML syntax; an editor with the YAML language server shows it as you type'));
+  }
+  if (diagnostics.length > 0) return { tree: undefined, diagnostics };
+  if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) {
+    diagnostics.push(diag(at(0), '', 'the file is empty', 'write the document as a map of keys, e.g. name: media'));
+    return { tree: undefined, diagnostics };
+  }
+  let expansions = 0;
+  const convert = (node: YamlNode | null, fallback: number, path: string, depth: number): TNode | undefined => {
+    if (depth > MAX_DEPTH) {
+      diagnostics.push(diag(at(fallback), path, 'the document is nested too deeply'));
+      return undefined;
+    }
+    if (node === null) return { kind: 'scalar', value: null, origin: at(fallback) };
+    if (isAlias(node)) {
+      if (++expansions > MAX_ALIAS_EXPANSIONS) {
+        diagnostics.push(diag(at(node.range?.[0] ?? fallback), path, 'too many alias expansions', 'YAML aliases are fine for sharing a value, not for building large documents'));
+        return undefined;
+      }
+      const target = node.resolve(doc as Document);
+      if (target === undefined) {
+        diagnostics.push(diag(at(node.range?.[0] ?? fallback), path, `unknown alias *${node.source}`));
+        return undefined;
+      }
+      return convert(target as YamlNode, node.range?.[0] ?? fallback, path, depth + 1);
+    }
+    const origin = at(node.range?.[0] ?? fallback);
+    if (isMap(node)) {
+      const entries = new Map<string, TEntry>();
+      for (const pair of node.items) {
+        const keyNode = pair.key as YamlNode | null;
+        const keyStart = keyNode?.range?.[0] ?? node.range?.[0] ?? fallback;
+        if (!isScalar(keyNode) || keyNode.value === null || typeof keyNode.value === 'object') {
+          diagnostics.push(diag(at(keyNode?.range?.[0] ?? fallback), path, 'keys must be plain words', 'write key: value'));
+          continue;
+        }
+        const key = String(keyNode.value);
+        const childPath = joinPath(path, key);
+        if (key === '<<') {
+          diagnostics.push(diag(at(keyStart), childPath, 'YAML merge keys (<<) are not supported', 'share configuration with include: and a mixin file'));
+          continue;
+        }
+        const value = convert(pair.value as YamlNode | null, keyNode.range?.[1] ?? keyStart, childPath, depth + 1);
+        if (value !== undefined) entries.set(key, { keyOrigin: at(keyStart), value });
+      }
+      return { kind: 'map', entries, origin };
+    }
+    if (isSeq(node)) {
+      const items: TNode[] = [];
+      node.items.forEach((item, i) => {
+        const child = convert(item as YamlNode | null, node.range?.[0] ?? fallback, `${path}[${i}]`, depth + 1);
+        if (child !== undefined) items.push({ ...child, index: i });
+      });
+      return { kind: 'seq', items, origin };
+    }
+    if (isScalar(node)) {
+      const v = node.value;
+      const value: Scalar = v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? v : String(v);
+      return { kind: 'scalar', value, origin };
+    }
+    diagnostics.push(diag(origin, path, 'unsupported YAML node'));
+    return undefined;
+  };
+  const tree = convert(doc.contents as YamlNode, 0, '', 0);
+  return { tree, diagnostics };
+}
+
+/** `vm.disks[0].size`; keys that are not identifiers are quoted: `os.sysctl["net.ipv4.ip_forward"]`. */
+export function joinPath(base: string, key: string | number): string {
+  if (typeof key === 'number') return `${base}[${key}]`;
+  const part = /^[A-Za-z_$][A-Za-z0-9_$-]*$/.test(key) ? key : JSON.stringify(key);
+  if (base === '') return part.startsWith('"') ? `[${part}]` : part;
+  return part.startsWith('"') ? `${base}[${part}]` : `${base}.${part}`;
+}
+
+/** Best-effort document path at a byte offset, for syntax errors. */
+function pathAtOffset(doc: Document, offset: number): string {
+  let path = '';
+  let node: unknown = doc.contents;
+  for (let depth = 0; depth < MAX_DEPTH; depth++) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => {
+        const k = p.key as YamlNode | null;
+        const v = p.value as YamlNode | null;
+        const start = k?.range?.[0] ?? Infinity;
+        const end = v?.range?.[2] ?? k?.range?.[2] ?? -1;
+        return start <= offset && offset <= end;
+      });
+      if (pair === undefined || !isScalar(pair.key)) return path;
+      path = joinPath(path, String(pair.key.value));
+      node = pair.value;
+    } else if (isSeq(node)) {
+      const i = node.items.findIndex((it) => {
+        const r = (it as YamlNode | null)?.range;
+        return r != null && r[0] <= offset && offset <= r[2];
+      });
+      if (i < 0) return path;
+      path = joinPath(path, i);
+      node = node.items[i];
+    } else return path;
+  }
+  return path;
+}
+
+/** Plain data for the schema. Object keys are defined, not assigned, so `__proto__` stays data. */
+export function toData(node: TNode): unknown {
+  switch (node.kind) {
+    case 'scalar':
+      return node.value;
+    case 'seq':
+      return node.items.map(toData);
+    case 'map':
+      return Object.fromEntries([...node.entries].map(([k, e]) => [k, toData(e.value)]));
+  }
+}
+
+export interface Located {
+  readonly source: SourceLocation;
+  /** The path written the way the source file reads (sequence indices of that file). */
+  readonly path: string;
+  /** False when the path ends in a key that is not there (then source is its parent map). */
+  readonly exists: boolean;
+}
+
+/**
+ * Where a data path was written. Walks as far as the tree goes: a missing key reports its
+ * parent map, so "missing required field" points at the map that should hold it.
+ */
+export function locate(root: TNode, path: readonly PropertyKey[], options: { key?: boolean } = {}): Located {
+  let node: TNode = root;
+  let shown = '';
+  let source = root.origin;
+  for (let i = 0; i < path.length; i++) {
+    const part = path[i];
+    const last = i === path.length - 1;
+    if (node.kind === 'map' && typeof part === 'string') {
+      const entry = node.entries.get(part);
+      shown = joinPath(shown, part);
+      if (entry === undefined) return { source: node.origin, path: appendRest(shown, path.slice(i + 1)), exists: false };
+      source = last && options.key === true ? entry.keyOrigin : entry.value.origin;
+      node = entry.value;
+    } else if (node.kind === 'seq' && typeof part === 'number') {
+      const item = node.items[part];
+      if (item === undefined) return { source: node.origin, path: appendRest(joinPath(shown, part), path.slice(i + 1)), exists: false };
+      shown = joinPath(shown, item.index ?? part);
+      source = item.origin;
+      node = item;
+    } else {
+      return { source, path: appendRest(shown, path.slice(i)), exists: true };
+    }
+  }
+  return { source, path: shown, exists: true };
+}
+
+function appendRest(base: string, rest: readonly PropertyKey[]): string {
+  return rest.reduce<string>((acc, p) => joinPath(acc, typeof p === 'number' ? p : String(p)), base);
+}

@@ -1,0 +1,49 @@
+import { resolve } from 'node:path';
+import { LabError, type Diagnostic } from '@lab/core';
+import { digestOf, intentError, NOT_FOUND, sortDiagnostics } from './_error.js';
+import { LabFiles } from './_files-io.js';
+import { parseWithSchema } from './_issues.js';
+import { topMap } from './_layers.js';
+import { siteSchema } from './schema/site.js';
+import { locate, toData } from './_tree.js';
+import type { LoadedSite, Site } from './types.js';
+
+export const SITE_FILE = 'lab.yaml';
+
+/** Load and validate `lab.yaml`. Throws a LabError `LAB_INTENT_INVALID` listing every problem. */
+export async function loadSite(root: string): Promise<LoadedSite> {
+  const r = await loadSiteWith(new LabFiles(resolve(root)));
+  if (r.loaded === undefined) throw intentError(r.errors);
+  return r.loaded;
+}
+
+export async function loadSiteWith(files: LabFiles): Promise<{ loaded?: LoadedSite; errors: readonly Diagnostic[] }> {
+  const parsed = await files.yaml(SITE_FILE);
+  if (parsed === undefined) {
+    throw new LabError({
+      code: NOT_FOUND,
+      summary: `no ${SITE_FILE} in ${files.root}`,
+      hint: 'run lab from the root of your lab repository (the folder with lab.yaml), or pass --root <dir>',
+    });
+  }
+  if (parsed.tree === undefined) return { errors: parsed.diagnostics };
+  const errors: Diagnostic[] = [];
+  const tree = topMap(parsed.tree, SITE_FILE, errors);
+  if (tree === undefined) return { errors };
+  const result = parseWithSchema(siteSchema(), tree, toData(tree));
+  if (result.data === undefined) return { errors: sortDiagnostics(result.diagnostics) };
+  const site = result.data as Site;
+  return {
+    loaded: {
+      site,
+      file: SITE_FILE,
+      digest: digestOf(site),
+      warnings: [],
+      locate: (path) => {
+        const l = locate(tree, path);
+        return { source: l.source, path: l.path };
+      },
+    },
+    errors: [],
+  };
+}

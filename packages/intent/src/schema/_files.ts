@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import { secretRefSchema } from '../secret-ref.js';
+import type { Build } from './_build.js';
+import { bool, fileMode, msg, name, obj, oneOf, relPath, scalar, text } from './_leaf.js';
+
+/**
+ * A file lab writes, in the guest (`os.files`) or in a stack directory
+ * (`workloads.stacks[].files`). Content comes from exactly one of `content` (inline text or a
+ * secret) or `source` (a file next to the YAML that declares it), optionally rendered as a
+ * template with `variables`.
+ */
+export function fileSpec(b: Build, rule: string, path: z.ZodType<string>) {
+  return b.list(
+    rule,
+    obj({
+      path: path.describe('Where the file goes.'),
+      content: z
+        .union([text('file content'), secretRefSchema()], {
+          error: () => msg('expected file content as text or a secret reference like { secret: edge/tls-key }'),
+        })
+        .optional()
+        .describe('Inline content, or `{ secret: … }` to write a secret verbatim (e.g. a private key).'),
+      source: relPath('files/Caddyfile')
+        .optional()
+        .describe('File next to the YAML that declares it, copied (or rendered with `template: true`). Resolved to a lab-root-relative path.'),
+      template: bool().default(false).describe('Render `{{ name }}` placeholders in the content from `variables`.'),
+      variables: b
+        .record(variableName(), z.union([scalar(), secretRefSchema()]))
+        .default({})
+        .describe('Template variables: plain values or secret references; secrets are rendered only in the guest file.'),
+      mode: fileMode('0644').default('0644').describe('Permissions, quoted octal.'),
+      owner: name('root').default('root').describe('Owning user.'),
+      group: name('root').default('root').describe('Owning group.'),
+      state: oneOf(['present', 'absent']).default('present').describe('`absent` deletes the file.'),
+    }).superRefine((f, ctx) => {
+      if (b.mode !== 'final') return;
+      const has = (f.content !== undefined ? 1 : 0) + (f.source !== undefined ? 1 : 0);
+      if (f.state === 'present' && has !== 1) {
+        ctx.addIssue({
+          code: 'custom',
+          path: has === 0 ? [] : ['source'],
+          message: msg(has === 0 ? 'a file needs content or source' : 'content and source are both set', 'set exactly one of content or source'),
+        });
+      }
+      if (!f.template && Object.keys(f.variables).length > 0) {
+        ctx.addIssue({ code: 'custom', path: ['variables'], message: msg('variables are set but template is false', 'add template: true') });
+      }
+    }),
+  );
+}
+
+function variableName() {
+  return z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: (iss) => `expected a variable name like "domain", got ${JSON.stringify(iss.input)}` });
+}

@@ -1,0 +1,235 @@
+import { EventEmitter } from 'node:events';
+import pLimit from 'p-limit';
+import { redact, type Secret } from '@lab/core';
+import { forwardThrough, openClient, type Ssh2Client } from './_client.js';
+import { closedError, commandFailed, disconnected, sudoRefused, timedOut } from './errors.js';
+import { atomicWriteScript, guardScript, shq, STDIN_SCRIPT_COMMAND, type AtomicWriteOptions } from './shell.js';
+import { DEFAULT_TIMEOUTS, describeEndpoint, portOf, type SshTarget } from './target.js';
+
+export interface ExecOptions {
+  /** Bytes written to the command's stdin, then EOF. */
+  readonly stdin?: string | Buffer;
+  /** Run as root through sudo when the login user is not root. */
+  readonly sudo?: boolean;
+  readonly timeoutMs?: number;
+  /** Streamed output, chunk by chunk as it arrives (for live progress). */
+  readonly onStdout?: (chunk: string) => void;
+  readonly onStderr?: (chunk: string) => void;
+  /** Secrets to mask in any error message built from the output. */
+  readonly secrets?: readonly Secret<string>[];
+}
+
+export interface ExecResult {
+  readonly code: number | null;
+  readonly signal?: string;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly durationMs: number;
+}
+
+export interface ConnectionStats {
+  /** Remote commands run on this connection; each is one request/response exchange. */
+  readonly execs: number;
+  readonly bytesSent: number;
+  readonly bytesReceived: number;
+}
+
+const SUDO_DENIED = /^sudo: (a password is required|a terminal is required|.*is not in the sudoers file|.*not allowed to execute)/m;
+
+/**
+ * One authenticated SSH connection to one host, possibly through a jump host. Commands run on
+ * channels multiplexed over it (at most `maxChannels` at once); `close()` ends it cleanly,
+ * `destroy()` drops it as a network failure would.
+ */
+export class SshConnection extends EventEmitter {
+  readonly target: SshTarget;
+  readonly label: string;
+  readonly isRoot: boolean;
+  private readonly client: Ssh2Client;
+  private readonly jump: Ssh2Client | undefined;
+  private readonly limit: ReturnType<typeof pLimit>;
+  private readonly inflight = new Set<(error: Error) => void>();
+  private state: 'open' | 'closing' | 'closed' = 'open';
+  private counters = { execs: 0, bytesSent: 0, bytesReceived: 0 };
+
+  private constructor(target: SshTarget, client: Ssh2Client, jump: Ssh2Client | undefined) {
+    super();
+    this.target = target;
+    this.label = describeEndpoint(target);
+    this.isRoot = target.username === 'root';
+    this.client = client;
+    this.jump = jump;
+    this.limit = pLimit(target.maxChannels ?? 8);
+    const onGone = (error?: Error) => {
+      if (this.state === 'closed') return;
+      const wasOpen = this.state === 'open';
+      this.state = 'closed';
+      const reason = disconnected(this.label, 'while a command was running', error);
+      for (const abort of this.inflight) abort(reason);
+      this.inflight.clear();
+      this.jump?.end();
+      this.emit('close', wasOpen ? reason : undefined);
+    };
+    client.on('close', () => onGone());
+    client.on('error', (error: Error) => onGone(error));
+    jump?.on('close', () => onGone(new Error('the jump host connection closed')));
+    jump?.on('error', (error: Error) => onGone(error));
+  }
+
+  /** Connect (through the jump host when the target has one) and authenticate. */
+  static async open(target: SshTarget): Promise<SshConnection> {
+    const t = { ...DEFAULT_TIMEOUTS, ...target.timeouts };
+    const common = { knownHostsFile: target.knownHostsFile, connectMs: t.connectMs, keepaliveMs: t.keepaliveMs };
+    if (!target.jump) return new SshConnection(target, await openClient(target, common), undefined);
+    const via = describeEndpoint(target.jump);
+    const jump = await openClient(target.jump, common);
+    try {
+      const sock = await forwardThrough(jump, target.host, portOf(target), describeEndpoint(target), via);
+      const client = await openClient(target, { ...common, sock, via });
+      return new SshConnection(target, client, jump);
+    } catch (error) {
+      jump.end();
+      throw error;
+    }
+  }
+
+  get isOpen(): boolean {
+    return this.state === 'open';
+  }
+
+  /** Commands running right now (the pool evicts only idle connections). */
+  get busy(): boolean {
+    return this.inflight.size > 0 || this.limit.pendingCount > 0;
+  }
+
+  get stats(): ConnectionStats {
+    return { ...this.counters };
+  }
+
+  /** Run one command; resolves with its exit code and output (a non-zero exit is not an error here). */
+  exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    return this.limit(() => this.execNow(command, options));
+  }
+
+  /** Like exec, but a non-zero exit raises `LAB_SSH_COMMAND_FAILED` with the tail of stderr. */
+  async run(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    const r = await this.exec(command, options);
+    if (r.code !== 0) throw commandFailed(this.label, command, r.code, redact(r.stderr, options.secrets ?? []));
+    return r;
+  }
+
+  /**
+   * Run a bash script sent on stdin (as root with `sudo`), guarded so that a script cut short by
+   * a dropped connection runs nothing. One remote command, one round trip.
+   */
+  script(body: string, options: Omit<ExecOptions, 'stdin'> = {}): Promise<ExecResult> {
+    return this.exec(STDIN_SCRIPT_COMMAND, { ...options, stdin: guardScript(body) });
+  }
+
+  /** Write a file atomically (temp file, owner, mode, rename) in one round trip, as root. */
+  async upload(path: string, content: string | Buffer | Secret<string>, options: AtomicWriteOptions = {}): Promise<void> {
+    const text = typeof content === 'string' || Buffer.isBuffer(content) ? content : content.reveal();
+    const secrets = typeof content === 'string' || Buffer.isBuffer(content) ? [] : [content];
+    const r = await this.script(atomicWriteScript(path, text, options), { sudo: true, secrets });
+    if (r.code !== 0) throw commandFailed(this.label, `write ${path}`, r.code, r.stderr);
+  }
+
+  /** End the session politely and wait for the server to close it. */
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    this.state = 'closing';
+    await new Promise<void>((resolve) => {
+      this.client.once('close', () => resolve());
+      this.client.end();
+      setTimeout(resolve, 2_000).unref();
+    });
+    this.jump?.end();
+    this.state = 'closed';
+  }
+
+  /** Drop the TCP connection without a goodbye, as a network failure would (tests, abort). */
+  destroy(): void {
+    const sock = (this.client as unknown as { _sock?: { destroy(): void } })._sock;
+    if (sock) sock.destroy();
+    else this.client.end();
+  }
+
+  private wrap(command: string, options: ExecOptions): { command: string; stdin?: string | Buffer } {
+    if (!options.sudo || this.isRoot) return { command, ...(options.stdin === undefined ? {} : { stdin: options.stdin }) };
+    if (!this.target.sudoPassword) {
+      return { command: `sudo -n -H -- sh -c ${shq(command)}`, ...(options.stdin === undefined ? {} : { stdin: options.stdin }) };
+    }
+    // sudo -S reads exactly one line (byte by byte), so the rest of stdin reaches the command.
+    const prefix = Buffer.from(`${this.target.sudoPassword.reveal()}\n`);
+    const rest = options.stdin === undefined ? Buffer.alloc(0) : Buffer.from(options.stdin);
+    return { command: `sudo -S -p '' -H -- sh -c ${shq(command)}`, stdin: Buffer.concat([prefix, rest]) };
+  }
+
+  private execNow(command: string, options: ExecOptions): Promise<ExecResult> {
+    if (this.state !== 'open') return Promise.reject(this.state === 'closed' ? disconnected(this.label, 'before the command started') : closedError(this.label));
+    const started = performance.now();
+    const timeoutMs = options.timeoutMs ?? this.target.timeouts?.commandMs ?? DEFAULT_TIMEOUTS.commandMs;
+    const { command: remote, stdin } = this.wrap(command, options);
+    this.counters.execs += 1;
+    return new Promise<ExecResult>((resolve, reject) => {
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      let code: number | null = null;
+      let signal: string | undefined;
+      let done = false;
+      let timer: NodeJS.Timeout | undefined;
+      const finish = (error?: Error) => {
+        if (done) return;
+        done = true;
+        if (timer) clearTimeout(timer);
+        this.inflight.delete(abort);
+        if (error) return reject(error);
+        const stderr = Buffer.concat(err).toString('utf8');
+        if (options.sudo && !this.isRoot && code === 1 && SUDO_DENIED.test(stderr)) {
+          return reject(sudoRefused(this.label, this.target.username, redact(stderr, options.secrets ?? [])));
+        }
+        resolve({
+          code,
+          ...(signal ? { signal } : {}),
+          stdout: Buffer.concat(out).toString('utf8'),
+          stderr,
+          durationMs: Math.round(performance.now() - started),
+        });
+      };
+      const abort = (error: Error) => finish(error);
+      this.inflight.add(abort);
+      this.client.exec(remote, (error, stream) => {
+        if (error) return finish(this.state === 'open' ? error : disconnected(this.label, 'while opening a channel', error));
+        timer = setTimeout(() => {
+          stream.signal('KILL');
+          stream.close();
+          finish(timedOut(this.label, `command \`${command.split('\n')[0]?.slice(0, 60)}\``, timeoutMs));
+        }, timeoutMs);
+        stream.on('data', (chunk: Buffer) => {
+          this.counters.bytesReceived += chunk.length;
+          out.push(chunk);
+          options.onStdout?.(chunk.toString('utf8'));
+        });
+        stream.stderr.on('data', (chunk: Buffer) => {
+          this.counters.bytesReceived += chunk.length;
+          err.push(chunk);
+          options.onStderr?.(chunk.toString('utf8'));
+        });
+        stream.on('exit', (c: number | null, s?: string) => {
+          code = c;
+          if (s) signal = s;
+        });
+        stream.on('close', () => {
+          if (code !== null || signal !== undefined) return finish();
+          // No exit status: either the server closed the channel oddly or the connection is
+          // going away; the client's own close event comes a tick later.
+          setImmediate(() => finish(this.state === 'open' ? undefined : disconnected(this.label, 'while a command was running')));
+        });
+        if (stdin !== undefined) {
+          this.counters.bytesSent += Buffer.byteLength(stdin);
+          stream.end(stdin);
+        } else stream.end();
+      });
+    });
+  }
+}
