@@ -37,13 +37,26 @@ export const processIo: Output = {
   err: (t) => void process.stderr.write(t.endsWith('\n') ? t : `${t}\n`),
 };
 
-export function createContext(flags: GlobalFlags, io: Output = processIo): CliContext {
+let currentIo: Output = processIo;
+
+// The live renderer writes partial lines (spinner, \r); only the real stderr gets them.
+function humanStream(io: Output): { isTTY?: boolean; write(s: string): unknown } {
+  if (io === processIo) return process.stderr;
+  return { isTTY: false, write: (s: string) => io.err(s.replace(/\n$/, '')) };
+}
+
+/** main() routes command output through the Output it was given (tests capture it). */
+export function useOutput(io: Output): void {
+  currentIo = io;
+}
+
+export function createContext(flags: GlobalFlags, io: Output = currentIo): CliContext {
   const json = flags.json === true;
   const color = flags.color ?? colorWanted(process.stderr);
   // In --json mode progress still goes to stderr, as NDJSON events, so stdout stays one document.
   const reporter = json
     ? createNdjsonReporter({ write: (s: string) => (flags.verbose ? io.err(s) : undefined) })
-    : createHumanReporter({ color, verbose: flags.verbose === true, stream: { isTTY: process.stderr.isTTY, write: (s: string) => process.stderr.write(s) } });
+    : createHumanReporter({ color, verbose: flags.verbose === true, stream: humanStream(io) });
   let root: string | undefined;
   return {
     json,

@@ -4,7 +4,7 @@
  */
 import { parseArgs, renderUsage, type ArgsDef, type CommandDef } from 'citty';
 import { ExitCode, isLabError, LabError, toLabError } from '@lab/core';
-import { processIo, type Output } from './context.js';
+import { processIo, useOutput, type Output } from './context.js';
 import { rootCommand } from './commands/index.js';
 
 type AnyCommand = CommandDef<ArgsDef>;
@@ -41,6 +41,7 @@ async function resolveCommand(argv: readonly string[]): Promise<{ cmd: AnyComman
 
 export async function main(argv: readonly string[], io: Output = processIo): Promise<number> {
   const wantsJson = argv.includes('--json');
+  useOutput(io);
   try {
     if (argv.length === 1 && argv[0] === '--version') {
       const { LAB_VERSION } = await import('./version.js');

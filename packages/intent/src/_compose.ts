@@ -86,7 +86,8 @@ function merge(base: TNode | undefined, over: TNode, schemaPath: string, path: s
       const child = schemaPath === '' ? k : `${schemaPath}.${k}`;
       entries.set(k, { keyOrigin: e.keyOrigin, value: merge(inherited?.value, e.value, child, joinPath(path, k), sink) });
     }
-    return { ...over, entries };
+    const indexIn = base?.indexIn === undefined ? over.indexIn : new Map([...base.indexIn, ...(over.indexIn ?? [])]);
+    return { ...over, entries, ...(indexIn === undefined ? {} : { indexIn }) };
   }
   if (over.kind === 'seq') return mergeSeq(base?.kind === 'seq' ? base : undefined, over, schemaPath, path, sink);
   return over;

@@ -12,6 +12,8 @@ interface TBase {
   readonly origin: SourceLocation;
   /** Position in the YAML sequence it was written in, for paths that read like the file. */
   index?: number;
+  /** A merged list item's position in each file that contributed to it. */
+  indexIn?: ReadonlyMap<string, number>;
 }
 
 export interface TEntry {
@@ -71,9 +73,14 @@ export function parseYamlFile(file: string, text: string): ParsedFile {
     return { file, line: p.line, column: p.col };
   };
   const diagnostics: Diagnostic[] = [];
+  const reported = new Set<number>();
   for (const e of doc.errors) {
+    // One error per position: the parser's recovery often reports a second, derived one.
+    if (reported.has(e.pos[0])) continue;
+    reported.add(e.pos[0]);
     const message = e.message.replace(/ at line \d+, column \d+.*$/s, '');
-    diagnostics.push(diag(at(e.pos[0]), pathAtOffset(doc, e.pos[0]), `YAML syntax error: ${message}`, YAML_HINTS[e.code] ?? 'fix the YAML syntax; an editor with the YAML language server shows it as you type'));
+    const path = e.pos[0] >= text.trimEnd().length ? '' : pathAtOffset(doc, e.pos[0]);
+    diagnostics.push(diag(at(e.pos[0]), path, `YAML syntax error: ${message}`, YAML_HINTS[e.code] ?? 'fix the YAML syntax; an editor with the YAML language server shows it as you type'));
   }
   if (diagnostics.length > 0) return { tree: undefined, diagnostics };
   if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) {
@@ -124,7 +131,7 @@ export function parseYamlFile(file: string, text: string): ParsedFile {
       const items: TNode[] = [];
       node.items.forEach((item, i) => {
         const child = convert(item as YamlNode | null, node.range?.[0] ?? fallback, `${path}[${i}]`, depth + 1);
-        if (child !== undefined) items.push({ ...child, index: i });
+        if (child !== undefined) items.push({ ...child, index: i, indexIn: new Map([[file, i]]) });
       });
       return { kind: 'seq', items, origin };
     }
@@ -148,7 +155,13 @@ export function joinPath(base: string, key: string | number): string {
   return part.startsWith('"') ? `${base}[${part}]` : `${base}.${part}`;
 }
 
-/** Best-effort document path at a byte offset, for syntax errors. */
+const SIMPLE_KEY = /^[\w$.\/@-]+$/;
+
+/**
+ * Best-effort document path at a byte offset, for syntax errors. The document is what the
+ * parser recovered, so it only descends through plain keys: a "key" made of half a line of
+ * text is an artefact of the error, not a place in the file.
+ */
 function pathAtOffset(doc: Document, offset: number): string {
   let path = '';
   let node: unknown = doc.contents;
@@ -161,7 +174,7 @@ function pathAtOffset(doc: Document, offset: number): string {
         const end = v?.range?.[2] ?? k?.range?.[2] ?? -1;
         return start <= offset && offset <= end;
       });
-      if (pair === undefined || !isScalar(pair.key)) return path;
+      if (pair === undefined || !isScalar(pair.key) || !SIMPLE_KEY.test(String(pair.key.value))) return path;
       path = joinPath(path, String(pair.key.value));
       node = pair.value;
     } else if (isSeq(node)) {
@@ -203,28 +216,45 @@ export interface Located {
  */
 export function locate(root: TNode, path: readonly PropertyKey[], options: { key?: boolean } = {}): Located {
   let node: TNode = root;
-  let shown = '';
   let source = root.origin;
+  const steps: (string | TNode)[] = [];
+  let rest: readonly PropertyKey[] = [];
+  let exists = true;
   for (let i = 0; i < path.length; i++) {
     const part = path[i];
     const last = i === path.length - 1;
     if (node.kind === 'map' && typeof part === 'string') {
       const entry = node.entries.get(part);
-      shown = joinPath(shown, part);
-      if (entry === undefined) return { source: node.origin, path: appendRest(shown, path.slice(i + 1)), exists: false };
+      steps.push(part);
+      if (entry === undefined) {
+        source = node.origin;
+        rest = path.slice(i + 1);
+        exists = false;
+        break;
+      }
       source = last && options.key === true ? entry.keyOrigin : entry.value.origin;
       node = entry.value;
     } else if (node.kind === 'seq' && typeof part === 'number') {
       const item = node.items[part];
-      if (item === undefined) return { source: node.origin, path: appendRest(joinPath(shown, part), path.slice(i + 1)), exists: false };
-      shown = joinPath(shown, item.index ?? part);
+      if (item === undefined) {
+        source = node.origin;
+        rest = path.slice(i);
+        exists = false;
+        break;
+      }
+      steps.push(item);
       source = item.origin;
       node = item;
     } else {
-      return { source, path: appendRest(shown, path.slice(i)), exists: true };
+      rest = path.slice(i);
+      break;
     }
   }
-  return { source, path: shown, exists: true };
+  // Indices are shown as they are in the file the location points into, so the path and
+  // file:line:col agree even for an item merged from several files.
+  let shown = '';
+  for (const s of steps) shown = typeof s === 'string' ? joinPath(shown, s) : joinPath(shown, s.indexIn?.get(source.file) ?? s.index ?? 0);
+  return { source, path: appendRest(shown, rest), exists };
 }
 
 function appendRest(base: string, rest: readonly PropertyKey[]): string {

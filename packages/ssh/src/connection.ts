@@ -198,7 +198,15 @@ export class SshConnection extends EventEmitter {
       };
       const abort = (error: Error) => finish(error);
       this.inflight.add(abort);
-      this.client.exec(remote, (error, stream) => {
+      let attempt = 0;
+      const start = () => this.client.exec(remote, (error, stream) => {
+        if (error && this.state === 'open' && /open failed/i.test(error.message) && attempt < 40) {
+          // The server is at its MaxSessions (channels it has not finished tearing down
+          // count too): wait for one to go and try again.
+          attempt += 1;
+          setTimeout(start, Math.min(25 * attempt, 250));
+          return;
+        }
         if (error) return finish(this.state === 'open' ? error : disconnected(this.label, 'while opening a channel', error));
         timer = setTimeout(() => {
           stream.signal('KILL');
@@ -230,6 +238,7 @@ export class SshConnection extends EventEmitter {
           stream.end(stdin);
         } else stream.end();
       });
+      start();
     });
   }
 }

@@ -100,11 +100,9 @@ export function lookupHost(known: KnownHosts, host: string, port = 22): HostKeyL
   const pinned: KnownHostEntry[] = [];
   const revoked: KnownHostEntry[] = [];
   for (const e of known.entries) {
-    if (e.marker === 'revoked') {
-      revoked.push(e);
-      continue;
-    }
-    if (e.marker === undefined && entryMatches(e, host, port)) pinned.push(e);
+    if (e.marker === 'cert-authority' || !entryMatches(e, host, port)) continue;
+    if (e.marker === 'revoked') revoked.push(e);
+    else pinned.push(e);
   }
   return { pinned, revoked };
 }

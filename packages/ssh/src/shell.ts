@@ -33,9 +33,10 @@ export interface AtomicWriteOptions {
   readonly mkdirs?: boolean;
 }
 
-function heredocBase64(content: Buffer): string {
+/** `base64 -d` of a heredoc into "$lab_t"; `onError` runs when decoding fails. */
+function heredocBase64(content: Buffer, onError: string): string {
   const b64 = content.toString('base64').replace(/.{1,76}/g, '$&\n');
-  return `base64 -d >"$lab_t" <<'LAB_EOF'\n${b64}LAB_EOF`;
+  return `base64 -d >"$lab_t" <<'LAB_EOF' || ${onError}\n${b64}LAB_EOF`;
 }
 
 /**
@@ -53,7 +54,7 @@ export function atomicWriteScript(path: string, content: string | Buffer, option
   const lines = [
     options.mkdirs ? `mkdir -p ${shq(dir)} || return 1` : '',
     `lab_t=$(mktemp ${shq(`${dir === '/' ? '' : dir}/.${base}.lab-XXXXXX`)}) || return 1`,
-    `${heredocBase64(buf)} || { rm -f "$lab_t"; return 1; }`,
+    heredocBase64(buf, '{ rm -f "$lab_t"; return 1; }'),
     options.owner || options.group
       ? `chown ${shq(`${options.owner ?? 'root'}:${options.group ?? 'root'}`)} "$lab_t" || { rm -f "$lab_t"; return 1; }`
       : '',

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { secretRefSchema } from '../secret-ref.js';
 import type { Build } from './_build.js';
-import { bool, fileMode, msg, name, obj, oneOf, relPath, scalar, text } from './_leaf.js';
+import { bool, fileMode, msg, obj, oneOf, owner, relPath, scalar, text } from './_leaf.js';
 
 /**
  * A file lab writes, in the guest (`os.files`) or in a stack directory
@@ -29,8 +29,8 @@ export function fileSpec(b: Build, rule: string, path: z.ZodType<string>) {
         .default({})
         .describe('Template variables: plain values or secret references; secrets are rendered only in the guest file.'),
       mode: fileMode('0644').default('0644').describe('Permissions, quoted octal.'),
-      owner: name('root').default('root').describe('Owning user.'),
-      group: name('root').default('root').describe('Owning group.'),
+      owner: owner('root').default('root').describe('Owning user.'),
+      group: owner('root').default('root').describe('Owning group.'),
       state: oneOf(['present', 'absent']).default('present').describe('`absent` deletes the file.'),
     }).superRefine((f, ctx) => {
       if (b.mode !== 'final') return;

@@ -137,6 +137,11 @@ export function name(example: string) {
   return pattern(/^[a-z_][a-z0-9_.-]{0,63}$/, 'a name', example, 'lowercase letters, digits, "_", "." and "-", starting with a letter or "_"');
 }
 
+/** A user or group: a name, or a numeric id for accounts that only exist inside containers. */
+export function owner(example: string) {
+  return pattern(/^(?:[a-z_][a-z0-9_.-]{0,63}|\d{1,10})$/, 'a user or group name or numeric id', example);
+}
+
 export function absPath(example: string) {
   return pattern(/^\/(?!.*(?:^|\/)\.\.(?:\/|$)).*$/, 'an absolute path', example, 'paths inside the guest start with "/" and do not contain ".."');
 }

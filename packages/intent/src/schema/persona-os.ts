@@ -18,6 +18,7 @@ import {
   nonEmpty,
   obj,
   oneOf,
+  owner,
   pattern,
   relPath,
   scalar,
@@ -34,7 +35,15 @@ function timezone() {
     .meta({ examples: ['Europe/Paris'] });
 }
 
+let canonicalZones: ReadonlySet<string> | undefined;
+
+/**
+ * The canonical list is cheap (~2 ms); constructing a DateTimeFormat loads ICU zone data
+ * (~10 ms), so it is only the fallback for aliases such as `UTC` or `US/Eastern`.
+ */
 function isTimeZone(tz: string): boolean {
+  canonicalZones ??= new Set(Intl.supportedValuesOf('timeZone'));
+  if (canonicalZones.has(tz)) return true;
   try {
     new Intl.DateTimeFormat('en', { timeZone: tz });
     return true;
@@ -201,8 +210,8 @@ export function osSchema(b: Build) {
         obj({
           path: absPath('/srv/media'),
           mode: fileMode('0755').default('0755'),
-          owner: name('root').default('root'),
-          group: name('root').default('root'),
+          owner: owner('root').default('root'),
+          group: owner('root').default('root'),
           state: oneOf(['present', 'absent']).default('present').describe('`absent` removes the directory only when it is empty.'),
         }),
       )

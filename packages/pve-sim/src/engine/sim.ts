@@ -45,6 +45,8 @@ export class Sim {
   readonly flocks = new FlockTable();
   readonly faults: FaultController;
   resourcesLagMs: number;
+  /** SHA-256 fingerprint of the API certificate (colon hex), empty for plain HTTP. */
+  fingerprint = '';
   private readonly clock: () => number;
   private readonly listeners = new Set<SimListener>();
   private agentDelayDefault: number | undefined;

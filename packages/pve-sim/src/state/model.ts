@@ -115,6 +115,8 @@ export interface VolumeRecord {
   parent?: string;
   notes?: string;
   protected?: 0 | 1;
+  /** Disk images: the size a guest sees (qcow2 header), which `import-from` gives the new disk. */
+  virtualSize?: number;
   /** Relative path under the state dir when real bytes exist (downloads, backups, snippets). */
   file?: string;
 }

@@ -91,6 +91,8 @@ export interface AllocOptions {
   /** Explicit name (`vm-100-cloudinit`); else the next free `vm-<id>-disk-N`. */
   readonly name?: string;
   readonly parent?: string;
+  /** Dir-storage linked clones live below their base: `9000/base-9000-disk-0.qcow2/`. */
+  readonly volnamePrefix?: string;
 }
 
 /** `vdisk_alloc`: a new image volume record, named the way PVE names it on that storage type. */
@@ -98,7 +100,7 @@ export function allocImage(sim: Sim, o: AllocOptions): VolumeRecord {
   const cfg = storageConfig(sim, o.storage);
   const fmt = cfg.type === 'lvmthin' ? 'raw' : (o.format ?? defaultFormat(cfg));
   const name = o.name ?? freeDiskName(sim, o.node, o.storage, o.vmid);
-  const volname = cfg.type === 'lvmthin' ? name : `${o.vmid}/${name}.${fmt}`;
+  const volname = cfg.type === 'lvmthin' ? name : `${o.volnamePrefix ?? ''}${o.vmid}/${name}.${fmt}`;
   if (findVolume(sim, o.node, `${o.storage}:${volname}`)) fail(`disk image '${volname}' already exists`);
   return addVolume(sim, {
     node: o.node,

@@ -1,0 +1,33 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { main } from '../src/main.js';
+import { createScratchLab, type ScratchLab } from '../src/scratch-lab.js';
+
+export const WORKSPACE = fileURLToPath(new URL('../../../', import.meta.url));
+
+export interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Run the CLI in-process, capturing stdout and stderr. */
+export async function lab(...argv: string[]): Promise<Run> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(argv, {
+    out: (t) => void out.push(t.endsWith('\n') ? t : `${t}\n`),
+    err: (t) => void err.push(t.endsWith('\n') ? t : `${t}\n`),
+  });
+  return { code, stdout: out.join(''), stderr: err.join('') };
+}
+
+/** A copy of the example lab with a fresh identity and generated secrets, in a temp dir. */
+export async function scratchLab(valueFor?: (name: string) => string): Promise<ScratchLab> {
+  const base = mkdtempSync(join(tmpdir(), 'lab-cli-'));
+  const scratch = await createScratchLab({ from: WORKSPACE, to: join(base, 'lab'), identityFile: join(base, 'age.key'), ...(valueFor ? { valueFor } : {}) });
+  process.env.LAB_AGE_KEY_FILE = scratch.identityFile;
+  return scratch;
+}

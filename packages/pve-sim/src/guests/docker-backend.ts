@@ -1,0 +1,337 @@
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LabError } from '@lab/core';
+import type { AgentInterface, GuestBackend, GuestPowerState, GuestSpec } from './backend.js';
+import {
+  DISK_REPOSITORY,
+  NICS_DIR,
+  QGA_CALL,
+  SEED_DIR,
+  SNAPSHOT_REPOSITORY,
+  assertInstance,
+  assertSnapshotName,
+  containerName,
+  createArgs,
+  diskImage,
+  guestLabels,
+  isGuestImage,
+  nicsFile,
+  publishedLoopbackPort,
+  seedFiles,
+  snapshotImage,
+} from './_container.js';
+import { createDockerCli, type DockerCli } from './_docker-cli.js';
+import { orderInterfaces, parseQgaReply } from './_agent.js';
+import { agentNotRunning, noSnapshot, notRunning, snapshotExists, sourceRunning } from './_errors.js';
+import { createKeyedSerial } from './_serial.js';
+
+export type GuestAction =
+  | 'create'
+  | 'seed'
+  | 'start'
+  | 'stop'
+  | 'shutdown'
+  | 'reboot'
+  | 'destroy'
+  | 'snapshot'
+  | 'rollback'
+  | 'delete-snapshot'
+  | 'clone';
+
+/** One finished docker-side operation, for logs and timings (library code never prints). */
+export interface GuestEvent {
+  readonly vmid: number;
+  readonly action: GuestAction;
+  readonly ms: number;
+  readonly detail?: string;
+}
+
+export interface DockerBackendOptions {
+  /** The guest image, `lab-guest:bookworm-<hash>` (see `ensureGuestImage`). */
+  readonly image: string;
+  /**
+   * Names this simulator's containers and images (`lab-<instance>-<vmid>`) and labels them, so
+   * a restarted simulator with the same instance adopts its guests and `pruneStaleGuests`
+   * can remove those of a dead one. 1–40 of `a-z 0-9 -`.
+   */
+  readonly instance: string;
+  /** The docker CLI to run. Default `docker`. */
+  readonly docker?: string;
+  /** Guest TCP ports published on 127.0.0.1 (fixed when the container is created). Default `[22]`. */
+  readonly publish?: readonly number[];
+  /** `close()` removes the guests and their images instead of stopping them (tests). */
+  readonly removeOnClose?: boolean;
+  readonly onEvent?: (event: GuestEvent) => void;
+}
+
+interface ContainerInfo {
+  readonly Id: string;
+  readonly State: { readonly Running: boolean; readonly Paused: boolean };
+  readonly NetworkSettings: {
+    readonly Ports: Record<string, readonly { HostIp?: string; HostPort?: string }[] | null> | null;
+  };
+}
+
+const CLEAN_REBOOT_TIMEOUT_S = 60;
+
+/**
+ * Real guests: each VM is a Debian container booting systemd from the lab guest image, driven
+ * through the docker CLI (adr/0031). The container is created on first start; before every
+ * boot the VM's NoCloud seed and NIC list are copied in, so cloud-init and the image's
+ * lab-guest-net unit give it the VM's users, keys, hostname, NIC names, MACs and addresses
+ * (adr/0030). Snapshots are committed images; a rollback replaces the container.
+ */
+export function createDockerBackend(options: DockerBackendOptions): GuestBackend {
+  assertInstance(options.instance);
+  const { instance } = options;
+  const cli: DockerCli = createDockerCli(options.docker);
+  const serial = createKeyedSerial<number>();
+  const specs = new Map<number, GuestSpec>();
+  const touched = new Set<number>();
+  const publish = options.publish ?? [22];
+  const name = (vmid: number): string => containerName(instance, vmid);
+
+  async function timed<T>(vmid: number, action: GuestAction, op: () => Promise<T>, detail?: string): Promise<T> {
+    const t0 = performance.now();
+    const result = await op();
+    options.onEvent?.({ vmid, action, ms: Math.round(performance.now() - t0), ...(detail ? { detail } : {}) });
+    return result;
+  }
+
+  async function inspect(vmid: number): Promise<ContainerInfo | undefined> {
+    const r = await cli.run(['container', 'inspect', name(vmid)], { allowFailure: true });
+    if (r.code === 0) return (JSON.parse(r.stdout) as ContainerInfo[])[0];
+    if (/no such (container|object)/i.test(r.stderr)) return undefined;
+    throw new LabError({ code: 'LAB_SIM_DOCKER_FAILED', summary: `docker container inspect failed`, detail: r.stderr.trim() });
+  }
+
+  async function imageExists(ref: string): Promise<boolean> {
+    const r = await cli.run(['image', 'inspect', '--format', '{{.Id}}', ref], { allowFailure: true });
+    return r.code === 0;
+  }
+
+  async function removeContainer(vmid: number): Promise<void> {
+    const r = await cli.run(['rm', '-f', '-v', name(vmid)], { allowFailure: true });
+    if (r.code !== 0 && !/no such container/i.test(r.stderr)) {
+      throw new LabError({ code: 'LAB_SIM_DOCKER_FAILED', summary: `could not remove ${name(vmid)}`, detail: r.stderr.trim() });
+    }
+  }
+
+  async function ensureContainer(spec: GuestSpec): Promise<ContainerInfo> {
+    const existing = await inspect(spec.vmid);
+    if (existing) return existing;
+    const disk = diskImage(instance, spec.vmid);
+    const base = (await imageExists(disk)) ? disk : options.image;
+    if (base === options.image && !(await imageExists(base))) {
+      throw new LabError({
+        code: 'LAB_SIM_GUEST_IMAGE_MISSING',
+        summary: `guest image ${base} does not exist`,
+        hint: 'sudo tools/guest-image/build.sh',
+      });
+    }
+    const labels = guestLabels(instance, spec.node, spec.vmid, process.pid);
+    await timed(spec.vmid, 'create', () => cli.run(createArgs({ name: name(spec.vmid), image: base, labels, publish })), base);
+    const created = await inspect(spec.vmid);
+    if (!created) throw new LabError({ code: 'LAB_SIM_DOCKER_FAILED', summary: `${name(spec.vmid)} vanished after create` });
+    return created;
+  }
+
+  /** Copies the seed and NIC list in; they take effect at the guest's next boot. */
+  async function placeSeed(spec: GuestSpec): Promise<void> {
+    const dir = await mkdtemp(join(tmpdir(), 'lab-guest-seed-'));
+    try {
+      const nicsDir = join(dir, 'lab-guest');
+      await mkdir(nicsDir, { mode: 0o755 });
+      await writeFile(join(nicsDir, 'nics'), nicsFile(spec), { mode: 0o644 });
+      await cli.run(['cp', `${nicsDir}/.`, `${name(spec.vmid)}:${NICS_DIR}`]);
+      if (spec.cloudInit) {
+        const seedDir = join(dir, 'nocloud');
+        // The seed can carry host private keys and password hashes: root-only, as on the ISO's reader.
+        await mkdir(seedDir, { mode: 0o700 });
+        await chmod(seedDir, 0o700);
+        for (const [file, text] of Object.entries(seedFiles(spec.cloudInit))) {
+          await writeFile(join(seedDir, file), text, { mode: 0o600 });
+        }
+        await cli.run(['cp', `${seedDir}/.`, `${name(spec.vmid)}:${SEED_DIR}`]);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  async function agentCall(vmid: number, command: string): Promise<{ ok: true; value: unknown } | { ok: false }> {
+    const r = await cli.run(['exec', name(vmid), QGA_CALL, command], { allowFailure: true, timeoutMs: 15_000 });
+    if (r.code !== 0) return { ok: false };
+    return { ok: true, value: parseQgaReply(command, r.stdout) };
+  }
+
+  async function guestImages(vmid: number): Promise<string[]> {
+    const r = await cli.run(['images', '--format', '{{.Repository}}:{{.Tag}}', '--filter', `reference=${SNAPSHOT_REPOSITORY}`]);
+    const d = await cli.run(['images', '--format', '{{.Repository}}:{{.Tag}}', '--filter', `reference=${DISK_REPOSITORY}`]);
+    return `${r.stdout}\n${d.stdout}`
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((ref) => ref !== '' && isGuestImage(ref, instance, vmid));
+  }
+
+  const backend: GuestBackend = {
+    kind: 'docker',
+
+    start(spec) {
+      return serial.run(spec.vmid, async () => {
+        specs.set(spec.vmid, spec);
+        touched.add(spec.vmid);
+        const info = await ensureContainer(spec);
+        await timed(spec.vmid, 'seed', () => placeSeed(spec));
+        if (!info.State.Running) await timed(spec.vmid, 'start', () => cli.run(['start', name(spec.vmid)]));
+      });
+    },
+
+    stop(vmid) {
+      return serial.run(vmid, () =>
+        timed(vmid, 'stop', async () => {
+          const r = await cli.run(['stop', '-t', '0', name(vmid)], { allowFailure: true });
+          if (r.code !== 0 && !/no such container/i.test(r.stderr)) {
+            throw new LabError({ code: 'LAB_SIM_DOCKER_FAILED', summary: `could not stop VM ${vmid}`, detail: r.stderr.trim() });
+          }
+        }),
+      );
+    },
+
+    shutdown(vmid, timeoutMs) {
+      // The stop signal is SIGRTMIN+3, systemd's clean poweroff; docker kills after the timeout.
+      const seconds = Math.max(0, Math.ceil(timeoutMs / 1000));
+      return serial.run(vmid, () =>
+        timed(vmid, 'shutdown', async () => {
+          const r = await cli.run(['stop', '-t', String(seconds), name(vmid)], {
+            allowFailure: true,
+            timeoutMs: timeoutMs + 60_000,
+          });
+          if (r.code !== 0 && !/no such container/i.test(r.stderr)) {
+            throw new LabError({ code: 'LAB_SIM_DOCKER_FAILED', summary: `could not shut down VM ${vmid}`, detail: r.stderr.trim() });
+          }
+        }),
+      );
+    },
+
+    reboot(vmid) {
+      return serial.run(vmid, () =>
+        timed(vmid, 'reboot', async () => {
+          const info = await inspect(vmid);
+          if (!info?.State.Running) throw notRunning(vmid);
+          await cli.run(['stop', '-t', String(CLEAN_REBOOT_TIMEOUT_S), name(vmid)], { timeoutMs: 120_000 });
+          const spec = specs.get(vmid);
+          if (spec) await placeSeed(spec);
+          await cli.run(['start', name(vmid)]);
+        }),
+      );
+    },
+
+    destroy(vmid) {
+      return serial.run(vmid, () =>
+        timed(vmid, 'destroy', async () => {
+          await removeContainer(vmid);
+          for (const ref of await guestImages(vmid)) await cli.run(['rmi', '-f', ref], { allowFailure: true });
+          specs.delete(vmid);
+          touched.delete(vmid);
+        }),
+      );
+    },
+
+    async state(vmid): Promise<GuestPowerState> {
+      const info = await inspect(vmid);
+      return info?.State.Running ? 'running' : 'stopped';
+    },
+
+    snapshot(vmid, snapname) {
+      assertSnapshotName(snapname);
+      return serial.run(vmid, () =>
+        timed(vmid, 'snapshot', async () => {
+          const target = snapshotImage(instance, vmid, snapname);
+          if (await imageExists(target)) throw snapshotExists(vmid, snapname);
+          if (await inspect(vmid)) {
+            await cli.run(['commit', '--message', `snapshot ${snapname} of VM ${vmid}`, name(vmid), target], {
+              timeoutMs: 600_000,
+            });
+            return;
+          }
+          // No container yet (never started, or rolled back): the disk is an image already.
+          const disk = diskImage(instance, vmid);
+          await cli.run(['tag', (await imageExists(disk)) ? disk : options.image, target]);
+        }, snapname),
+      );
+    },
+
+    rollback(vmid, snapname) {
+      return serial.run(vmid, () =>
+        timed(vmid, 'rollback', async () => {
+          const source = snapshotImage(instance, vmid, snapname);
+          if (!(await imageExists(source))) throw noSnapshot(vmid, snapname);
+          // Like Proxmox without RAM state: the VM ends stopped; the next start creates the
+          // container from the snapshot's filesystem.
+          await removeContainer(vmid);
+          await cli.run(['tag', source, diskImage(instance, vmid)]);
+        }, snapname),
+      );
+    },
+
+    deleteSnapshot(vmid, snapname) {
+      return serial.run(vmid, () =>
+        timed(vmid, 'delete-snapshot', async () => {
+          const ref = snapshotImage(instance, vmid, snapname);
+          if (!(await imageExists(ref))) throw noSnapshot(vmid, snapname);
+          // By tag, -f only untags while a container or another tag still uses the layers.
+          await cli.run(['rmi', '-f', ref]);
+        }, snapname),
+      );
+    },
+
+    cloneFilesystem(sourceVmid, targetVmid) {
+      return serial.run(sourceVmid, () =>
+        timed(targetVmid, 'clone', async () => {
+          const target = diskImage(instance, targetVmid);
+          const info = await inspect(sourceVmid);
+          if (info?.State.Running) throw sourceRunning(sourceVmid);
+          if (info) {
+            await cli.run(['commit', '--message', `clone of VM ${sourceVmid}`, name(sourceVmid), target], {
+              timeoutMs: 600_000,
+            });
+            return;
+          }
+          const sourceDisk = diskImage(instance, sourceVmid);
+          if (await imageExists(sourceDisk)) await cli.run(['tag', sourceDisk, target]);
+        }, `from ${sourceVmid}`),
+      );
+    },
+
+    async agentPing(vmid) {
+      if (specs.get(vmid)?.agent === false) return false;
+      const info = await inspect(vmid);
+      if (!info?.State.Running) return false;
+      const reply = await agentCall(vmid, 'guest-ping');
+      return reply.ok;
+    },
+
+    async agentNetworkInterfaces(vmid): Promise<readonly AgentInterface[]> {
+      const spec = specs.get(vmid);
+      if (spec?.agent === false) throw agentNotRunning(vmid);
+      const reply = await agentCall(vmid, 'guest-network-get-interfaces');
+      if (!reply.ok || !Array.isArray(reply.value)) throw agentNotRunning(vmid);
+      return orderInterfaces(reply.value as AgentInterface[], spec);
+    },
+
+    async endpoint(vmid, port) {
+      const info = await inspect(vmid);
+      if (!info?.State.Running) return undefined;
+      const hostPort = publishedLoopbackPort(info.NetworkSettings.Ports, port);
+      return hostPort === undefined ? undefined : { host: '127.0.0.1', port: hostPort };
+    },
+
+    async close() {
+      const vmids = [...touched];
+      await Promise.all(vmids.map((vmid) => (options.removeOnClose ? backend.destroy(vmid) : backend.stop(vmid))));
+    },
+  };
+  return backend;
+}

@@ -1,0 +1,56 @@
+import { createHash } from 'node:crypto';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LabError } from '@lab/core';
+import { utils } from 'ssh2';
+
+/** The jump host's identity: generated once per state dir so clients can pin it. */
+export interface HostKey {
+  /** OpenSSH private key (PEM-like `-----BEGIN OPENSSH PRIVATE KEY-----`). */
+  readonly privateKey: string;
+  /** `ssh-ed25519 AAAA… comment`, as in a `.pub` file. */
+  readonly publicKey: string;
+  /** `SHA256:…`, as `ssh-keygen -lf` prints it. */
+  readonly fingerprint: string;
+  /** The public key blob, what an SSH client's host-key callback receives. */
+  readonly blob: Buffer;
+}
+
+const KEY_FILE = 'ssh_host_ed25519_key';
+
+export async function loadOrCreateHostKey(stateDir: string): Promise<HostKey> {
+  const dir = join(stateDir, 'jump-host');
+  const file = join(dir, KEY_FILE);
+  let privateKey: string;
+  try {
+    privateKey = await readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const pair = utils.generateKeyPairSync('ed25519', { comment: 'lab pve-sim jump host' });
+    privateKey = pair.private;
+    await writeFile(file, privateKey, { mode: 0o600, flag: 'wx' }).catch(async (err: NodeJS.ErrnoException) => {
+      // Another simulator process on the same state dir won the race: use its key.
+      if (err.code !== 'EEXIST') throw err;
+      privateKey = await readFile(file, 'utf8');
+    });
+    await writeFile(`${file}.pub`, `${pair.public}\n`, { mode: 0o644 });
+  }
+  await chmod(file, 0o600);
+  return describeKey(privateKey, file);
+}
+
+export function describeKey(privateKey: string, source = 'host key'): HostKey {
+  const parsed = utils.parseKey(privateKey);
+  if (parsed instanceof Error || Array.isArray(parsed)) {
+    throw new LabError({
+      code: 'LAB_SIM_JUMP_HOST_KEY_INVALID',
+      summary: `cannot read the jump host key ${source}`,
+      hint: `remove ${source} to generate a new one (clients must then re-pin it)`,
+      ...(parsed instanceof Error ? { cause: parsed } : {}),
+    });
+  }
+  const blob = parsed.getPublicSSH();
+  const fingerprint = `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
+  return { privateKey, publicKey: `${parsed.type} ${blob.toString('base64')}`, fingerprint, blob };
+}

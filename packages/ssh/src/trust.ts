@@ -1,0 +1,49 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { entryMatches, formatKnownHostsLine, parseKnownHosts } from './known-hosts.js';
+
+/**
+ * Record a host key the lab learned through a trusted channel (the guest agent, the console,
+ * the cloud-init seed lab generated). Never called with a key merely presented over the network:
+ * that would be trust-on-first-use, which lab refuses.
+ * `key` is a blob or a `.pub` line (`ssh-ed25519 AAAA… comment`).
+ * Returns `present` when the exact key is already pinned for the host.
+ */
+export async function pinHostKey(file: string, host: string, port: number, key: Buffer | string): Promise<'added' | 'present'> {
+  const blob = typeof key === 'string' ? Buffer.from(key.trim().split(/\s+/)[1] ?? '', 'base64') : key;
+  if (blob.length === 0) throw new TypeError('pinHostKey: not an OpenSSH public key');
+  const text = await readOrEmpty(file);
+  const already = parseKnownHosts(text).some((e) => e.marker === undefined && e.key.equals(blob) && entryMatches(e, host, port));
+  if (already) return 'present';
+  const sep = text === '' || text.endsWith('\n') ? '' : '\n';
+  await writeAtomic(file, `${text}${sep}${formatKnownHostsLine(host, port, blob)}\n`);
+  return 'added';
+}
+
+/** Remove every pinned key for `host:port`, like `ssh-keygen -R`. Returns how many lines went. */
+export async function forgetHost(file: string, host: string, port = 22): Promise<number> {
+  const text = await readOrEmpty(file);
+  if (text === '') return 0;
+  const drop = new Set(parseKnownHosts(text).filter((e) => e.marker === undefined && entryMatches(e, host, port)).map((e) => e.line));
+  if (drop.size === 0) return 0;
+  const kept = text.split('\n').filter((_, i) => !drop.has(i + 1));
+  await writeAtomic(file, kept.join('\n'));
+  return drop.size;
+}
+
+async function readOrEmpty(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw error;
+  }
+}
+
+async function writeAtomic(file: string, text: string): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(tmp, text, { mode: 0o644 });
+  await rename(tmp, file);
+}
