@@ -176,5 +176,8 @@ tar --numeric-owner -C "$root" -c . |
     --message "lab guest image, recipe $tag" \
     - "$tag" >/dev/null
 t_import=$(date +%s)
+# Older recipes' images are garbage once this one exists; those still used by a container stay.
+docker images --format '{{.Repository}}:{{.Tag}}' "$repository" | grep -vxF "$tag" |
+  xargs -r docker rmi >/dev/null 2>&1 || true
 log "docker import took $((t_import - t_config))s; total $((t_import - t_start))s -> $tag"
 echo "$tag"

@@ -172,7 +172,7 @@ function pathAtOffset(doc: Document, offset: number): string {
         const v = p.value as YamlNode | null;
         const start = k?.range?.[0] ?? Infinity;
         const end = v?.range?.[2] ?? k?.range?.[2] ?? -1;
-        return start <= offset && offset <= end;
+        return start <= offset && offset < end;
       });
       if (pair === undefined || !isScalar(pair.key) || !SIMPLE_KEY.test(String(pair.key.value))) return path;
       path = joinPath(path, String(pair.key.value));
@@ -180,7 +180,7 @@ function pathAtOffset(doc: Document, offset: number): string {
     } else if (isSeq(node)) {
       const i = node.items.findIndex((it) => {
         const r = (it as YamlNode | null)?.range;
-        return r != null && r[0] <= offset && offset <= r[2];
+        return r != null && r[0] <= offset && offset < r[2];
       });
       if (i < 0) return path;
       path = joinPath(path, i);

@@ -46,7 +46,7 @@ describe('error messages name file:line:col, the path, and the fix', () => {
         '  hint: write a number and a binary unit: 512M, 8G or 8GiB, 2T (Proxmox units: 1G = 1GiB); a bare number is bytes',
       'personas/media/persona.yaml:5:3 vm.memroy: unknown key "memroy"\n  hint: did you mean "memory"?',
       'personas/media/persona.yaml:11:10 lifecycle.stage: expected one of "stable", "experimental", got "experimantal"\n  hint: did you mean "experimental"?',
-      'personas/media/persona.yaml:14:42 os.files[0].mode: expected a quoted octal file mode like "0644", got 644\n' +
+      'personas/media/persona.yaml:14:45 os.files[0].mode: expected a quoted octal file mode like "0644", got 644\n' +
         '  hint: YAML reads an unquoted 0644 as the decimal 644; quote it: mode: "0644"',
       'personas/media/persona.yaml:17:21 os.users[0].passwordHash: expected a secret reference like { secret: media/jellyfin-api-key }, got "hunter2"\n' +
         '  hint: secret values never go in intent files: store the value in the encrypted secrets store and reference it as { secret: <persona>/<name> }',
@@ -75,7 +75,7 @@ describe('error messages name file:line:col, the path, and the fix', () => {
   it('reports a duplicate key at the second occurrence', async () => {
     const root = lab({ 'personas/media/persona.yaml': `${persona('media')}vm:\n  memory: 2G\n` });
     expect(lines(await labError(() => loadPersona(root, 'media')))).toEqual([
-      'personas/media/persona.yaml:9:1 YAML syntax error: Map keys must be unique\n  hint: each key may appear once in a map; merge the two entries',
+      'personas/media/persona.yaml:9:1 vm: YAML syntax error: Map keys must be unique\n  hint: each key may appear once in a map; merge the two entries',
     ]);
   });
 
@@ -126,9 +126,9 @@ describe('error messages name file:line:col, the path, and the fix', () => {
   it('suggests keys across naming styles', async () => {
     const root = lab({ 'personas/media/persona.yaml': persona('media', VM.replace('{ bridge: vmbr0 }', '{ bridge: vmbr0, Fire_Wall: false }')) + 'os:\n  unattended_upgrades: {}\n  colour: blue\n' });
     expect(lines(await labError(() => loadPersona(root, 'media')))).toEqual([
-      'personas/media/persona.yaml:7:22 vm.nics[0].Fire_Wall: unknown key "Fire_Wall"\n  hint: did you mean "firewall"?',
-      'personas/media/persona.yaml:9:3 os.unattended_upgrades: unknown key "unattended_upgrades"\n  hint: did you mean "unattendedUpgrades"?',
-      expect.stringMatching(/^personas\/media\/persona\.yaml:10:3 os\.colour: unknown key "colour"\n {2}hint: allowed keys: hostname, domain, timezone, /),
+      'personas/media/persona.yaml:8:24 vm.nics[0].Fire_Wall: unknown key "Fire_Wall"\n  hint: did you mean "firewall"?',
+      'personas/media/persona.yaml:10:3 os.unattended_upgrades: unknown key "unattended_upgrades"\n  hint: did you mean "unattendedUpgrades"?',
+      expect.stringMatching(/^personas\/media\/persona\.yaml:11:3 os\.colour: unknown key "colour"\n {2}hint: allowed keys: hostname, domain, timezone, /),
     ]);
   });
 
@@ -148,11 +148,11 @@ vm:
 `,
     });
     expect(lines(await labError(() => loadPersona(root, 'media')))).toEqual([
-      'personas/media/persona.yaml:2:18 lifecycle.ttl: ttl is only allowed on experimental personas\n  hint: remove ttl, or set lifecycle.stage: experimental',
+      'personas/media/persona.yaml:2:19 lifecycle.ttl: ttl is only allowed on experimental personas\n  hint: remove ttl, or set lifecycle.stage: experimental',
       'personas/media/persona.yaml:6:12 vm.balloon: balloon is larger than memory\n  hint: balloon is the minimum memory; set it below memory, or 0 to disable',
       'personas/media/persona.yaml:8:63 vm.disks[0].persistent: the root disk cannot be persistent\n  hint: put data on a separate disk with persistent: true and a mount',
       'personas/media/persona.yaml:9:7 vm.disks[1]: persistent disk "data" has no mount point\n  hint: add mount: /srv/<name>',
-      'personas/media/persona.yaml:11:55 vm.nics[0].gateway: gateway 10.0.20.1 is outside 10.0.10.5/24',
+      'personas/media/persona.yaml:11:51 vm.nics[0].gateway: gateway 10.0.20.1 is outside 10.0.10.5/24',
     ]);
   });
 
@@ -177,7 +177,7 @@ capture: { repository: offsite, paths: [/srv] }
       'personas/media/persona.yaml:4:10 vm.image: no image "debian-13" in the catalogue of lab.yaml\n  hint: did you mean "debian-12"?',
       'personas/media/persona.yaml:7:40 vm.disks[0].storage: no storage "local-zfs" in lab.yaml\n  hint: did you mean "local"?',
       'personas/media/persona.yaml:9:30 vm.nics[0].vlan: VLAN 20 is not declared on vmbr0\n  hint: VLANs: 10',
-      'personas/media/persona.yaml:10:26 capture.repository: no backup repository "offsite" in lab.yaml\n  hint: repositories: local',
+      'personas/media/persona.yaml:10:24 capture.repository: no backup repository "offsite" in lab.yaml\n  hint: repositories: local',
     ]);
   });
 
@@ -185,8 +185,8 @@ capture: { repository: offsite, paths: [/srv] }
     const body = VM.replace('{ bridge: vmbr0 }', '{ bridge: vmbr0, vlan: 10, ip: 10.0.10.7/24 }') + '  vmid: 150\n';
     const root = lab({ 'personas/a/persona.yaml': persona('a', body), 'personas/b/persona.yaml': persona('b', body) });
     expect(lines(await labError(() => loadLab(root)))).toEqual([
-      'personas/b/persona.yaml:7:40 vm.nics[0].ip: address 10.0.10.7 is already used by persona a',
-      'personas/b/persona.yaml:8:9 vm.vmid: vmid 150 is already used by persona a\n  hint: give each persona its own vmid, or omit it to allocate one',
+      'personas/b/persona.yaml:8:38 vm.nics[0].ip: address 10.0.10.7 is already used by persona a',
+      'personas/b/persona.yaml:9:9 vm.vmid: vmid 150 is already used by persona a\n  hint: give each persona its own vmid, or omit it to allocate one',
     ]);
   });
 
@@ -208,8 +208,8 @@ capture: { repository: offsite, paths: [/srv] }
     const body = `${VM}os:\n  files:\n    - { path: /etc/app.conf, source: files/app.conf }\nworkloads:\n  stacks:\n    - { name: web, compose: compose/web.yaml }\n`;
     const root = lab({ 'personas/media/persona.yaml': persona('media', body) });
     expect(lines(await labError(() => loadPersona(root, 'media')))).toEqual([
-      'personas/media/persona.yaml:10:37 os.files[0].source: source file personas/media/files/app.conf does not exist\n  hint: paths are relative to the YAML file that declares them',
-      'personas/media/persona.yaml:13:30 workloads.stacks[0].compose: compose file personas/media/compose/web.yaml does not exist\n  hint: paths are relative to the YAML file that declares them',
+      'personas/media/persona.yaml:11:38 os.files[0].source: source file personas/media/files/app.conf does not exist\n  hint: paths are relative to the YAML file that declares them',
+      'personas/media/persona.yaml:14:29 workloads.stacks[0].compose: compose file personas/media/compose/web.yaml does not exist\n  hint: paths are relative to the YAML file that declares them',
     ]);
   });
 
@@ -234,9 +234,9 @@ capture: { repository: offsite, paths: [/srv] }
     const remote = SITE.replace('proxmox: { mode: embedded, nodes: 1 }', 'proxmox: { mode: remote, url: "https://pve1:8006", fingerprint: "AB:CD", tokenId: lab, tokenSecret: s3cret }');
     const e = await labError(() => loadSite(lab({ 'lab.yaml': remote })));
     expect(lines(e).map((l) => l.split('\n')[0])).toEqual([
-      'lab.yaml:2:54 proxmox.fingerprint: expected a SHA-256 certificate fingerprint like "5B:0E:8C:31:D2:47:A9:16:F3:6C:88:02:BE:49:7D:E5:13:A0:6F:C4:29:91:5E:D7:0B:84:3A:F6:62:1C:9D:E8", got "AB:CD"',
-      'lab.yaml:2:80 proxmox.tokenId: expected an API token id like "lab@pve!lab", got "lab"',
-      'lab.yaml:2:98 proxmox.tokenSecret: expected a secret reference like { secret: media/jellyfin-api-key }, got "s3cret"',
+      'lab.yaml:2:65 proxmox.fingerprint: expected a SHA-256 certificate fingerprint like "5B:0E:8C:31:D2:47:A9:16:F3:6C:88:02:BE:49:7D:E5:13:A0:6F:C4:29:91:5E:D7:0B:84:3A:F6:62:1C:9D:E8", got "AB:CD"',
+      'lab.yaml:2:83 proxmox.tokenId: expected an API token id like "lab@pve!lab", got "lab"',
+      'lab.yaml:2:101 proxmox.tokenSecret: expected a secret reference like { secret: media/jellyfin-api-key }, got "s3cret"',
     ]);
     const typo = await labError(() => loadSite(lab({ 'lab.yaml': SITE.replace('mode: embedded', 'mode: embeded') })));
     expect(lines(typo)).toEqual([
@@ -246,11 +246,11 @@ capture: { repository: offsite, paths: [/srv] }
   });
 
   it('reports site consistency problems', async () => {
-    const site = SITE.replace('nodes: 1 }', 'nodes: 2 }').replace('stable: "1"', 'stable: "2"').replace("value: " + 'a'.repeat(64), 'value: ' + 'a'.repeat(60));
+    const site = SITE.replace('nodes: 1 }', 'nodes: 2 }').replace('stable: "1"', 'stable: "2"').replace("value: " + 'a'.repeat(64), 'value: ' + 'a'.repeat(128));
     expect(lines(await labError(() => loadSite(lab({ 'lab.yaml': site })))).map((l) => l.split('\n')[0])).toEqual([
-      'lab.yaml:2:34 proxmox.nodes: the simulator runs 2 nodes but 1 are listed under nodes',
-      'lab.yaml:21:13 images[0].stable: stable version "2" is not listed under versions',
-      'lab.yaml:25:51 images[0].versions[0].checksum.value: a sha256 digest has 64 hex digits, got 60',
+      'lab.yaml:2:35 proxmox.nodes: the simulator runs 2 nodes but 1 are listed under nodes',
+      'lab.yaml:18:13 images[0].stable: stable version "2" is not listed under versions',
+      'lab.yaml:22:47 images[0].versions[0].checksum.value: a sha256 digest has 64 hex digits, got 128',
     ]);
   });
 

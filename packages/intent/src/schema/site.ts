@@ -230,7 +230,9 @@ function checkSite(s: z.output<ReturnType<typeof siteObject>>, ctx: z.Refinement
     }
     im.versions.forEach((v, j) => {
       const want = v.checksum.algorithm === 'sha256' ? 64 : 128;
-      if (v.checksum.value.length !== want) issue(['images', i, 'versions', j, 'checksum', 'value'], `a ${v.checksum.algorithm} digest has ${want} hex digits, got ${v.checksum.value.length}`);
+      // Other lengths already fail the digest pattern; this catches a digest of the other algorithm.
+      const len = v.checksum.value.length;
+      if ((len === 64 || len === 128) && len !== want) issue(['images', i, 'versions', j, 'checksum', 'value'], `a ${v.checksum.algorithm} digest has ${want} hex digits, got ${v.checksum.value.length}`);
     });
     const st = storages.get(im.storage);
     if (st === undefined) issue(['images', i, 'storage'], msg(`no storage named "${im.storage}"`, `storages: ${[...storages.keys()].join(', ')}`));

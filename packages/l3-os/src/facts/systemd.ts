@@ -1,0 +1,42 @@
+import { shq } from '@lab/ssh';
+import type { Fact } from './fact.js';
+
+export interface UnitInfo {
+  readonly id: string;
+  /** `loaded`, `not-found`, `masked`, `bad-setting`, `error`. */
+  readonly loadState: string;
+  /** `active`, `inactive`, `failed`, `activating`, `deactivating`, `reloading`. */
+  readonly activeState: string;
+  /** `enabled`, `disabled`, `static`, `masked`, `indirect`, `generated`… or '' when unknown. */
+  readonly unitFileState: string;
+  readonly needDaemonReload: boolean;
+  /** False when the unit's conditions failed on its last start (e.g. ConditionVirtualization=!container). */
+  readonly conditionMet: boolean;
+}
+
+const PROPS = ['Id', 'LoadState', 'ActiveState', 'UnitFileState', 'NeedDaemonReload', 'ConditionResult'];
+
+export function unitFact(name: string): Fact<UnitInfo> {
+  return {
+    name: 'systemd.unit',
+    arg: name,
+    command: `systemctl show --property=${PROPS.join(',')} -- ${shq(name)}`,
+    parse(stdout, code) {
+      if (code !== 0) throw new Error(`systemctl show exited with ${code} (is systemd running?)`);
+      const kv = new Map<string, string>();
+      for (const line of stdout.split('\n')) {
+        const i = line.indexOf('=');
+        if (i > 0) kv.set(line.slice(0, i), line.slice(i + 1));
+      }
+      return {
+        id: kv.get('Id') ?? name,
+        loadState: kv.get('LoadState') ?? 'not-found',
+        activeState: kv.get('ActiveState') ?? 'inactive',
+        unitFileState: kv.get('UnitFileState') ?? '',
+        needDaemonReload: kv.get('NeedDaemonReload') === 'yes',
+        conditionMet: kv.get('ConditionResult') !== 'no',
+      };
+    },
+    empty: { id: name, loadState: 'not-found', activeState: 'inactive', unitFileState: '', needDaemonReload: false, conditionMet: true },
+  };
+}
