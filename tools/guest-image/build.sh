@@ -144,14 +144,20 @@ rm -f "$root/etc/apt/sources.list"
 
 in_root() { chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C "$@" 9>&-; }
 
-in_root systemctl enable lab-guest-net.service lab-ssh-hostkeys.service lab-qga.service >&2
-in_root systemctl mask "${masked_units[@]}" >&2
+lab_units=(lab-guest-etc.service lab-guest-net.service lab-ssh-hostkeys.service lab-qga.service)
+in_root systemctl enable "${lab_units[@]}" >/dev/null 2>&1 || die "systemctl enable ${lab_units[*]} failed"
+in_root systemctl mask "${masked_units[@]}" >/dev/null 2>&1 || die "systemctl mask failed"
+log "enabled ${lab_units[*]}; masked ${#masked_units[@]} units"
 
 # cloud-init's locale module regenerates the distro default locale at first boot unless it is
 # already the configured one; generating it here keeps that out of every boot.
 sed -i 's/^# *\(en_US.UTF-8 UTF-8\)/\1/' "$root/etc/locale.gen"
-in_root locale-gen >&2
+in_root locale-gen >/dev/null
 printf 'LANG=en_US.UTF-8\n' >"$root/etc/default/locale"
+
+# No DHCP server answers on a simulated bridge; Debian's 60 s DHCP timeout would hold sshd
+# (After=network.target) back that long on a guest whose NIC is set to DHCP.
+printf '\n# lab guest image: no DHCP server answers on a simulated bridge\ntimeout 5;\n' >>"$root/etc/dhcp/dhclient.conf"
 
 # Debian's default cloud-init user joins these groups; a minbase system lacks some of them.
 for group in adm audio cdrom dialout dip floppy netdev plugdev sudo video; do
@@ -163,6 +169,7 @@ rm -f "$root"/etc/ssh/ssh_host_*
 : >"$root/etc/machine-id"
 rm -f "$root/var/lib/dbus/machine-id"
 printf 'debian\n' >"$root/etc/hostname"
+printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
 rm -f "$root/etc/resolv.conf"
 in_root apt-get clean
 rm -rf "$root"/var/lib/apt/lists/* "$root"/var/log/*.log "$root"/var/cache/debconf/*-old

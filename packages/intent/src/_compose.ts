@@ -121,11 +121,13 @@ function mergeSeq(base: TSeq | undefined, over: TSeq, schemaPath: string, path: 
   const rule = mergeRule(schemaPath);
   const itemPath = `${schemaPath}[]`;
   if (rule === undefined) {
-    const items = over.items.map((it, i) => {
+    const items: TNode[] = [];
+    over.items.forEach((it, i) => {
       if (removeTarget(it) !== undefined) {
         sink.errors.push(problem('error', it.origin, joinPath(path, it.index ?? i), '$remove is not available here', 'this list is replaced as a whole by the including file; write the full list instead'));
+        return;
       }
-      return merge(undefined, it, itemPath, joinPath(path, it.index ?? i), sink);
+      items.push(merge(undefined, it, itemPath, joinPath(path, it.index ?? i), sink));
     });
     return { ...over, items };
   }

@@ -19,7 +19,6 @@ export { generatedFiles } from './generated.js';
 export type { GeneratedFile } from './generated.js';
 export { MERGE_RULES } from './merge-rules.js';
 export type { MergeRule, KeyedRule, SetRule } from './merge-rules.js';
-export { unpinned } from './_checks.js';
 export type {
   Bridge,
   Capture,

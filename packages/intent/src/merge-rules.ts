@@ -56,7 +56,8 @@ export const MERGE_RULES: Readonly<Record<string, MergeRule>> = {
 };
 
 export function mergeRule(schemaPath: string): MergeRule | undefined {
-  return MERGE_RULES[schemaPath];
+  // Paths come from user keys: `__proto__` must not find Object.prototype.
+  return Object.hasOwn(MERGE_RULES, schemaPath) ? MERGE_RULES[schemaPath] : undefined;
 }
 
 /** `os.users[].groups` for the data path `['os', 'users', 3, 'groups']`. */

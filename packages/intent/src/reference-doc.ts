@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { jsonSchemas } from './json-schema.js';
 import { personaSchema } from './schema/persona.js';
-import { describeRule, MERGE_RULES } from './merge-rules.js';
+import { describeRule, mergeRule } from './merge-rules.js';
 
 /**
  * The Markdown reference of every field, rendered from the same JSON Schemas editors use,
@@ -67,7 +67,7 @@ function walk(s: Json, path: string, required: boolean, rows: Row[], opts: WalkO
   const parts: string[] = [];
   if (opts.label !== undefined) parts.push(`*${opts.label}:*`);
   if (typeof s['description'] === 'string') parts.push(s['description']);
-  if (opts.merge && s['type'] === 'array') parts.push(`Merge: ${describeRule(MERGE_RULES[path])}.`);
+  if (opts.merge && s['type'] === 'array') parts.push(`Merge: ${describeRule(mergeRule(path))}.`);
   const examples = s['examples'];
   if (Array.isArray(examples) && examples.length > 0) parts.push(`Example: \`${flow(examples[0])}\`.`);
   const def = s['default'];

@@ -60,7 +60,7 @@ export function checkSize(value: unknown): number | UnitProblem {
   if (DECIMAL_UNITS.has(unit)) {
     return bad(`"${m[2]}" is ambiguous (decimal or binary?); write ${m[1]}${unit[0]} or ${m[1]}${unit[0]}iB, which Proxmox reads as binary`);
   }
-  const factor = BINARY_UNITS[unit];
+  const factor = Object.hasOwn(BINARY_UNITS, unit) ? BINARY_UNITS[unit] : undefined;
   if (factor === undefined) return bad();
   const bytes = Number(m[1]) * factor;
   if (!Number.isSafeInteger(bytes)) {

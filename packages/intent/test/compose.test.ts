@@ -86,7 +86,7 @@ describe('composition', () => {
     expect(p.os.firewall.allow.map((r) => r.name)).toEqual(['ssh']);
     expect(p.os.sysctl).toEqual({ 'net.ipv4.tcp_syncookies': 1 });
     expect(loaded.warnings.map((w) => `${w.source?.file}:${w.source?.line} ${w.path}: ${w.summary}`)).toEqual([
-      'personas/media/persona.yaml:17 os.groups[0].$remove: $remove: nothing inherited matches "nobody-has-this"',
+      'personas/media/persona.yaml:18 os.groups[0].$remove: $remove: nothing inherited matches "nobody-has-this"',
     ]);
   });
 
@@ -152,8 +152,8 @@ describe('composition', () => {
     });
     cleanups.push(l.cleanup);
     expect(lines(await labError(() => loadPersona(l.root, 'media'))).map((x) => x.split('\n')[0])).toEqual([
-      'personas/_mixins/base.yaml:3:26 os.users[0].shell: expected an absolute path like "/bin/bash", got "bash"',
-      'personas/media/persona.yaml:13:24 os.users[1].uid: must be at least 0, got -1',
+      'personas/_mixins/base.yaml:3:27 os.users[0].shell: expected an absolute path like "/bin/bash", got "bash"',
+      'personas/media/persona.yaml:13:25 os.users[1].uid: must be at least 0, got -1',
     ]);
   });
 

@@ -31,6 +31,11 @@ export interface AtomicWriteOptions {
   readonly group?: string;
   /** Create missing parent directories (root-owned, 0755). */
   readonly mkdirs?: boolean;
+  /**
+   * A command that checks the temp file before it replaces the target, `%s` standing for its
+   * path (`visudo -cf %s`, `sshd -t -f %s`, `nft -c -f %s`): a broken file never lands.
+   */
+  readonly validate?: string;
 }
 
 /** `base64 -d` of a heredoc into "$lab_t"; `onError` runs when decoding fails. */
@@ -59,6 +64,9 @@ export function atomicWriteScript(path: string, content: string | Buffer, option
       ? `chown ${shq(`${options.owner ?? 'root'}:${options.group ?? 'root'}`)} "$lab_t" || { rm -f "$lab_t"; return 1; }`
       : '',
     `chmod ${options.mode ?? '0644'} "$lab_t" || { rm -f "$lab_t"; return 1; }`,
+    options.validate
+      ? `${options.validate.replace('%s', '"$lab_t"')} >&2 || { echo ${shq(`${path} failed validation (${options.validate})`)} >&2; rm -f "$lab_t"; return 1; }`
+      : '',
     `if awk -v p=${p} '$5 == p { f = 1 } END { exit !f }' /proc/self/mountinfo; then`,
     `  cat "$lab_t" >${p} && chown --reference="$lab_t" ${p} && chmod --reference="$lab_t" ${p}; lab_rc=$?; rm -f "$lab_t"; [ $lab_rc = 0 ] || return 1`,
     'else',

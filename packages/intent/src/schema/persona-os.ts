@@ -129,7 +129,7 @@ function systemd(b: Build) {
       .list(
         'os.systemd.units',
         obj({
-          name: pattern(/^[A-Za-z0-9@_.:-]+\.(?:service|timer|socket|mount|path|target)$/, 'a unit name', 'restic-check.timer'),
+          name: pattern(/^[A-Za-z0-9@_.:-]+\.(?:service|timer|socket|mount|path|target)$/, 'a unit name', 'restic-check.timer').describe('Unit file name with its type suffix.'),
           content: b.req(nonEmpty('unit file content')).describe('Unit file content, written to /etc/systemd/system/<name>.'),
         }),
       )
@@ -139,7 +139,7 @@ function systemd(b: Build) {
       .list(
         'os.systemd.services',
         obj({
-          name: pattern(/^[A-Za-z0-9@_.:-]+$/, 'a unit name', 'docker.service'),
+          name: pattern(/^[A-Za-z0-9@_.:-]+$/, 'a unit name', 'docker.service').describe('Unit name; `.service` may be omitted.'),
           enabled: bool().default(true).describe('Start at boot.'),
           state: oneOf(['running', 'stopped']).default('running').describe('Desired state after apply.'),
           masked: bool().default(false).describe('Mask the unit so nothing can start it.'),
@@ -155,9 +155,9 @@ function firewall(b: Build) {
   return obj({
     enabled: bool().default(false).describe('Manage an nftables ruleset in the guest.'),
     policy: obj({
-      input: oneOf(['drop', 'accept']).default('drop'),
-      forward: oneOf(['drop', 'accept']).default('drop'),
-      output: oneOf(['drop', 'accept']).default('accept'),
+      input: oneOf(['drop', 'accept']).default('drop').describe('Traffic to the guest.'),
+      forward: oneOf(['drop', 'accept']).default('drop').describe('Traffic through the guest (Docker publishes ports through this chain).'),
+      output: oneOf(['drop', 'accept']).default('accept').describe('Traffic from the guest.'),
     })
       .prefault({})
       .describe('Default policy per chain. Established traffic and loopback are always allowed.'),
@@ -172,7 +172,7 @@ function firewall(b: Build) {
               error: () => msg('expected a port like 443 or a range like "8000-8010"'),
             })
             .describe('Port or range.'),
-          proto: oneOf(['tcp', 'udp']).default('tcp'),
+          proto: oneOf(['tcp', 'udp']).default('tcp').describe('Transport protocol.'),
           from: z.array(cidr4('10.0.10.0/24')).default([]).describe('Source networks; empty means anywhere.'),
           iface: pattern(/^[a-z0-9]+$/, 'an interface name', 'eth0').optional().describe('Only on this interface.'),
         }),
@@ -193,10 +193,10 @@ export function osSchema(b: Build) {
       .list(
         'os.groups',
         obj({
-          name: name('media'),
+          name: name('media').describe('Group name.'),
           gid: int(0, 4_294_967_294, 'a gid').optional().describe('Fixed gid, e.g. to match file ownership on a NAS.'),
-          system: bool().default(false),
-          state: oneOf(['present', 'absent']).default('present'),
+          system: bool().default(false).describe('System group (gid below 1000).'),
+          state: oneOf(['present', 'absent']).default('present').describe('`absent` removes the group.'),
         }),
       )
       .default([])
@@ -208,10 +208,10 @@ export function osSchema(b: Build) {
       .list(
         'os.directories',
         obj({
-          path: absPath('/srv/media'),
-          mode: fileMode('0755').default('0755'),
-          owner: owner('root').default('root'),
-          group: owner('root').default('root'),
+          path: absPath('/srv/media').describe('Directory path.'),
+          mode: fileMode('0755').default('0755').describe('Permissions, quoted octal (e.g. `"2775"` for a shared group directory).'),
+          owner: owner('root').default('root').describe('Owning user (name or numeric uid).'),
+          group: owner('root').default('root').describe('Owning group (name or numeric gid).'),
           state: oneOf(['present', 'absent']).default('present').describe('`absent` removes the directory only when it is empty.'),
         }),
       )
@@ -221,10 +221,10 @@ export function osSchema(b: Build) {
       .list(
         'os.lines',
         obj({
-          path: absPath('/etc/ssh/sshd_config'),
+          path: absPath('/etc/ssh/sshd_config').describe('File to edit.'),
           line: b.req(text('a line')).describe('The whole line as it should read.'),
           match: text('a regular expression').optional().describe('Regular expression of the line to replace; defaults to the line itself.'),
-          state: oneOf(['present', 'absent']).default('present'),
+          state: oneOf(['present', 'absent']).default('present').describe('`absent` deletes lines matching `match` (or equal to `line`).'),
           create: bool().default(false).describe('Create the file when it does not exist.'),
         }),
       )
@@ -234,10 +234,10 @@ export function osSchema(b: Build) {
       .list(
         'os.blocks',
         obj({
-          path: absPath('/etc/hosts'),
+          path: absPath('/etc/hosts').describe('File to edit.'),
           marker: name('lab').describe('Names the block; lab writes `# BEGIN <marker>` / `# END <marker>` around it.'),
-          content: b.req(text('block content')),
-          state: oneOf(['present', 'absent']).default('present'),
+          content: b.req(text('block content')).describe('Lines between the markers.'),
+          state: oneOf(['present', 'absent']).default('present').describe('`absent` removes the block and its markers.'),
         }),
       )
       .default([])
@@ -258,15 +258,15 @@ export function osSchema(b: Build) {
           type: b.req(oneOf(['ext4', 'xfs', 'btrfs', 'vfat', 'nfs', 'nfs4', 'cifs', 'tmpfs', 'none'])).describe('Filesystem type (`none` with `bind` option for bind mounts).'),
           options: z.array(nonEmpty('a mount option')).default(['defaults']).describe('fstab options, e.g. `[nfsvers=4.2, _netdev, noatime]`.'),
           credentials: secretRefSchema().optional().describe('CIFS credentials file content (username=…/password=…) as a secret.'),
-          dump: int(0, 1, '0 or 1').default(0),
-          pass: int(0, 2, '0, 1 or 2').default(0),
+          dump: int(0, 1, '0 or 1').default(0).describe('fstab dump field.'),
+          pass: int(0, 2, '0, 1 or 2').default(0).describe('fstab fsck order: 0 never, 1 root, 2 others.'),
           state: oneOf(['mounted', 'present', 'unmounted', 'absent']).default('mounted').describe('`present`: in fstab only; `mounted`: in fstab and mounted.'),
         }),
       )
       .default([])
       .describe('fstab entries, including NFS and CIFS shares.'),
     hosts: b
-      .list('os.hosts', obj({ ip: ipv4('10.0.10.10'), names: z.array(host('nas.home.arpa')).min(1).describe('Names for the address.') }))
+      .list('os.hosts', obj({ ip: ipv4('10.0.10.10').describe('Address.'), names: z.array(host('nas.home.arpa')).min(1).describe('Names for the address.') }))
       .default([])
       .describe('Static /etc/hosts entries.'),
     ntp: obj({ servers: b.list('os.ntp.servers', host('10.0.10.1')).default([]).describe('NTP servers for systemd-timesyncd; empty keeps the Debian pool.') })
@@ -280,7 +280,7 @@ export function osSchema(b: Build) {
       .describe('systemd-journald limits.'),
     swap: obj({
       size: b.req(size()).describe('Size of /swapfile; 0 removes it.'),
-      swappiness: int(0, 200, 'a swappiness (0-200)').default(60),
+      swappiness: int(0, 200, 'a swappiness (0-200)').default(60).describe('vm.swappiness: how eagerly the kernel swaps.'),
     })
       .optional()
       .describe('A swap file (cloud images ship without swap).'),

@@ -88,7 +88,9 @@ export function vmSchema(b: Build) {
     machine: oneOf(['q35', 'i440fx']).default('q35').describe('QEMU machine type.'),
     bios: oneOf(['seabios', 'ovmf']).default('seabios').describe('Firmware; `ovmf` is UEFI and adds an EFI disk on the first disk storage.'),
     disks: b.req(b.list('vm.disks', disk(b))).describe('Disks. One must be named `root` (the boot disk, cloned from the image).'),
-    nics: b.req(z.array(nic(b), { error: () => msg('expected a list of network interfaces') })).describe(
+    nics: b
+      .req(z.array(nic(b), { error: () => msg('expected a list of network interfaces') }).min(1, { error: () => msg('a VM needs at least one network interface', 'lab reaches the guest over SSH on the first one') }))
+      .describe(
       'Network interfaces, in order (`net0`, `net1`, …). The first one carries the management address lab uses for SSH.',
     ),
     dns: obj({

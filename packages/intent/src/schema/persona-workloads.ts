@@ -17,7 +17,7 @@ function health(b: Build) {
       .list(
         'workloads.stacks[].health.probes',
         obj({
-          name: pattern(/^[a-z0-9][a-z0-9_-]*$/, 'a probe name', 'web'),
+          name: pattern(/^[a-z0-9][a-z0-9_-]*$/, 'a probe name', 'web').describe('Names the probe in reports.'),
           http: httpUrl('http://127.0.0.1:8096/health').optional().describe('GET this URL from inside the guest.'),
           tcp: pattern(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'host:port', '127.0.0.1:53').optional().describe('Open a TCP connection from inside the guest.'),
           status: int(100, 599, 'an HTTP status').default(200).describe('Expected HTTP status.'),
@@ -78,10 +78,10 @@ export function captureSchema(b: Build) {
     schedule: calendar('*-*-* 03:30').default('daily').describe('When to capture (systemd.time(7) calendar event).'),
     retention: obj({
       keepLast: int(0, 10_000, 'a count').default(0).describe('Keep the newest N snapshots.'),
-      daily: int(0, 10_000, 'a count').default(7),
-      weekly: int(0, 10_000, 'a count').default(4),
-      monthly: int(0, 10_000, 'a count').default(6),
-      yearly: int(0, 10_000, 'a count').default(0),
+      daily: int(0, 10_000, 'a count').default(7).describe('Keep the last snapshot of each of the last N days.'),
+      weekly: int(0, 10_000, 'a count').default(4).describe('Keep the last snapshot of each of the last N weeks.'),
+      monthly: int(0, 10_000, 'a count').default(6).describe('Keep the last snapshot of each of the last N months.'),
+      yearly: int(0, 10_000, 'a count').default(0).describe('Keep the last snapshot of each of the last N years.'),
     })
       .prefault({})
       .describe('Which snapshots `forget --prune` keeps.'),
@@ -96,12 +96,12 @@ export function captureSchema(b: Build) {
       .describe('How to get a consistent copy of live data.'),
     replicate: obj({
       repository: b.req(repo).describe('Second repository (lab.yaml) receiving a copy of each snapshot.'),
-      schedule: calendar('weekly').default('weekly'),
+      schedule: calendar('weekly').default('weekly').describe('When to copy (systemd.time(7) calendar event).'),
     })
       .optional()
       .describe('Copy snapshots to another repository (the off-site leg of 3-2-1).'),
     restoreDrill: obj({
-      schedule: calendar('monthly').default('monthly'),
+      schedule: calendar('monthly').default('monthly').describe('When to run the drill (systemd.time(7) calendar event).'),
       scope: oneOf(['files', 'stacks'])
         .default('files')
         .describe('`files`: restore into a scratch directory and verify checksums; `stacks`: restore into a throwaway clone and run the health checks.'),
@@ -111,9 +111,9 @@ export function captureSchema(b: Build) {
     vm: obj({
       enabled: bool().default(false).describe('Also take Proxmox (vzdump) backups of the whole VM.'),
       storage: b.req(pattern(/^[a-z_][a-z0-9_.-]{0,63}$/, 'a storage name', 'local')).describe('Storage with `backup` content.'),
-      schedule: calendar('sun 02:00').default('weekly'),
+      schedule: calendar('Sun 02:00').default('weekly').describe('When to back up the VM (systemd.time(7) calendar event).'),
       mode: oneOf(['snapshot', 'suspend', 'stop']).default('snapshot').describe('vzdump mode.'),
-      compress: oneOf(['zstd', 'lzo', 'gzip', 'none']).default('zstd'),
+      compress: oneOf(['zstd', 'lzo', 'gzip', 'none']).default('zstd').describe('vzdump compression.'),
       keep: int(1, 1000, 'a count').default(2).describe('How many VM backups to keep.'),
     })
       .optional()

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { build, type Build, type Mode } from './_build.js';
-import { bool, dnsLabel, duration, msg, obj, oneOf, relPath, text } from './_leaf.js';
+import { dnsLabel, duration, msg, obj, oneOf, relPath, text } from './_leaf.js';
 import { captureSchema, workloadsSchema } from './persona-workloads.js';
 import { osSchema } from './persona-os.js';
 import { checkVm, vmSchema } from './persona-vm.js';

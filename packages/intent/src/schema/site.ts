@@ -61,14 +61,14 @@ function proxmox() {
 
 function bridge() {
   return obj({
-    name: pattern(/^[a-z][a-z0-9_.-]{0,14}$/, 'a bridge name', 'vmbr0'),
+    name: pattern(/^[a-z][a-z0-9_.-]{0,14}$/, 'a bridge name', 'vmbr0').describe('Linux bridge name, as in /etc/network/interfaces.'),
     vlanAware: bool().default(false).describe('Bridge passes 802.1Q tags; VMs choose a VLAN with `nics[].vlan`.'),
     cidr: cidr4('10.0.0.0/24').optional().describe('Untagged network on this bridge.'),
     gateway: ipv4('10.0.0.1').optional().describe('Gateway of the untagged network.'),
     vlans: z
       .array(
         obj({
-          id: int(1, 4094, 'a VLAN id (1-4094)'),
+          id: int(1, 4094, 'a VLAN id (1-4094)').describe('802.1Q VLAN id.'),
           name: text('a name').optional().describe('What the VLAN is for, e.g. `servers`.'),
           cidr: cidr4('10.0.10.0/24').optional().describe('Network of the VLAN; static persona addresses on it must lie inside.'),
           gateway: ipv4('10.0.10.1').optional().describe('Gateway of the VLAN.'),
@@ -93,7 +93,7 @@ function image() {
             'Cloud image to download onto the nodes.',
           ),
           checksum: obj({
-            algorithm: oneOf(['sha256', 'sha512']),
+            algorithm: oneOf(['sha256', 'sha512']).describe('Digest algorithm.'),
             value: pattern(/^(?:[0-9a-f]{64}|[0-9a-f]{128})$/, 'a lower-case hex digest', SHA256_EXAMPLE).describe('Expected digest; a download that differs is discarded.'),
           }).describe('Digest from the upstream SHA256SUMS/SHA512SUMS of the same release.'),
         }),
@@ -137,7 +137,7 @@ function siteObject() {
     nodes: z
       .array(
         obj({
-          name: dnsLabel('pve1'),
+          name: dnsLabel('pve1').describe('Node name, as Proxmox knows it.'),
           address: host('10.0.10.2').optional().describe('Management address (SSH, jump host).'),
           cores: int(1, 1024, 'a number of cores').describe('Physical cores available to guests.'),
           memory: size().describe('Memory available to guests.'),
@@ -148,7 +148,7 @@ function siteObject() {
     storages: z
       .array(
         obj({
-          name: name('local-lvm'),
+          name: name('local-lvm').describe('Storage id, as in storage.cfg.'),
           type: oneOf(['dir', 'lvm', 'lvmthin', 'zfspool', 'btrfs', 'nfs', 'cifs', 'cephfs', 'rbd', 'pbs']).describe('Proxmox storage type.'),
           content: z.array(oneOf(CONTENT)).min(1).describe('Content types the storage accepts.'),
           path: absPath('/var/lib/vz').optional().describe('Directory of a `dir` storage.'),
@@ -163,12 +163,12 @@ function siteObject() {
       user: name('lab').default('lab').describe('Account lab creates in every guest and logs in as.'),
       identityFile: z.string().default('~/.ssh/id_ed25519').describe('Private key lab uses (its public key is installed for `user`).'),
       knownHosts: z.string().default('.lab/known_hosts').describe('known_hosts file lab manages (relative to the lab root); host keys are pinned at first boot from cloud-init, never trusted on first use.'),
-      port: port().default(22),
+      port: port().default(22).describe('SSH port of the guests.'),
       connectTimeout: z.number().int().positive().default(10).describe('Seconds to wait for a TCP connection.'),
       jumpHost: obj({
         host: host('pve1.home.arpa').describe('Bastion, usually a Proxmox node with a leg in every VLAN.'),
-        port: port().default(22),
-        user: name('root').default('root'),
+        port: port().default(22).describe('SSH port of the jump host.'),
+        user: name('root').default('root').describe('Account on the jump host.'),
       })
         .optional()
         .describe('Reach guests through this host (ProxyJump).'),

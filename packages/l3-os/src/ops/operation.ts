@@ -13,7 +13,7 @@ export type Step =
       readonly kind: 'write';
       readonly description: string;
       readonly path: string;
-      readonly content: string | Secret<string>;
+      readonly content: string | Buffer | Secret<string>;
       readonly mode: string;
       readonly owner: string;
       readonly group: string;

@@ -152,11 +152,7 @@ export class Sim {
   async resolveGuestEndpoint(address: string, port: number): Promise<LoopbackEndpoint | undefined> {
     for (const vm of Object.values(this.state.vms)) {
       if (vm.runtime.status !== 'running') continue;
-      for (const [key, value] of Object.entries(vm.conf)) {
-        if (!/^ipconfig\d+$/.test(key)) continue;
-        const ip = /(?:^|,)ip=([^,/]+)/.exec(value)?.[1];
-        if (ip === address) return this.guests.endpoint(vm.vmid, port);
-      }
+      if (vm.runtime.addresses?.includes(address)) return this.guests.endpoint(vm.vmid, port);
     }
     return undefined;
   }

@@ -1,13 +1,14 @@
 import type { Sim } from '../engine/sim.js';
 import type { TaskHandle } from '../engine/tasks.js';
 import type { VmRecord } from '../state/model.js';
+import type { GuestSpec } from '../guests/backend.js';
 import { fail } from '../http/_errors.js';
 import { checkLock, hasCloudinitDrive, loadVm, loadVmOnNode, parseNet } from './vmconf.js';
 import { applyPending } from './pending.js';
 import { guestCall, guestSpec } from './guest.js';
 import { bridgeExists } from '../routes/nodes.js';
 
-function markRunning(sim: Sim, vm: VmRecord): void {
+function markRunning(sim: Sim, vm: VmRecord, addresses?: string[]): void {
   sim.state.counters.pid += 1 + sim.rng.int(50);
   vm.runtime = {
     ...vm.runtime,
@@ -16,11 +17,16 @@ function markRunning(sim: Sim, vm: VmRecord): void {
     startedAt: sim.now(),
     agentReadyAt: sim.now() + sim.agentDelayFor(vm.vmid),
     changedAt: sim.now(),
+    ...(addresses ? { addresses } : {}),
   };
 }
 
+function declaredAddresses(spec: GuestSpec): string[] {
+  return spec.nics.map((n) => n.address).filter((a): a is string => !!a && a !== 'dhcp').map((a) => a.split('/')[0]!);
+}
+
 function markStopped(sim: Sim, vm: VmRecord): void {
-  const { status: _s, pid: _p, startedAt: _st, agentReadyAt: _a, ...rest } = vm.runtime;
+  const { status: _s, pid: _p, startedAt: _st, agentReadyAt: _a, addresses: _ad, ...rest } = vm.runtime;
   vm.runtime = { ...rest, status: 'stopped', changedAt: sim.now() };
 }
 
@@ -47,7 +53,7 @@ export async function doStart(sim: Sim, node: string, vmid: number, task: TaskHa
     }
     const spec = await guestSpec(sim, vm);
     await guestCall(sim, vmid, 'start', 'start failed', () => sim.guests.start(spec));
-    markRunning(sim, vm);
+    markRunning(sim, vm, declaredAddresses(spec));
   });
 }
 
@@ -96,7 +102,7 @@ export async function doReboot(sim: Sim, node: string, vmid: number, task: TaskH
     }
     const spec = await guestSpec(sim, vm);
     await guestCall(sim, vmid, 'start', 'start failed', () => sim.guests.start(spec));
-    markRunning(sim, vm);
+    markRunning(sim, vm, declaredAddresses(spec));
   });
 }
 
@@ -106,7 +112,7 @@ export async function doReset(sim: Sim, node: string, vmid: number, skiplock: bo
     if (!skiplock) checkLock(vm.conf);
     if (vm.runtime.status === 'stopped') throw new Error(`VM ${vmid} not running`);
     await guestCall(sim, vmid, 'reboot', undefined, () => sim.guests.reboot(vmid));
-    markRunning(sim, vm);
+    markRunning(sim, vm, vm.runtime.addresses);
   });
 }
 

@@ -1,5 +1,6 @@
 import type { Sim } from '../engine/sim.js';
 import { fail } from '../http/_errors.js';
+import type { TaskHandle } from '../engine/tasks.js';
 import { checkLock, drivesOf, isCdrom, isCloudinitDrive, loadVm, printDrive } from './vmconf.js';
 import { findVolume, parseVolid, storageConfig, volid } from '../storage/volumes.js';
 
@@ -18,27 +19,28 @@ export function templateVm(sim: Sim, principal: string, node: string, vmid: numb
     type: 'qmtemplate',
     id: String(vmid),
     user: principal,
-    work: async (task) => {
-      await sim.withConfigLock(vmid, async () => {
-        const current = loadVm(sim, node, vmid);
-        for (const { key, drive } of drivesOf(current.conf)) {
-          if (disk && key !== disk) continue;
-          if (isCdrom(drive) || isCloudinitDrive(drive)) continue;
-          const { storage, cfg, parsed } = parseVolid(sim, drive.file);
-          if (parsed.isBase) continue;
-          const vol = findVolume(sim, node, drive.file);
-          if (!vol) throw new Error(`volume '${drive.file}' does not exist`);
-          const baseName = parsed.name.replace(/^vm-/, 'base-');
-          const newVolname = cfg.type === 'lvmthin' ? baseName : `${vmid}/${baseName}`;
-          Object.assign(vol, { volname: newVolname });
-          if (cfg.type === 'lvmthin') {
-            task.log(`  Renamed "${parsed.name}" to "${baseName}" in volume group "${storageConfig(sim, storage).vgname ?? 'pve'}"`);
-            task.log(`  Logical volume pve/${baseName} changed.`);
-          }
-          current.conf[key] = printDrive(key, { ...drive, file: volid(vol) });
-        }
-        current.conf['template'] = '1';
-      });
-    },
+    work: (task) => sim.withConfigLock(vmid, async () => convertToTemplate(sim, node, vmid, task, disk)),
   });
+}
+
+/** `template_create`: data disks become base volumes, `template: 1` is set. */
+export function convertToTemplate(sim: Sim, node: string, vmid: number, task: TaskHandle, disk: string | undefined): void {
+  const current = loadVm(sim, node, vmid);
+  for (const { key, drive } of drivesOf(current.conf)) {
+    if (disk && key !== disk) continue;
+    if (isCdrom(drive) || isCloudinitDrive(drive)) continue;
+    const { storage, cfg, parsed } = parseVolid(sim, drive.file);
+    if (parsed.isBase) continue;
+    const vol = findVolume(sim, node, drive.file);
+    if (!vol) throw new Error(`volume '${drive.file}' does not exist`);
+    const baseName = parsed.name.replace(/^vm-/, 'base-');
+    const newVolname = cfg.type === 'lvmthin' ? baseName : `${vmid}/${baseName}`;
+    Object.assign(vol, { volname: newVolname });
+    if (cfg.type === 'lvmthin') {
+      task.log(`  Renamed "${parsed.name}" to "${baseName}" in volume group "${storageConfig(sim, storage).vgname ?? 'pve'}"`);
+      task.log(`  Logical volume pve/${baseName} changed.`);
+    }
+    current.conf[key] = printDrive(key, { ...drive, file: volid(vol) });
+  }
+  current.conf['template'] = '1';
 }

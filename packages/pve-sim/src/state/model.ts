@@ -26,6 +26,8 @@ export interface VmRuntime {
   startedAt?: number;
   /** Epoch ms from which the guest agent may answer (boot delay). */
   agentReadyAt?: number;
+  /** IPv4 addresses (no prefix) the guest was booted with, for the jump-host resolver. */
+  addresses?: string[];
   netin?: number;
   netout?: number;
   /** Epoch ms of the last status change, for the cluster/resources lag window. */
@@ -105,7 +107,7 @@ export interface VolumeRecord {
   readonly node: string;
   readonly storage: string;
   /** Volume name without storage (`vm-100-disk-0`, `iso/x.iso`, `100/vm-100-disk-0.qcow2`). */
-  readonly volname: string;
+  volname: string;
   readonly content: ContentType;
   format: string;
   size: number;

@@ -1,0 +1,201 @@
+import { createHash } from 'node:crypto';
+import { shq } from '@lab/ssh';
+import { pathDigestFact, pathFact } from '../facts/files.js';
+import { aptListsFact, aptPolicyFact, debPackagesFact, type DebPackage } from '../facts/packages.js';
+import type { Fact } from '../facts/fact.js';
+import { fieldDiffs, makeChange, noopChange, result, sha256, shortDigest, type L3Change, type OpContext, type Operation, type Step } from './operation.js';
+
+export type PackageState = 'present' | 'absent' | 'latest' | 'held';
+
+export interface PackageSpec {
+  readonly name: string;
+  readonly state: PackageState;
+  readonly version?: string;
+}
+
+/** apt lists older than this are refreshed before installing (Ansible's cache_valid_time). */
+export const APT_LISTS_MAX_AGE_S = 3600;
+
+const APT = [
+  'DEBIAN_FRONTEND=noninteractive apt-get -q -y',
+  '-o DPkg::Lock::Timeout=300',
+  '-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold',
+].join(' ');
+
+type Verb = 'install' | 'upgrade' | 'downgrade' | 'purge' | 'hold' | 'unhold' | 'repair';
+
+interface Decision {
+  readonly spec: PackageSpec;
+  readonly verbs: readonly Verb[];
+  readonly reason: string;
+  readonly target?: string;
+}
+
+function decide(spec: PackageSpec, have: DebPackage | undefined, candidate: string | undefined): Decision {
+  const installed = have?.status === 'installed';
+  const broken = have?.status === 'broken';
+  const held = have?.selection === 'hold';
+  const hold = spec.state === 'held' ? (held ? [] : (['hold'] as Verb[])) : held && spec.state !== 'absent' ? (['unhold'] as Verb[]) : [];
+  if (spec.state === 'absent') {
+    if (!have) return { spec, verbs: [], reason: 'not installed' };
+    return { spec, verbs: ['purge'], reason: have.status === 'config-files' ? 'configuration files left' : `installed (${have.version})` };
+  }
+  if (broken) return { spec, verbs: ['repair', ...hold], reason: `dpkg reports it half-installed (${have?.version})`, ...(spec.version ? { target: spec.version } : {}) };
+  if (!installed) {
+    const target = spec.version ?? candidate;
+    return { spec, verbs: ['install', ...hold], reason: 'not installed', ...(target ? { target } : {}) };
+  }
+  if (spec.version !== undefined && have!.version !== spec.version) {
+    return { spec, verbs: ['downgrade', ...hold], reason: `installed ${have!.version}, declared ${spec.version}`, target: spec.version };
+  }
+  if (spec.state === 'latest' && candidate !== undefined && candidate !== have!.version) {
+    return { spec, verbs: ['upgrade', ...hold], reason: `installed ${have!.version}, candidate ${candidate}`, target: candidate };
+  }
+  return { spec, verbs: hold, reason: hold.length ? (hold[0] === 'hold' ? 'installed, not held' : 'held, declared not held') : `installed (${have!.version})` };
+}
+
+/**
+ * Every declared package in one operation: one change per package (its own address), but one
+ * `apt-get install` and one `apt-get purge` for all of them, as apt is slow per invocation.
+ */
+export function packagesOp(ctx: OpContext, specs: readonly PackageSpec[]): Operation {
+  const latest = specs.filter((s) => s.state === 'latest').map((s) => s.name);
+  const policy = latest.length > 0 ? aptPolicyFact(latest) : undefined;
+  const facts: Fact<unknown>[] = [debPackagesFact, aptListsFact, ...(policy ? [policy] : [])];
+  return {
+    id: 'apt.packages',
+    facts,
+    plan(f) {
+      const installed = f.get(debPackagesFact);
+      const lists = f.get(aptListsFact);
+      const candidates = policy ? f.get(policy) : {};
+      const decisions = specs.map((s) => decide(s, installed[s.name], candidates[s.name]?.candidate));
+      const has = (v: Verb) => decisions.filter((d) => d.verbs.includes(v));
+      const installs = [...has('install'), ...has('upgrade'), ...has('downgrade'), ...has('repair')];
+      const purges = has('purge');
+      const holds = has('hold');
+      const unholds = has('unhold');
+      const steps: Step[] = [];
+      if (installs.length + purges.length > 0 || has('repair').length > 0) {
+        // A previous apply killed mid-install leaves dpkg half-configured; apt refuses to work until this ran.
+        steps.push({ kind: 'shell', description: 'finish any interrupted dpkg run', script: 'DEBIAN_FRONTEND=noninteractive dpkg --configure -a --force-confdef --force-confold' });
+      }
+      if (installs.length > 0 && (lists.updatedAt === 0 || lists.now - lists.updatedAt > APT_LISTS_MAX_AGE_S)) {
+        steps.push({ kind: 'shell', description: 'refresh apt lists', script: `${APT} update` });
+      }
+      if (installs.length > 0) {
+        const args = installs.map((d) => (d.spec.version ? `${d.spec.name}=${d.spec.version}` : d.spec.name));
+        const flags = [
+          ...(installs.some((d) => d.spec.version !== undefined) ? ['--allow-downgrades'] : []),
+          ...(installs.some((d) => installed[d.spec.name]?.selection === 'hold') ? ['--allow-change-held-packages'] : []),
+        ];
+        steps.push({ kind: 'shell', description: `apt-get install ${args.join(' ')}`, script: [APT, ...flags, 'install', '--', ...args.map(shq)].join(' ') });
+      }
+      if (purges.length > 0) {
+        const names = purges.map((d) => d.spec.name);
+        steps.push({ kind: 'shell', description: `apt-get purge ${names.join(' ')}`, script: `${APT} purge -- ${names.map(shq).join(' ')}` });
+      }
+      if (unholds.length > 0) steps.push({ kind: 'shell', description: `apt-mark unhold ${unholds.map((d) => d.spec.name).join(' ')}`, script: `apt-mark unhold -- ${unholds.map((d) => shq(d.spec.name)).join(' ')} >/dev/null` });
+      if (holds.length > 0) steps.push({ kind: 'shell', description: `apt-mark hold ${holds.map((d) => d.spec.name).join(' ')}`, script: `apt-mark hold -- ${holds.map((d) => shq(d.spec.name)).join(' ')} >/dev/null` });
+
+      const changes: L3Change[] = decisions.map((d) => {
+        const have = installed[d.spec.name];
+        if (d.verbs.length === 0) return noopChange(ctx, 'apt.package', d.spec.name, d.reason, { state: d.spec.state, ...(have ? { version: have.version } : {}) });
+        const before = have ? { version: have.version, held: have.selection === 'hold', status: have.status } : undefined;
+        const afterVersion = d.target ?? (d.verbs.includes('install') ? 'candidate' : have?.version);
+        const after = d.verbs.includes('purge') ? undefined : { version: afterVersion, held: d.spec.state === 'held' };
+        const action = d.verbs.includes('purge') ? 'delete' : have?.status === 'installed' ? 'update' : 'create';
+        const mine = steps.filter((s) => s.description.split(' ').includes(d.spec.name) || s.description.startsWith('finish') || s.description.startsWith('refresh'));
+        return makeChange(ctx, 'apt.package', d.spec.name, {
+          action,
+          ...(before ? { before } : {}),
+          ...(after ? { after } : {}),
+          diff: fieldDiffs(before ?? {}, after ?? {}, ['version', 'held']),
+          steps: mine,
+          reason: d.reason,
+        });
+      });
+
+      const predicted: Record<string, DebPackage> = { ...installed };
+      for (const d of decisions) {
+        if (d.verbs.includes('purge')) delete predicted[d.spec.name];
+        else if (d.verbs.length > 0) {
+          predicted[d.spec.name] = {
+            version: d.target ?? installed[d.spec.name]?.version ?? 'candidate',
+            selection: d.spec.state === 'held' ? 'hold' : 'install',
+            status: 'installed',
+          };
+        }
+      }
+      return result(changes, steps, { predicts: [[debPackagesFact, predicted]] });
+    },
+  };
+}
+
+export interface RepositorySpec {
+  readonly name: string;
+  readonly uris: readonly string[];
+  readonly suites: readonly string[];
+  readonly components: readonly string[];
+  readonly architectures?: readonly string[];
+  /** The signing key as fetched or read by lab, fingerprint already verified. */
+  readonly key: { readonly content: Buffer; readonly armored: boolean };
+}
+
+export function keyringPath(spec: Pick<RepositorySpec, 'name' | 'key'>): string {
+  return `/etc/apt/keyrings/${spec.name}.${spec.key.armored ? 'asc' : 'gpg'}`;
+}
+
+export function deb822Source(spec: RepositorySpec): string {
+  const lines = [
+    '# Managed by lab: changes here are overwritten on the next apply.',
+    'Types: deb',
+    `URIs: ${spec.uris.join(' ')}`,
+    `Suites: ${spec.suites.join(' ')}`,
+    `Components: ${spec.components.join(' ')}`,
+    ...(spec.architectures?.length ? [`Architectures: ${spec.architectures.join(' ')}`] : []),
+    `Signed-By: ${keyringPath(spec)}`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+/** A deb822 source with its own signing key (Signed-By), then `apt-get update` when either changed. */
+export function repositoryOp(ctx: OpContext, spec: RepositorySpec): Operation {
+  const sourcePath = `/etc/apt/sources.list.d/${spec.name}.sources`;
+  const keyPath = keyringPath(spec);
+  const sourceFact = pathFact(sourcePath);
+  const keyFact = pathDigestFact(keyPath);
+  const source = deb822Source(spec);
+  const keyDigest = sha256Buffer(spec.key.content);
+  return {
+    id: `apt.repository[${spec.name}]`,
+    facts: [sourceFact, keyFact, aptListsFact],
+    plan(facts) {
+      const src = facts.get(sourceFact);
+      const key = facts.get(keyFact);
+      const srcOk = src.exists && src.type === 'file' && src.content === source && src.mode === '0644';
+      const keyOk = key.exists && key.type === 'file' && key.sha256 === keyDigest && key.mode === '0644';
+      if (srcOk && keyOk) return result([noopChange(ctx, 'apt.repository', spec.name, 'source and signing key match', { uris: spec.uris, suites: spec.suites })]);
+      const steps: Step[] = [];
+      if (!keyOk) steps.push({ kind: 'write', description: `write ${keyPath}`, path: keyPath, content: spec.key.content, mode: '0644', owner: 'root', group: 'root' });
+      if (!srcOk) steps.push({ kind: 'write', description: `write ${sourcePath}`, path: sourcePath, content: source, mode: '0644', owner: 'root', group: 'root' });
+      steps.push({ kind: 'shell', description: 'apt-get update', script: `${APT} update` });
+      const before = src.exists ? { source: shortDigest(src.sha256), key: key.exists ? shortDigest(key.sha256) : undefined } : undefined;
+      const after = { source: shortDigest(sha256(source)), key: shortDigest(keyDigest) };
+      return result(
+        [makeChange(ctx, 'apt.repository', spec.name, { action: src.exists ? 'update' : 'create', ...(before ? { before } : {}), after, diff: fieldDiffs(before ?? {}, after, ['source', 'key']), steps })],
+        steps,
+        {
+          predicts: [
+            [sourceFact, { exists: true, type: 'file', mode: '0644', owner: 'root', group: 'root', size: source.length, sha256: sha256(source), content: source }],
+            [keyFact, { exists: true, type: 'file', mode: '0644', owner: 'root', group: 'root', size: spec.key.content.length, sha256: keyDigest }],
+          ],
+        },
+      );
+    },
+  };
+}
+
+function sha256Buffer(b: Buffer): string {
+  return createHash('sha256').update(b).digest('hex');
+}

@@ -1,0 +1,23 @@
+/**
+ * @lab/pve-sim — a Proxmox VE 8.4 API simulator for tests and local runs: HTTPS on loopback
+ * with PVE's wire behaviour (parsing quirks, envelopes, auth, ACLs, UPID tasks, locks, config
+ * digests), a VM engine that drives a pluggable guest backend, persistent state, and fault
+ * injection. `startSimulator` is the entry point.
+ */
+export { startSimulator, ADMIN_TOKEN_ID } from './simulator.js';
+export type { RunningSimulator, SimEngine } from './simulator.js';
+export { FAST_TIMING, REALISTIC_TIMING, DEFAULT_COMPAT } from './options.js';
+export type { SimulatorOptions, TimingOptions, CompatOptions, HostDns } from './options.js';
+export { FaultController } from './faults/faults.js';
+export type { RequestFault, TaskFault, LatencyFault, FaultEntry, FaultKind } from './faults/faults.js';
+export type { SimEvent, SimListener } from './engine/sim.js';
+export type { TaskRecord } from './state/model.js';
+export type {
+  AgentInterface,
+  CloudInitSeed,
+  GuestBackend,
+  GuestNic,
+  GuestPowerState,
+  GuestSpec,
+  LoopbackEndpoint,
+} from './guests/backend.js';
