@@ -144,7 +144,7 @@ rm -f "$root/etc/apt/sources.list"
 
 in_root() { chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C "$@" 9>&-; }
 
-lab_units=(lab-guest-etc.service lab-guest-net.service lab-ssh-hostkeys.service lab-qga.service)
+lab_units=(lab-guest-etc.service lab-guest-etc-save.path lab-guest-net.service lab-ssh-hostkeys.service lab-qga.service)
 in_root systemctl enable "${lab_units[@]}" >/dev/null 2>&1 || die "systemctl enable ${lab_units[*]} failed"
 in_root systemctl mask "${masked_units[@]}" >/dev/null 2>&1 || die "systemctl mask failed"
 log "enabled ${lab_units[*]}; masked ${#masked_units[@]} units"

@@ -14,38 +14,31 @@ function err(at: ReturnType<At>, summary: string, hint?: string): Diagnostic {
   return { severity: 'error', code: 'LAB_INTENT_INVALID', summary, path: at.path, ...(at.source ? { source: at.source } : {}), ...(hint === undefined ? {} : { hint }) };
 }
 
-export async function checkPersonaFiles(files: LabFiles, persona: Persona, tree: TNode): Promise<Diagnostic[]> {
+export function checkPersonaFiles(files: LabFiles, persona: Persona, tree: TNode): Diagnostic[] {
   const at: At = (path) => locate(tree, path);
   const out: Diagnostic[] = [];
-  const mustExist = async (file: string, path: (string | number)[], what: string): Promise<boolean> => {
-    if (await files.isFile(file)) return true;
+  const mustExist = (file: string, path: (string | number)[], what: string): boolean => {
+    if (files.isFile(file)) return true;
     out.push(err(at(path), `${what} ${file} does not exist`, 'paths are relative to the YAML file that declares them'));
     return false;
   };
-  const checks: Promise<unknown>[] = [];
   persona.os.files.forEach((f, i) => {
-    if (f.source !== undefined) checks.push(mustExist(f.source, ['os', 'files', i, 'source'], 'source file'));
+    if (f.source !== undefined) mustExist(f.source, ['os', 'files', i, 'source'], 'source file');
   });
   persona.os.apt.repositories.forEach((r, i) => {
-    if (r.signedBy.file !== undefined) checks.push(mustExist(r.signedBy.file, ['os', 'apt', 'repositories', i, 'signedBy', 'file'], 'key file'));
+    if (r.signedBy.file !== undefined) mustExist(r.signedBy.file, ['os', 'apt', 'repositories', i, 'signedBy', 'file'], 'key file');
   });
   const stable = persona.lifecycle.stage === 'stable';
   persona.workloads.stacks.forEach((s, i) => {
     s.files.forEach((f, j) => {
-      if (f.source !== undefined) checks.push(mustExist(f.source, ['workloads', 'stacks', i, 'files', j, 'source'], 'source file'));
+      if (f.source !== undefined) mustExist(f.source, ['workloads', 'stacks', i, 'files', j, 'source'], 'source file');
     });
     if (typeof s.compose === 'string') {
-      const file = s.compose;
-      checks.push(
-        mustExist(file, ['workloads', 'stacks', i, 'compose'], 'compose file').then(async (ok) => {
-          if (ok) out.push(...checkComposeText(file, (await files.text(file)) ?? '', stable));
-        }),
-      );
+      if (mustExist(s.compose, ['workloads', 'stacks', i, 'compose'], 'compose file')) out.push(...checkComposeText(s.compose, files.text(s.compose) ?? '', stable));
     } else if (stable) {
       out.push(...checkInlineCompose(s.compose, (p) => at(['workloads', 'stacks', i, 'compose', ...p])));
     }
   });
-  await Promise.all(checks);
   return out;
 }
 

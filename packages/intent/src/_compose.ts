@@ -59,7 +59,13 @@ export function compose(layers: readonly Layer[]): { tree: TMap; errors: Diagnos
   return { tree, errors: sink.errors, warnings: sink.warnings };
 }
 
+/** Every schema path that leads to a path field; other subtrees are returned untouched. */
+const PATH_PREFIXES: ReadonlySet<string> = new Set(
+  [...PATH_FIELDS].flatMap((f) => f.split(/(?=\.|\[\])/).map((_, i, parts) => parts.slice(0, i + 1).join(''))),
+);
+
 function resolvePaths(node: TNode, schemaPath: string, dir: string): TNode {
+  if (!PATH_PREFIXES.has(schemaPath)) return node;
   if (node.kind === 'scalar') {
     if (!PATH_FIELDS.has(schemaPath) || typeof node.value !== 'string' || node.value.startsWith('/')) return node;
     return { ...node, value: `${dir}/${node.value.replace(/^(?:\.\/)+/, '')}` };
@@ -86,11 +92,18 @@ function merge(base: TNode | undefined, over: TNode, schemaPath: string, path: s
       const child = schemaPath === '' ? k : `${schemaPath}.${k}`;
       entries.set(k, { keyOrigin: e.keyOrigin, value: merge(inherited?.value, e.value, child, joinPath(path, k), sink) });
     }
-    const indexIn = base?.indexIn === undefined ? over.indexIn : new Map([...base.indexIn, ...(over.indexIn ?? [])]);
-    return { ...over, entries, ...(indexIn === undefined ? {} : { indexIn }) };
+    return base?.kind === 'map' && base.index !== undefined ? { ...over, entries, indexIn: positions(base, over) } : { ...over, entries };
   }
   if (over.kind === 'seq') return mergeSeq(base?.kind === 'seq' ? base : undefined, over, schemaPath, path, sink);
   return over;
+}
+
+/** Where a merged list item sits in each file that contributed to it, for error paths. */
+function positions(base: TNode, over: TNode): Map<string, number> {
+  const out = new Map(base.indexIn ?? (base.index === undefined ? [] : [[base.origin.file, base.index]]));
+  if (over.indexIn !== undefined) for (const [f, i] of over.indexIn) out.set(f, i);
+  else if (over.index !== undefined) out.set(over.origin.file, over.index);
+  return out;
 }
 
 function removeTarget(node: TNode): TNode | undefined {

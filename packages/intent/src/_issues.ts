@@ -19,6 +19,9 @@ export interface SchemaParse<T> {
 export function parseWithSchema<T>(schema: z.ZodType<T>, tree: TNode, data: unknown): SchemaParse<T> {
   const knownKeys = new Map<string, string[]>();
   const result = schema.safeParse(data, {
+    // A process parses a handful of documents: compiling zod's eval fast path for each of the
+    // ~80 object shapes costs more than it saves on a cold `lab validate`.
+    jitless: true,
     reportInput: true,
     error: (iss) => {
       if (iss.code === 'unrecognized_keys') {

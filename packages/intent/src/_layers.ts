@@ -23,26 +23,32 @@ function topMap(tree: TNode, file: string, diagnostics: Diagnostic[]): TMap | un
   return undefined;
 }
 
-export async function resolveLayers(files: LabFiles, entry: string, entryTree: TMap): Promise<{ layers: Layer[]; diagnostics: Diagnostic[] }> {
+/** `complete` is false when an included file is missing or unreadable: then the composed persona
+ * would only produce follow-on errors (a field the mixin would have supplied), so it is not checked. */
+export function resolveLayers(files: LabFiles, entry: string, entryTree: TMap): { layers: Layer[]; diagnostics: Diagnostic[]; complete: boolean } {
   const diagnostics: Diagnostic[] = [];
   const layers: Layer[] = [];
   const done = new Set<string>();
+  let complete = true;
 
-  const visit = async (file: string, tree: TMap, stack: readonly string[]): Promise<void> => {
+  const visit = (file: string, tree: TMap, stack: readonly string[]): void => {
     const include = tree.entries.get('include');
     if (include !== undefined) {
       if (include.value.kind !== 'seq') {
-        diagnostics.push(err(include.value.origin, 'include', 'expected a list of mixin files', 'include:\n    - _mixins/base.yaml'));
+        diagnostics.push(err(include.value.origin, 'include', 'expected a list of mixin files', 'write include: [_mixins/base.yaml]'));
+        complete = false;
       } else {
         for (const [i, item] of include.value.items.entries()) {
           const path = `include[${item.index ?? i}]`;
           if (item.kind !== 'scalar' || typeof item.value !== 'string' || item.value === '') {
             diagnostics.push(err(item.origin, path, 'expected a mixin file path like "_mixins/base.yaml"'));
+            complete = false;
             continue;
           }
           const target = posix.normalize(posix.join(PERSONAS_DIR, item.value));
           if (item.value.startsWith('/') || !target.startsWith(`${PERSONAS_DIR}/`) || !/\.ya?ml$/.test(target)) {
             diagnostics.push(err(item.origin, path, `cannot include ${JSON.stringify(item.value)}`, 'include YAML files inside personas/, written relative to it: _mixins/base.yaml'));
+            complete = false;
             continue;
           }
           if (stack.includes(target)) {
@@ -51,16 +57,22 @@ export async function resolveLayers(files: LabFiles, entry: string, entryTree: T
             continue;
           }
           if (done.has(target)) continue;
-          const parsed = await files.yaml(target);
+          const parsed = files.yaml(target);
           if (parsed === undefined) {
-            const known = (await files.list(posix.join(PERSONAS_DIR, '_mixins'), 'files')).filter((f) => /\.ya?ml$/.test(f)).map((f) => `_mixins/${f}`);
+            const known = files
+              .list(posix.join(PERSONAS_DIR, '_mixins'), 'files')
+              .filter((f) => /\.ya?ml$/.test(f))
+              .map((f) => `_mixins/${f}`);
             diagnostics.push(err(item.origin, path, `mixin ${target} does not exist`, known.length > 0 ? suggestion(item.value, known, 'mixins') : 'create it under personas/_mixins/'));
+            complete = false;
             continue;
           }
           diagnostics.push(...parsed.diagnostics);
-          if (parsed.tree === undefined) continue;
-          const mixin = topMap(parsed.tree, target, diagnostics);
-          if (mixin === undefined) continue;
+          const mixin = parsed.tree === undefined ? undefined : topMap(parsed.tree, target, diagnostics);
+          if (mixin === undefined) {
+            complete = false;
+            continue;
+          }
           for (const [key, e] of mixin.entries) {
             if (key === 'name' || key === 'lifecycle') {
               diagnostics.push(err(e.keyOrigin, key, `a mixin cannot set ${key}`, `${key} belongs in the persona file that includes the mixin`));
@@ -68,7 +80,7 @@ export async function resolveLayers(files: LabFiles, entry: string, entryTree: T
               diagnostics.push(err(e.keyOrigin, key, `unknown key "${key}"`, suggestion(key, MIXIN_KEYS, 'allowed keys')));
             }
           }
-          await visit(target, mixin, [...stack, target]);
+          visit(target, mixin, [...stack, target]);
         }
       }
     }
@@ -76,8 +88,8 @@ export async function resolveLayers(files: LabFiles, entry: string, entryTree: T
     layers.push({ file, tree });
   };
 
-  await visit(entry, entryTree, [entry]);
-  return { layers, diagnostics };
+  visit(entry, entryTree, [entry]);
+  return { layers, diagnostics, complete };
 }
 
 export { topMap };

@@ -131,7 +131,9 @@ export function parseYamlFile(file: string, text: string): ParsedFile {
       const items: TNode[] = [];
       node.items.forEach((item, i) => {
         const child = convert(item as YamlNode | null, node.range?.[0] ?? fallback, `${path}[${i}]`, depth + 1);
-        if (child !== undefined) items.push({ ...child, index: i, indexIn: new Map([[file, i]]) });
+        if (child === undefined) return;
+        child.index = i;
+        items.push(child);
       });
       return { kind: 'seq', items, origin };
     }
@@ -253,8 +255,13 @@ export function locate(root: TNode, path: readonly PropertyKey[], options: { key
   // Indices are shown as they are in the file the location points into, so the path and
   // file:line:col agree even for an item merged from several files.
   let shown = '';
-  for (const s of steps) shown = typeof s === 'string' ? joinPath(shown, s) : joinPath(shown, s.indexIn?.get(source.file) ?? s.index ?? 0);
+  for (const s of steps) shown = typeof s === 'string' ? joinPath(shown, s) : joinPath(shown, indexIn(s, source.file));
   return { source, path: appendRest(shown, rest), exists };
+}
+
+/** Position of a list item in `file`: merged items remember one per contributing file. */
+export function indexIn(node: TNode, file: string): number {
+  return node.indexIn?.get(file) ?? (node.origin.file === file ? node.index : undefined) ?? node.index ?? 0;
 }
 
 function appendRest(base: string, rest: readonly PropertyKey[]): string {

@@ -14,8 +14,14 @@ import type { Lab, LoadedPersona } from './types.js';
  */
 export async function loadLab(root: string): Promise<Lab> {
   const files = new LabFiles(resolve(root));
-  const [site, names] = await Promise.all([loadSiteWith(files), listNames(files)]);
-  const loads = await Promise.all(names.map((n) => loadPersonaWith(files, n).catch((e: unknown) => missing(e, n))));
+  const site = loadSiteWith(files);
+  const loads = listNames(files).map((n) => {
+    try {
+      return loadPersonaWith(files, n);
+    } catch (e) {
+      return missing(e, n);
+    }
+  });
   const errors: Diagnostic[] = [...site.errors];
   const personas: LoadedPersona[] = [];
   for (const l of loads) {

@@ -23,8 +23,8 @@ export async function listPersonaNames(root: string): Promise<string[]> {
   return listNames(new LabFiles(resolve(root)));
 }
 
-export async function listNames(files: LabFiles): Promise<string[]> {
-  return (await files.list(PERSONAS_DIR, 'dirs')).filter((d) => !d.startsWith('_') && !d.startsWith('.'));
+export function listNames(files: LabFiles): string[] {
+  return files.list(PERSONAS_DIR, 'dirs').filter((d) => !d.startsWith('_') && !d.startsWith('.'));
 }
 
 /**
@@ -33,17 +33,17 @@ export async function listNames(files: LabFiles): Promise<string[]> {
  */
 export async function loadPersona(root: string, name: string): Promise<LoadedPersona> {
   const files = new LabFiles(resolve(root));
-  const r = await loadPersonaWith(files, name);
+  const r = loadPersonaWith(files, name);
   if (r.loaded === undefined) throw intentError(r.errors);
   return r.loaded;
 }
 
-export async function loadPersonaWith(files: LabFiles, name: string): Promise<PersonaLoad> {
+export function loadPersonaWith(files: LabFiles, name: string): PersonaLoad {
   const dir = `${PERSONAS_DIR}/${name}`;
   const file = `${dir}/persona.yaml`;
-  const parsed = await files.yaml(file);
+  const parsed = files.yaml(file);
   if (parsed === undefined) {
-    const names = await listNames(files);
+    const names = listNames(files);
     throw new LabError({
       code: NOT_FOUND,
       summary: `no persona "${name}": ${file} does not exist`,
@@ -54,8 +54,9 @@ export async function loadPersonaWith(files: LabFiles, name: string): Promise<Pe
   const errors: Diagnostic[] = [...parsed.diagnostics];
   const top = topMap(parsed.tree, file, errors);
   if (top === undefined) return { errors };
-  const { layers, diagnostics } = await resolveLayers(files, file, top);
+  const { layers, diagnostics, complete } = resolveLayers(files, file, top);
   errors.push(...diagnostics);
+  if (!complete) return { errors: sortDiagnostics(errors) };
   const composed = compose(layers);
   errors.push(...composed.errors);
   const tree = composed.tree;
@@ -75,7 +76,7 @@ export async function loadPersonaWith(files: LabFiles, name: string): Promise<Pe
   errors.push(...result.diagnostics);
   if (result.data === undefined) return { errors: sortDiagnostics(errors), tree };
   const persona = result.data as Persona;
-  errors.push(...(await checkPersonaFiles(files, persona, tree)));
+  errors.push(...checkPersonaFiles(files, persona, tree));
   if (errors.length > 0) return { errors: sortDiagnostics(errors), tree };
   const loaded: LoadedPersona = {
     name,

@@ -12,13 +12,13 @@ export const SITE_FILE = 'lab.yaml';
 
 /** Load and validate `lab.yaml`. Throws a LabError `LAB_INTENT_INVALID` listing every problem. */
 export async function loadSite(root: string): Promise<LoadedSite> {
-  const r = await loadSiteWith(new LabFiles(resolve(root)));
+  const r = loadSiteWith(new LabFiles(resolve(root)));
   if (r.loaded === undefined) throw intentError(r.errors);
   return r.loaded;
 }
 
-export async function loadSiteWith(files: LabFiles): Promise<{ loaded?: LoadedSite; errors: readonly Diagnostic[] }> {
-  const parsed = await files.yaml(SITE_FILE);
+export function loadSiteWith(files: LabFiles): { loaded?: LoadedSite; errors: readonly Diagnostic[] } {
+  const parsed = files.yaml(SITE_FILE);
   if (parsed === undefined) {
     throw new LabError({
       code: NOT_FOUND,

@@ -75,6 +75,7 @@ function walk(s: Json, path: string, required: boolean, rows: Row[], opts: WalkO
   if (s['title'] === 'secret reference') return;
   const all = variants(s);
   for (const v of all) {
+    if (v['title'] === 'secret reference') continue;
     const obj = v['type'] === 'array' && isObj(v['items']) ? variants(v['items'] as Json).find((x) => isObj(x['properties'])) : v;
     if (obj === undefined || !isObj(obj['properties'])) continue;
     const prefix = v['type'] === 'array' ? `${path}[]` : path;

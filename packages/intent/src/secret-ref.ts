@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { SourceLocation } from '@lab/core';
 import { got, msg } from './schema/_leaf.js';
+import { suggestion } from './_suggest.js';
 
 /**
  * A pointer to a secret, never its value: `{ secret: media/jellyfin-api-key }`. The name is
@@ -38,6 +39,27 @@ export function secretRefSchema() {
       },
     )
     .meta({ title: 'secret reference', examples: [{ secret: 'media/jellyfin-api-key' }] });
+}
+
+/**
+ * A plain value or a secret reference (env values, template variables). A map that is not a
+ * valid reference gets the reference's own wording and a "did you mean" for its key.
+ */
+export function valueOrSecret(value: z.ZodType<string | number | boolean>) {
+  return z.union([value, secretRefSchema()], {
+    error: (iss) => {
+      const input = iss.input;
+      if (typeof input === 'object' && input !== null && !Array.isArray(input)) {
+        const keys = Object.keys(input);
+        const typo = keys.find((k) => k !== 'secret');
+        return msg(
+          `expected a secret reference like { secret: media/jellyfin-api-key }, got ${got(input)}`,
+          typo === undefined ? SECRET_HINT : `${suggestion(typo, ['secret'], 'the only key is')} A reference is { secret: <persona>/<name> }`,
+        );
+      }
+      return msg(`expected a value or a secret reference like { secret: media/jellyfin-api-key }, got ${got(input)}`);
+    },
+  });
 }
 
 /** Structural test: a plain object whose only key is a string `secret`. */

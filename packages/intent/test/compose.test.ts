@@ -164,3 +164,16 @@ describe('composition', () => {
     }
   });
 });
+
+describe('a broken include', () => {
+  it('reports the mixin only, not what it would have supplied', async () => {
+    const l = makeLab({
+      'personas/_mixins/base.yaml': 'vm:\n  memory: [1G\n',
+      'personas/media/persona.yaml': `include: [_mixins/base.yaml]\nname: media\nvm:\n  image: debian-12@stable\n  disks: [{ name: root, size: 8G, storage: local-lvm }]\n  nics: [{ bridge: vmbr0 }]\n`,
+    });
+    cleanups.push(l.cleanup);
+    const e = await labError(() => loadPersona(l.root, 'media'));
+    expect(e.diagnostics.map((d) => d.source?.file)).toEqual(e.diagnostics.map(() => 'personas/_mixins/base.yaml'));
+    expect(e.diagnostics.every((d) => d.summary.startsWith('YAML syntax error'))).toBe(true);
+  });
+});

@@ -266,3 +266,35 @@ capture: { repository: offsite, paths: [/srv] }
     expect((await labError(() => loadSite(empty.root))).code).toBe('LAB_INTENT_NOT_FOUND');
   });
 });
+
+describe('union fields explain the form they expect', () => {
+  it('packages, secret references and inline values', async () => {
+    const body = `${VM}os:
+  packages:
+    - { name: htop, stat: latest }
+    - 42
+workloads:
+  stacks:
+    - name: web
+      compose: { services: { web: { image: "nginx:1.27.3" } } }
+      env:
+        KEY: { secrte: web/key }
+        OTHER: { secret: Web/Key }
+        LIST: [a]
+`;
+    const l = makeLab({ 'personas/media/persona.yaml': persona('media', body) });
+    try {
+      expect(lines(await labError(() => loadPersona(l.root, 'media')))).toEqual([
+        'personas/media/persona.yaml:11:21 os.packages[0].stat: unknown key "stat"\n  hint: did you mean "state"?',
+        'personas/media/persona.yaml:12:7 os.packages[1]: expected a package name or { name, state, version }, got 42',
+        'personas/media/persona.yaml:18:14 workloads.stacks[0].env.KEY: expected a secret reference like { secret: media/jellyfin-api-key }, got a map\n' +
+          '  hint: did you mean "secret"? A reference is { secret: <persona>/<name> }',
+        'personas/media/persona.yaml:19:26 workloads.stacks[0].env.OTHER.secret: expected a secret name like "media/jellyfin-api-key", got "Web/Key"\n' +
+          '  hint: names are lowercase path segments of letters, digits, ".", "_" and "-", separated by "/"',
+        'personas/media/persona.yaml:20:15 workloads.stacks[0].env.LIST: expected a value or a secret reference like { secret: media/jellyfin-api-key }, got a list',
+      ]);
+    } finally {
+      l.cleanup();
+    }
+  });
+});

@@ -86,18 +86,17 @@ function pick(doc: Document, s: Seeds): { parent: YamlNode; key: number } | unde
   return found;
 }
 
-function applyDoc(text: string, m: Mutation): string {
-  if (m.kind === 'text' || m.kind === 'indent') return text;
-  const doc = parseDocument(text);
+function applyDoc(doc: Document, m: Mutation): void {
+  if (m.kind === 'text' || m.kind === 'indent') return;
   if (m.kind === 'unknown') {
     const target = pick(doc, m.seeds);
     let map: unknown = target === undefined ? doc.contents : isMap(target.parent) ? target.parent.items[target.key]?.value : target.parent;
     if (!isMap(map)) map = doc.contents;
     if (isMap(map)) map.add(doc.createPair(m.key, m.value));
-    return doc.toString();
+    return;
   }
   const target = pick(doc, m.seeds);
-  if (target === undefined) return text;
+  if (target === undefined) return;
   const { parent, key } = target;
   const set = (value: unknown): void => {
     if (isMap(parent)) {
@@ -120,7 +119,6 @@ function applyDoc(text: string, m: Mutation): string {
       set(m.value);
       break;
   }
-  return doc.toString();
 }
 
 function applyText(text: string, m: Mutation): string {
@@ -138,16 +136,19 @@ function applyText(text: string, m: Mutation): string {
   return text;
 }
 
+/** Structural mutations through the YAML API (one parse), then text-level ones. */
 function mutate(text: string, ms: readonly Mutation[]): string {
   let out = text;
-  for (const m of ms) {
+  if (ms.some((m) => m.kind !== 'text' && m.kind !== 'indent')) {
     try {
-      out = applyDoc(out, m);
+      const doc = parseDocument(text);
+      for (const m of ms) applyDoc(doc, m);
+      out = doc.toString();
     } catch {
-      // The harness could not express this mutation through the YAML API; text ones still apply.
+      // The harness could not express these mutations through the YAML API; text ones still apply.
     }
-    out = applyText(out, m);
   }
+  for (const m of ms) out = applyText(out, m);
   return out;
 }
 

@@ -21,3 +21,5 @@ export type {
   GuestSpec,
   LoopbackEndpoint,
 } from './guests/backend.js';
+export { createDockerBackend, createNoneBackend, ensureGuestImage } from './guests/index.js';
+export type { DockerBackendOptions, NoneBackendOptions } from './guests/index.js';

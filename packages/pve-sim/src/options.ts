@@ -83,6 +83,8 @@ export interface SimulatorOptions {
   readonly hostDns?: HostDns;
   /** Secret for the `/_sim` control endpoint; generated and stored when omitted. */
   readonly controlToken?: string;
+  /** Use this certificate instead of generating one into `<stateDir>/tls/` (tests share one). */
+  readonly tls?: { readonly cert: string; readonly key: string };
   /** Extra CA certificates (PEM) trusted by download-url for https loopback URLs. */
   readonly downloadCa?: string;
 }

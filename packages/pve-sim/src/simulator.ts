@@ -111,7 +111,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
   let server: http.Server;
   let certificatePem: string | undefined;
   if (useHttps) {
-    const tls = await loadOrCreateTls(opts.stateDir, localNode);
+    const tls = await loadOrCreateTls(opts.stateDir, localNode, opts.tls);
     sim.fingerprint = tls.fingerprint;
     certificatePem = tls.cert;
     server = https.createServer({ cert: tls.cert, key: tls.key }, handler);

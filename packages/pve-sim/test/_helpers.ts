@@ -1,6 +1,6 @@
 import https from 'node:https';
 import http from 'node:http';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../src/index.js';
@@ -64,10 +64,16 @@ export function rawRequest(sim: RunningSimulator, method: string, target: string
   });
 }
 
+/** One generated certificate per test file: RSA key generation dominates a simulator start. */
+let sharedTls: { cert: string; key: string } | undefined;
+
 export async function startTestSim(opts: Partial<SimulatorOptions> = {}): Promise<TestSim> {
   const dir = await mkdtemp(path.join(tmpdir(), 'pve-sim-'));
   const backend = (opts.guests as MemoryBackend | undefined) ?? new MemoryBackend();
-  let sim = await startSimulator({ stateDir: dir, guests: backend, seed: 'test', ...opts });
+  let sim = await startSimulator({ stateDir: dir, guests: backend, seed: 'test', ...(sharedTls ? { tls: sharedTls } : {}), ...opts });
+  if (!sharedTls && sim.certificatePem) {
+    sharedTls = { cert: sim.certificatePem, key: await readFile(path.join(dir, 'tls', 'pve-ssl.key'), 'utf8') };
+  }
   const call = async (method: string, apiPath: string, o: CallOptions = {}): Promise<RawResponse> => {
     const headers: Record<string, string> = { ...(o.headers ?? {}) };
     const auth = o.auth ?? 'admin';

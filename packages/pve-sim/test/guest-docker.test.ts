@@ -31,17 +31,18 @@ if (!engine && !inCi) {
 const VMID = 100;
 const ADDRESS = '10.20.0.10';
 const MAC = 'BC:24:11:5E:7A:01';
+const CLONE = { vmid: 101, address: '10.20.0.11', mac: 'BC:24:11:5E:7A:02', hostname: 'web2' };
 const userKey = utils.generateKeyPairSync('ed25519', { comment: 'ops@lab-test' });
 const guestHostKey = utils.generateKeyPairSync('ed25519', { comment: 'root@web1' });
 const jumpKey = utils.generateKeyPairSync('ed25519');
 
 /** The seed as Proxmox renders it (pve-api.md §5.4, B.9), plus host keys via ssh_keys. */
-function seed(): CloudInitSeed {
+function seed(hostname = 'web1', address = ADDRESS, mac = MAC): CloudInitSeed {
   const userData = [
     '#cloud-config',
-    'hostname: web1',
+    `hostname: ${hostname}`,
     'manage_etc_hosts: true',
-    'fqdn: web1',
+    `fqdn: ${hostname}`,
     'user: ops',
     'ssh_authorized_keys:',
     `  - ${userKey.public}`,
@@ -60,10 +61,10 @@ function seed(): CloudInitSeed {
     'config:',
     '    - type: physical',
     '      name: eth0',
-    `      mac_address: '${MAC.toLowerCase()}'`,
+    `      mac_address: '${mac.toLowerCase()}'`,
     '      subnets:',
     '      - type: static',
-    `        address: '${ADDRESS}'`,
+    `        address: '${address}'`,
     "        netmask: '255.255.255.0'",
     "        gateway: '10.20.0.1'",
     '',
@@ -118,7 +119,7 @@ describe.runIf(engine !== undefined || inCi)('docker guest backend (real Debian 
   const timings: Record<string, number> = {};
 
   /** SSH to the guest by its declared address, through the jump host, both host keys pinned. */
-  async function sshGuest(): Promise<{ guest: Client; close: () => void }> {
+  async function sshGuest(address = ADDRESS): Promise<{ guest: Client; close: () => void }> {
     const hop = await sshConnect({
       host: jump.host,
       port: jump.port,
@@ -128,7 +129,7 @@ describe.runIf(engine !== undefined || inCi)('docker guest backend (real Debian 
     });
     try {
       const sock = await new Promise<ClientChannel>((resolve, reject) =>
-        hop.forwardOut('127.0.0.1', 0, ADDRESS, 22, (err, s) => (err ? reject(err) : resolve(s))),
+        hop.forwardOut('127.0.0.1', 0, address, 22, (err, s) => (err ? reject(err) : resolve(s))),
       );
       const pinned = Buffer.from(guestHostKey.public.split(' ')[1]!, 'base64');
       const guest = await sshConnect({
@@ -146,11 +147,11 @@ describe.runIf(engine !== undefined || inCi)('docker guest backend (real Debian 
   }
 
   /** Boots (already started) until sshd answers with the seeded config; returns ms. */
-  async function untilSsh(t0: number): Promise<number> {
-    await waitFor('guest agent', () => backend.agentPing(VMID));
+  async function untilSsh(t0: number, vmid = VMID, address = ADDRESS): Promise<number> {
+    await waitFor('guest agent', () => backend.agentPing(vmid));
     for (;;) {
       try {
-        const { guest, close } = await sshGuest();
+        const { close } = await sshGuest(address);
         close();
         return Math.round(performance.now() - t0);
       } catch (e) {
@@ -177,7 +178,11 @@ describe.runIf(engine !== undefined || inCi)('docker guest backend (real Debian 
     jump = await startJumpHost({
       stateDir,
       authorizedKeys: [jumpKey.public],
-      resolve: (host, port) => (host === ADDRESS ? backend.endpoint(VMID, port) : undefined),
+      resolve: (host, port) => {
+        if (host === ADDRESS) return backend.endpoint(VMID, port);
+        if (host === CLONE.address) return backend.endpoint(CLONE.vmid, port);
+        return undefined;
+      },
     });
   }, 900_000);
 
@@ -207,6 +212,9 @@ describe.runIf(engine !== undefined || inCi)('docker guest backend (real Debian 
       expect((await run(guest, 'sudo -n true')).code).toBe(0);
       expect((await run(guest, 'ip route show default')).out).toContain('default via 10.20.0.1 dev eth0');
       expect((await run(guest, 'touch /home/ops/before-snapshot')).code).toBe(0);
+      // cloud-init finished without errors and no unit failed: the guest is healthy, not just up.
+      expect((await run(guest, 'cloud-init status --wait')).out).toContain('status: done');
+      expect((await run(guest, 'systemctl --failed --no-legend --plain')).out.trim()).toBe('');
     } finally {
       close();
     }
@@ -259,12 +267,53 @@ describe.runIf(engine !== undefined || inCi)('docker guest backend (real Debian 
       close();
     }
 
+    // A full clone: the stopped guest's filesystem under a new vmid, with a new MAC, address and
+    // instance-id, so cloud-init runs again on the copied disk.
+    await backend.stop(VMID);
+    const t3 = performance.now();
+    await backend.cloneFilesystem!(VMID, CLONE.vmid);
+    await backend.start({
+      ...spec,
+      vmid: CLONE.vmid,
+      name: CLONE.hostname,
+      nics: [{ device: 'net0', mac: CLONE.mac, bridge: 'vmbr0', address: `${CLONE.address}/24`, gateway: '10.20.0.1' }],
+      cloudInit: seed(CLONE.hostname, CLONE.address, CLONE.mac),
+    });
+    timings.cloneToSshMs = await untilSsh(t3, CLONE.vmid, CLONE.address);
+    {
+      const { guest, close } = await sshGuest(CLONE.address);
+      expect((await run(guest, 'hostname')).out.trim()).toBe(CLONE.hostname);
+      expect((await run(guest, 'ls /home/ops')).out).toContain('before-snapshot');
+      expect((await run(guest, 'ip -4 addr show eth0')).out).toContain(`inet ${CLONE.address}/24`);
+      close();
+    }
+    await backend.destroy(CLONE.vmid);
+
     await backend.deleteSnapshot(VMID, 'pre');
     await expect(backend.rollback(VMID, 'pre')).rejects.toMatchObject({ code: 'LAB_SIM_SNAPSHOT_MISSING' });
     await expect(backend.stop(VMID)).resolves.toBeUndefined();
     await backend.destroy(VMID);
     expect(await backend.state(VMID)).toBe('stopped');
     await backend.destroy(VMID);
-    expect(events.map((e) => e.action)).toEqual(expect.arrayContaining(['create', 'seed', 'start', 'snapshot', 'rollback']));
+    expect(events.map((e) => e.action)).toEqual(
+      expect.arrayContaining(['create', 'seed', 'start', 'snapshot', 'rollback', 'clone', 'destroy']),
+    );
+  });
+
+  it('prunes guests left behind by a simulator that died', async () => {
+    const image = (await ensureGuestImage()).tag;
+    const dead = createDockerBackend({ image, instance: `dead-${process.pid}` });
+    // A created-but-never-booted guest is enough; its owner pid is this process, so declare it dead.
+    await dead.snapshot(7, 'orphan');
+    await dead.start({ ...spec, vmid: 7, nics: [] });
+    await dead.stop(7);
+    const pruned = await pruneStaleGuests({
+      keepInstance: `test-${process.pid}`,
+      isAlive: (pid) => pid !== process.pid,
+    });
+    expect(pruned.containers).toContain(`lab-dead-${process.pid}-7`);
+    expect(pruned.images).toContain(`lab-sim-snapshot:dead-${process.pid}.7.orphan`);
+    expect(await dead.state(7)).toBe('stopped');
+    await expect(dead.rollback(7, 'orphan')).rejects.toMatchObject({ code: 'LAB_SIM_SNAPSHOT_MISSING' });
   });
 });

@@ -257,7 +257,9 @@ describe('power, pending changes, agent', () => {
     expect(typeof cur.pid).toBe('number');
     expect((await task('POST', '/nodes/pve/qemu/101/status/start')).exitstatus).toBe('VM 101 already running');
 
-    await t.data('PUT', '/nodes/pve/qemu/101/config', { body: new URLSearchParams({ cores: '2', name: 'web1', ipconfig0: 'ip=10.20.0.11/24,gw=10.20.0.1' }) });
+    await t.data('PUT', '/nodes/pve/qemu/101/config', {
+      body: new URLSearchParams({ cores: '2', name: 'web1', ipconfig0: 'ip=10.20.0.11/24,gw=10.20.0.1', ciuser: 'admin', citype: 'nocloud' }),
+    });
     expect((await t.data('GET', '/nodes/pve/qemu/101/config')).cores).toBe(2);
     expect((await t.data('GET', '/nodes/pve/qemu/101/config', { query: 'current=1' })).cores).toBe(4);
     const pending = await t.data('GET', '/nodes/pve/qemu/101/pending');
@@ -265,8 +267,9 @@ describe('power, pending changes, agent', () => {
     expect(pending.find((p: any) => p.key === 'name')).toEqual({ key: 'name', value: 'web1' });
     expect(pending.find((p: any) => p.key === 'digest').value).toMatch(/^[0-9a-f]{40}$/);
     const ci = await t.data('GET', '/nodes/pve/qemu/101/cloudinit');
-    expect(ci).toContainEqual({ key: 'ipconfig0', value: 'ip=10.20.0.10/24,gw=10.20.0.1', pending: 'ip=10.20.0.11/24,gw=10.20.0.1' });
-    expect(ci).toContainEqual({ key: 'name', pending: 'web1' });
+    expect(ci).toContainEqual({ key: 'ciuser', value: 'ops', pending: 'admin' });
+    expect(ci).toContainEqual({ key: 'citype', pending: 'nocloud' });
+    expect(ci).toContainEqual({ key: 'nameserver', value: '10.20.0.1' });
   });
 
   it('answers the guest agent with the declared address', async () => {

@@ -10,10 +10,12 @@ export function shq(word: string): string {
 }
 
 /**
- * The remote command that runs a bash script fed on stdin. The script is read from fd 3 and
- * stdin is /dev/null, so commands inside it (apt-get, cat…) cannot swallow the rest of the script.
+ * The remote command that runs a bash script fed on stdin. The whole script is read first (into
+ * a shell variable: never onto a command line) and stdin is then /dev/null, so commands inside it
+ * (apt-get, cat…) cannot swallow the rest of the script. Reading it whole, rather than sourcing
+ * `/dev/fd/3`, also works when stdin is a socket, which cannot be reopened by path.
  */
-export const STDIN_SCRIPT_COMMAND = `bash -c 'exec 3<&0 0</dev/null; . /dev/fd/3'`;
+export const STDIN_SCRIPT_COMMAND = `bash -c 'exec 3<&0 0</dev/null; lab_script=$(cat <&3); exec 3<&-; eval "$lab_script"'`;
 
 /**
  * Wrap script text so that a connection dropped while it is being sent runs nothing: the body

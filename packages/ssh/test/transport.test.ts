@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import ssh2 from 'ssh2';
 import { LabError, Secret } from '@lab/core';
-import { SshConnection, SshPool, pinHostKey, type SshTarget } from '@lab/ssh';
+import { SshConnection, SshPool, STDIN_SCRIPT_COMMAND, pinHostKey, type SshTarget } from '@lab/ssh';
 import { available, startGuest, unavailableMessage, type Guest } from './_guest.js';
 import { startTestJumpHost, type TestJumpHost } from './_jump.js';
 
@@ -62,7 +62,7 @@ suite('SSH transport against a real guest', () => {
   });
 
   it('runs nothing of a script cut short (guarded body)', async () => {
-    const r = await conn.exec("bash -c 'exec 3<&0 0</dev/null; . /dev/fd/3'", {
+    const r = await conn.exec(STDIN_SCRIPT_COMMAND, {
       stdin: 'lab_main() {\ntouch /tmp/ran-half\n',
     });
     expect(r.code).not.toBe(0);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { secretRefSchema } from '../secret-ref.js';
+import { secretRefSchema, valueOrSecret } from '../secret-ref.js';
 import type { Build } from './_build.js';
 import { bool, fileMode, msg, obj, oneOf, owner, relPath, scalar, text } from './_leaf.js';
 
@@ -25,7 +25,7 @@ export function fileSpec(b: Build, rule: string, path: z.ZodType<string>) {
         .describe('File next to the YAML that declares it, copied (or rendered with `template: true`). Resolved to a lab-root-relative path.'),
       template: bool().default(false).describe('Render `{{ name }}` placeholders in the content from `variables`.'),
       variables: b
-        .record(variableName(), z.union([scalar(), secretRefSchema()]))
+        .record(variableName(), valueOrSecret(scalar()))
         .default({})
         .describe('Template variables: plain values or secret references; secrets are rendered only in the guest file.'),
       mode: fileMode('0644').default('0644').describe('Permissions, quoted octal.'),

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { secretRefSchema } from '../secret-ref.js';
+import { valueOrSecret } from '../secret-ref.js';
 import type { Build } from './_build.js';
 import { fileSpec } from './_files.js';
-import { absPath, bool, calendar, duration, httpUrl, int, msg, obj, oneOf, pattern, relPath, scalar, text } from './_leaf.js';
+import { absPath, bool, calendar, duration, got, httpUrl, int, msg, obj, oneOf, pattern, relPath, scalar, text } from './_leaf.js';
 
 const STACK_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
@@ -40,14 +40,14 @@ function stack(b: Build) {
     compose: b
       .req(
         z.union([relPath('compose/jellyfin.yaml'), z.record(z.string(), z.unknown())], {
-          error: (iss) => msg(`expected a compose file path or an inline compose document, got ${typeof iss.input}`),
+          error: (iss) => msg(`expected a compose file path or an inline compose document, got ${got(iss.input)}`),
         }),
       )
       .describe('Compose file next to the YAML that declares it (resolved to a lab-root-relative path), or an inline compose document.'),
     env: b
       .record(
         pattern(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name', 'TZ'),
-        z.union([scalar(), secretRefSchema()], { error: () => msg('expected a value or a secret reference like { secret: media/api-key }') }),
+        valueOrSecret(scalar()),
       )
       .default({})
       .describe('Written to `.env` next to the compose file (mode 0600); secret references are resolved at apply time.'),

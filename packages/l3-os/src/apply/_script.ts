@@ -24,7 +24,7 @@ lab_pend() {
 }
 lab_unpend() {
   [ -f "$LAB_PENDING" ] || return 0
-  grep -vxF -- "$1" "$LAB_PENDING" >"$LAB_PENDING.new"
+  grep -vxF -- "$1" "$LAB_PENDING" >"$LAB_PENDING.new" || true
   mv -f "$LAB_PENDING.new" "$LAB_PENDING"
 }
 lab_handler() {

@@ -14,7 +14,7 @@ export interface UnitInfo {
   readonly conditionMet: boolean;
 }
 
-const PROPS = ['Id', 'LoadState', 'ActiveState', 'UnitFileState', 'NeedDaemonReload', 'ConditionResult'];
+const PROPS = ['Id', 'LoadState', 'ActiveState', 'UnitFileState', 'NeedDaemonReload', 'ConditionResult', 'ConditionTimestampMonotonic'];
 
 export function unitFact(name: string): Fact<UnitInfo> {
   return {
@@ -34,7 +34,9 @@ export function unitFact(name: string): Fact<UnitInfo> {
         activeState: kv.get('ActiveState') ?? 'inactive',
         unitFileState: kv.get('UnitFileState') ?? '',
         needDaemonReload: kv.get('NeedDaemonReload') === 'yes',
-        conditionMet: kv.get('ConditionResult') !== 'no',
+        // ConditionResult reads `no` for a unit that was never started; only an evaluated
+        // condition (non-zero timestamp) that failed counts.
+        conditionMet: kv.get('ConditionResult') !== 'no' || (kv.get('ConditionTimestampMonotonic') ?? '0') === '0',
       };
     },
     empty: { id: name, loadState: 'not-found', activeState: 'inactive', unitFileState: '', needDaemonReload: false, conditionMet: true },

@@ -12,6 +12,11 @@ export interface TaskHandle {
   /** Real time passes (scaled by the timing options). */
   sleep(ms: number): Promise<void>;
   readonly aborted: boolean;
+  /**
+   * Spend this task type's simulated duration now (once). Tasks that declare `selfTimed` call it
+   * while holding their locks, so `lock: clone` & co. stay visible for the whole task.
+   */
+  simulate(): Promise<void>;
 }
 
 export interface TaskSpec {
@@ -21,6 +26,8 @@ export interface TaskSpec {
   readonly user: string;
   /** Throwing ends the task with `TASK ERROR: <message>`. */
   readonly work: (task: TaskHandle) => Promise<void>;
+  /** The work calls `task.simulate()` itself instead of the registry sleeping up front. */
+  readonly selfTimed?: boolean;
 }
 
 /** Keeps at most this many finished tasks per node, like PVE's rotating task index. */
@@ -33,6 +40,7 @@ const MAX_ARCHIVED = 2000;
 export class TaskRegistry {
   private readonly running = new Map<string, Promise<void>>();
   private readonly aborts = new Set<string>();
+  private readonly createdMs = new Map<string, number>();
 
   constructor(private readonly sim: Sim) {}
 
@@ -64,6 +72,7 @@ export class TaskRegistry {
       log: [],
     };
     state.tasks.push(record);
+    this.createdMs.set(upid, this.sim.now());
     this.trim(spec.node);
     const run = this.run(record, spec).finally(() => this.running.delete(upid));
     this.running.set(upid, run);
@@ -72,6 +81,8 @@ export class TaskRegistry {
 
   private async run(record: TaskRecord, spec: TaskSpec): Promise<void> {
     let warnings = 0;
+    let simulated = false;
+    const duration = this.sim.options.timing.taskTypeMs[spec.type] ?? this.sim.options.timing.taskMs;
     const self = this;
     const handle: TaskHandle = {
       upid: record.upid,
@@ -84,12 +95,16 @@ export class TaskRegistry {
       get aborted() {
         return self.aborts.has(record.upid);
       },
+      simulate: async () => {
+        if (simulated) return;
+        simulated = true;
+        if (duration > 0) await new Promise((r) => setTimeout(r, duration));
+      },
     };
     await new Promise((r) => setImmediate(r));
     let error: string | undefined;
     try {
-      const duration = this.sim.options.timing.taskTypeMs[spec.type] ?? this.sim.options.timing.taskMs;
-      if (duration > 0) await handle.sleep(duration);
+      if (!spec.selfTimed) await handle.simulate();
       const injected = this.sim.faults.taskFailure(spec.type, spec.id, spec.node);
       if (injected !== undefined) throw new Error(injected);
       await spec.work(handle);
@@ -112,6 +127,12 @@ export class TaskRegistry {
     this.aborts.delete(record.upid);
     this.sim.emit({ kind: 'task-finished', upid: record.upid, exitstatus: record.exitstatus });
     await this.sim.save();
+  }
+
+  /** Milliseconds since the task was dispatched by this process (Infinity for older tasks). */
+  ageMs(upid: string): number {
+    const c = this.createdMs.get(upid);
+    return c === undefined ? Number.POSITIVE_INFINITY : this.sim.now() - c;
   }
 
   get(upid: string): TaskRecord | undefined {

@@ -25,6 +25,8 @@ export const DISK_REPOSITORY = 'lab-sim-disk';
 export const SEED_DIR = '/var/lib/cloud/seed/nocloud';
 export const NICS_DIR = '/etc/lab-guest';
 export const QGA_CALL = '/usr/local/libexec/lab-qga-call';
+/** Saves /etc/hostname and /etc/hosts where a committed image keeps them (Docker shadows /etc's). */
+export const ETC_SAVE = ['/usr/local/sbin/lab-guest-etc', 'save'] as const;
 /** Docker's own NICs inside a guest are renamed to these (see adr/0030). */
 export const EGRESS_NIC_PREFIX = 'egress';
 

@@ -1,13 +1,9 @@
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { LabError } from '@lab/core';
 import type { AgentInterface, GuestBackend, GuestPowerState, GuestSpec } from './backend.js';
 import {
   DISK_REPOSITORY,
-  NICS_DIR,
+  ETC_SAVE,
   QGA_CALL,
-  SEED_DIR,
   SNAPSHOT_REPOSITORY,
   assertInstance,
   assertSnapshotName,
@@ -16,14 +12,13 @@ import {
   diskImage,
   guestLabels,
   isGuestImage,
-  nicsFile,
   publishedLoopbackPort,
-  seedFiles,
   snapshotImage,
 } from './_container.js';
 import { createDockerCli, type DockerCli } from './_docker-cli.js';
 import { orderInterfaces, parseQgaReply } from './_agent.js';
 import { agentNotRunning, noSnapshot, notRunning, snapshotExists, sourceRunning } from './_errors.js';
+import { placeSeed } from './_place-seed.js';
 import { createKeyedSerial } from './_serial.js';
 
 export type GuestAction =
@@ -137,29 +132,6 @@ export function createDockerBackend(options: DockerBackendOptions): GuestBackend
     return created;
   }
 
-  /** Copies the seed and NIC list in; they take effect at the guest's next boot. */
-  async function placeSeed(spec: GuestSpec): Promise<void> {
-    const dir = await mkdtemp(join(tmpdir(), 'lab-guest-seed-'));
-    try {
-      const nicsDir = join(dir, 'lab-guest');
-      await mkdir(nicsDir, { mode: 0o755 });
-      await writeFile(join(nicsDir, 'nics'), nicsFile(spec), { mode: 0o644 });
-      await cli.run(['cp', `${nicsDir}/.`, `${name(spec.vmid)}:${NICS_DIR}`]);
-      if (spec.cloudInit) {
-        const seedDir = join(dir, 'nocloud');
-        // The seed can carry host private keys and password hashes: root-only, as on the ISO's reader.
-        await mkdir(seedDir, { mode: 0o700 });
-        await chmod(seedDir, 0o700);
-        for (const [file, text] of Object.entries(seedFiles(spec.cloudInit))) {
-          await writeFile(join(seedDir, file), text, { mode: 0o600 });
-        }
-        await cli.run(['cp', `${seedDir}/.`, `${name(spec.vmid)}:${SEED_DIR}`]);
-      }
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  }
-
   async function agentCall(vmid: number, command: string): Promise<{ ok: true; value: unknown } | { ok: false }> {
     const r = await cli.run(['exec', name(vmid), QGA_CALL, command], { allowFailure: true, timeoutMs: 15_000 });
     if (r.code !== 0) return { ok: false };
@@ -183,7 +155,7 @@ export function createDockerBackend(options: DockerBackendOptions): GuestBackend
         specs.set(spec.vmid, spec);
         touched.add(spec.vmid);
         const info = await ensureContainer(spec);
-        await timed(spec.vmid, 'seed', () => placeSeed(spec));
+        await timed(spec.vmid, 'seed', () => placeSeed(cli, name(spec.vmid), spec));
         if (!info.State.Running) await timed(spec.vmid, 'start', () => cli.run(['start', name(spec.vmid)]));
       });
     },
@@ -222,7 +194,7 @@ export function createDockerBackend(options: DockerBackendOptions): GuestBackend
           if (!info?.State.Running) throw notRunning(vmid);
           await cli.run(['stop', '-t', String(CLEAN_REBOOT_TIMEOUT_S), name(vmid)], { timeoutMs: 120_000 });
           const spec = specs.get(vmid);
-          if (spec) await placeSeed(spec);
+          if (spec) await placeSeed(cli, name(vmid), spec);
           await cli.run(['start', name(vmid)]);
         }),
       );
@@ -250,7 +222,11 @@ export function createDockerBackend(options: DockerBackendOptions): GuestBackend
         timed(vmid, 'snapshot', async () => {
           const target = snapshotImage(instance, vmid, snapname);
           if (await imageExists(target)) throw snapshotExists(vmid, snapname);
-          if (await inspect(vmid)) {
+          const info = await inspect(vmid);
+          if (info) {
+            // The guest's path unit saves these on change; saving now closes the race with a
+            // hostname set a moment ago. A guest without the helper is committed as it is.
+            if (info.State.Running) await cli.run(['exec', name(vmid), ...ETC_SAVE], { allowFailure: true });
             await cli.run(['commit', '--message', `snapshot ${snapname} of VM ${vmid}`, name(vmid), target], {
               timeoutMs: 600_000,
             });

@@ -15,12 +15,16 @@ export interface TlsMaterial {
  * The API certificate, generated on first start (RSA 2048, SAN 127.0.0.1/::1/localhost,
  * 10 years like `pve-ssl.pem`) and kept in `<stateDir>/tls/` so clients can pin it across restarts.
  */
-export async function loadOrCreateTls(stateDir: string, nodeName: string): Promise<TlsMaterial> {
+export async function loadOrCreateTls(stateDir: string, nodeName: string, given?: { cert: string; key: string }): Promise<TlsMaterial> {
   const dir = path.join(stateDir, 'tls');
   const certFile = path.join(dir, 'pve-ssl.pem');
   const keyFile = path.join(dir, 'pve-ssl.key');
   let cert: string;
   let key: string;
+  if (given) {
+    await writeFileAtomic(keyFile, given.key, 0o600);
+    await writeFileAtomic(certFile, given.cert, 0o644);
+  }
   try {
     cert = await readFile(certFile, 'utf8');
     key = await readFile(keyFile, 'utf8');

@@ -106,6 +106,7 @@ export function cloneVm(sim: Sim, principal: string, node: string, params: Param
     type: 'qmclone',
     id: String(vmid),
     user: principal,
+    selfTimed: true,
     work: async (task) => {
       await sim.withConfigLock(
         vmid,
@@ -123,8 +124,10 @@ export function cloneVm(sim: Sim, principal: string, node: string, params: Param
               if (p(params, 'description')) newconf['description'] = p(params, 'description')!;
               const destNode = target ?? node;
               newVmRecord(sim, node, newid, { lock: 'clone' });
+              await sim.save();
               const created: string[] = [];
               try {
+                await task.simulate();
                 for (const { key, drive, full } of drives) {
                   task.log(`create ${full ? 'full' : 'linked'} clone of drive ${key} (${drive.file})`);
                   const src = findVolume(sim, node, drive.file);

@@ -110,10 +110,12 @@ export function createVm(sim: Sim, principal: string, node: string, params: Para
     type: 'qmcreate',
     id: String(vmid),
     user: principal,
+    selfTimed: true,
     work: async (task) => {
       await sim.withConfigLock(
         vmid,
         async () => {
+          await task.simulate();
           const vm = sim.vm(vmid)!;
           const final: ConfigSection = {};
           for (const [k, v] of Object.entries(conf)) final[k] = k === 'description' ? normaliseDescription(v) : v;

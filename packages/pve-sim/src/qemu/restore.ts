@@ -46,11 +46,13 @@ export function startRestore(sim: Sim, principal: string, node: string, vmid: nu
     type: 'qmrestore',
     id: String(vmid),
     user: principal,
+    selfTimed: true,
     work: async (task) => {
       let template = false;
       await sim.withConfigLock(vmid, async () => {
         const vm = sim.vm(vmid)!;
         try {
+          await task.simulate();
           checkProtection(vm.conf, emsg);
           if (vm.runtime.status !== 'stopped') throw new Error(`${emsg} vm is running`);
           const vol = findVolume(sim, node, archive);

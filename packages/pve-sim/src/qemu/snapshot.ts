@@ -51,6 +51,7 @@ export function createSnapshot(sim: Sim, principal: string, node: string, vmid: 
     type: 'qmsnapshot',
     id: String(vmid),
     user: principal,
+    selfTimed: true,
     work: async (task) => {
       await sim.withConfigLock(vmid, async () => {
         const vm = loadVm(sim, node, vmid);
@@ -66,6 +67,7 @@ export function createSnapshot(sim: Sim, principal: string, node: string, vmid: 
         vm.conf['lock'] = 'snapshot';
         await sim.save();
         try {
+          await task.simulate();
           if (vmstate && vm.runtime.status !== 'stopped') {
             task.log('saving VM state and RAM using storage \'local-lvm\'');
             snap['vmstate'] = `local-lvm:vm-${vmid}-state-${snapname}`;

@@ -209,7 +209,7 @@ export function prepareUpdate(sim: Sim, principal: string, node: string, params:
   return { vmid, work, ...(delay !== undefined ? { backgroundDelay: delay } : {}) };
 }
 
-const nullTask: TaskHandle = { upid: '', log: () => undefined, warn: () => undefined, sleep: async () => undefined, aborted: false };
+const nullTask: TaskHandle = { upid: '', log: () => undefined, warn: () => undefined, sleep: async () => undefined, aborted: false, simulate: async () => undefined };
 
 /** `PUT …/config`: everything inside the request; errors become 500/400 answers. */
 export async function updateVmSync(sim: Sim, principal: string, node: string, params: Params): Promise<null> {

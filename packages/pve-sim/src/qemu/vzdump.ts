@@ -84,6 +84,7 @@ export function vzdump(sim: Sim, principal: string, node: string, params: Params
     type: 'vzdump',
     id: vmids.length === 1 ? String(vmids[0]) : '',
     user: principal,
+    selfTimed: true,
     work: async (task) => {
       await sim.flocks.with(`/var/run/vzdump.lock`, 'exclusive', 180 * 60_000, async () => {
         task.log(`INFO: starting new backup job: ${cmdline.join(' ')}`);
@@ -117,7 +118,7 @@ interface BackupOpts {
   readonly started: number;
 }
 
-async function backupOne(sim: Sim, task: { log(l: string): void }, node: string, vmid: number, storage: string, root: string, o: BackupOpts): Promise<void> {
+async function backupOne(sim: Sim, task: { log(l: string): void; simulate(): Promise<void> }, node: string, vmid: number, storage: string, root: string, o: BackupOpts): Promise<void> {
   const vm = sim.vm(vmid);
   if (!vm || vm.node !== node) throw new Error(`unable to find VM '${vmid}'`);
   await sim.withConfigLock(vmid, async () => {
@@ -126,6 +127,7 @@ async function backupOne(sim: Sim, task: { log(l: string): void }, node: string,
   });
   await sim.save();
   try {
+    await task.simulate();
     const running = vm.runtime.status !== 'stopped';
     task.log(`INFO: status = ${running ? 'running' : 'stopped'}`);
     const mode = running ? o.mode : 'stop';

@@ -143,8 +143,8 @@ export const qemuExtraRoutes: readonly Route[] = [
       const added = ci['added'] ?? '';
       delete ci['added'];
       for (const key of added.split(',').filter(Boolean)) res.push({ key, pending: conf[key] });
-      const keys = [...CLOUDINIT_KEYS, ...Object.keys(conf).filter((k) => /^ipconfig\d+$/.test(k))];
-      for (const key of keys) {
+      // PVE walks only the non-indexed cloud-init options here (no ipconfigN).
+      for (const key of CLOUDINIT_KEYS) {
         if (!conf[key]) continue;
         if (added.includes(key)) continue;
         const item: Record<string, unknown> = { key };

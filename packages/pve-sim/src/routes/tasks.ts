@@ -42,7 +42,7 @@ function lookup(sim: Sim, raw: string): TaskRecord {
   if (!upid) paramError({ upid: 'unable to parse worker upid' });
   const task = sim.tasks.get(raw);
   if (!task) paramError({ upid: 'no such task' });
-  if (sim.faults.taskStatusDelayMs > 0 && task.status === 'running' && sim.nowS() * 1000 - task.starttime * 1000 < sim.faults.taskStatusDelayMs) {
+  if (sim.faults.taskStatusDelayMs > 0 && sim.tasks.ageMs(task.upid) < sim.faults.taskStatusDelayMs) {
     paramError({ upid: 'no such task' });
   }
   return task;

@@ -1,0 +1,54 @@
+import type { Layer, Plan, PlanMode, Reporter } from '@lab/core';
+import type { Lab, LoadedPersona } from '@lab/intent';
+import type { SecretStore } from '@lab/secrets';
+
+/** Flags of the layer verbs that a layer may honour. */
+export interface LayerFlags {
+  /** Apply changes that need a guest reboot (L2) and reboot. */
+  readonly allowReboot: boolean;
+  /** Allow deleting persistent data disks and volumes. */
+  readonly destroyData: boolean;
+  /** Restrict to these addresses (prefix match), like Terraform's -target. */
+  readonly targets: readonly string[];
+}
+
+/**
+ * How a Proxmox endpoint is reached, resolved by the CLI from lab.yaml (`embedded` starts the
+ * simulator in-process). Layers get it ready-made and never read credentials themselves.
+ */
+export interface ProxmoxEndpoint {
+  readonly url: string;
+  /** SHA-256 fingerprint of the server certificate, colon-separated hex. */
+  readonly fingerprint: string | undefined;
+  readonly tokenId: string;
+  readonly tokenSecret: import('@lab/core').Secret<string>;
+  readonly embedded: boolean;
+}
+
+export interface LayerContext {
+  readonly lab: Lab;
+  /** The personas this run is about (all of them for site layers with --all). */
+  readonly personas: readonly LoadedPersona[];
+  readonly reporter: Reporter;
+  readonly labVersion: string;
+  readonly flags: LayerFlags;
+  /** Opened on first use; reading needs the operator's age identity. */
+  secrets(): SecretStore;
+  /** Resolved on first use (starts the embedded simulator when lab.yaml says `embedded`). */
+  proxmox(): Promise<ProxmoxEndpoint>;
+  /** Registers a cleanup run when the command ends (close connections, stop the simulator). */
+  onClose(fn: () => Promise<void> | void): void;
+}
+
+/**
+ * One layer as the CLI sees it: observe + plan (pure inside), then apply a plan and re-verify.
+ * Each layer package exports the functions; `packages/cli/src/layers/<layer>.ts` adapts them.
+ */
+export interface LayerAdapter {
+  readonly layer: Layer;
+  readonly description: string;
+  /** Observe the world and compute the plan. `check` plans without intent to apply. */
+  plan(ctx: LayerContext, mode: PlanMode): Promise<Plan>;
+  /** Apply exactly this plan (refusing it if its basis moved), then re-verify. */
+  apply(plan: Plan, ctx: LayerContext): Promise<void>;
+}

@@ -1,0 +1,169 @@
+import { readFile } from 'node:fs/promises';
+import { resolve as resolvePath } from 'node:path';
+import { readKeys } from 'openpgp';
+import { LabError, Secret } from '@lab/core';
+import { isSecretRef, type Persona } from '@lab/intent';
+import { renderTemplate, type TemplateValue } from './_template.js';
+import type { L3File, L3Intent } from './intent.js';
+import type { RepositorySpec } from './ops/apt.js';
+
+/** Where secret values come from: `@lab/secrets`' store fits. */
+export interface SecretSource {
+  get(name: string): Promise<Secret<string>>;
+}
+
+export interface ResolveOptions {
+  /** The lab root: `source:` files and repository key files are relative to it. */
+  readonly root: string;
+  readonly secrets?: SecretSource;
+  /** Fetch a repository key by URL (default: `fetch`). Runs on the machine running lab. */
+  readonly fetchKey?: (url: string) => Promise<Buffer>;
+}
+
+type Ref = { readonly secret: string };
+
+async function secretOf(ref: Ref, options: ResolveOptions, where: string): Promise<Secret<string>> {
+  if (!options.secrets) {
+    throw new LabError({
+      code: 'LAB_L3_SECRET',
+      summary: `${where} references secret ${ref.secret} but no secret store is open`,
+      hint: 'run with the lab age key available (LAB_AGE_KEY_FILE or ~/.config/lab/age.key)',
+    });
+  }
+  return options.secrets.get(ref.secret);
+}
+
+async function readSource(root: string, path: string, where: string): Promise<string> {
+  try {
+    return await readFile(resolvePath(root, path), 'utf8');
+  } catch (cause) {
+    throw new LabError({ code: 'LAB_L3_SOURCE_MISSING', summary: `${where}: cannot read ${path}`, hint: 'the path is relative to the lab root; check it exists', cause });
+  }
+}
+
+type OsFile = Persona['os']['files'][number];
+
+async function resolveFile(f: OsFile, index: number, options: ResolveOptions): Promise<L3File> {
+  const where = `os.files[${index}] (${f.path})`;
+  const base = { path: f.path, state: f.state, mode: f.mode, owner: f.owner, group: f.group };
+  if (f.state === 'absent') return base;
+  let content: string | Secret<string>;
+  if (f.content !== undefined) content = isSecretRef(f.content) ? await secretOf(f.content, options, where) : (f.content as string);
+  else if (f.source !== undefined) content = await readSource(options.root, f.source, where);
+  else content = '';
+  if (f.template) {
+    const vars: Record<string, TemplateValue> = {};
+    for (const [k, v] of Object.entries(f.variables)) vars[k] = isSecretRef(v) ? await secretOf(v, options, `${where} variable ${k}`) : (v as string | number | boolean);
+    const text = content instanceof Secret ? content.reveal() : content;
+    const rendered = renderTemplate(text, vars, where);
+    content = content instanceof Secret && !(rendered instanceof Secret) ? new Secret(rendered) : rendered;
+  }
+  return { ...base, content };
+}
+
+async function defaultFetch(url: string): Promise<Buffer> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`HTTP ${res.status}`);
+  return Buffer.from(await res.arrayBuffer());
+}
+
+type OsRepo = Persona['os']['apt']['repositories'][number];
+
+/** Read or fetch a repository's signing key and check it carries the pinned fingerprint. */
+export async function resolveRepository(r: OsRepo, options: ResolveOptions): Promise<RepositorySpec> {
+  const where = `os.apt.repositories "${r.name}"`;
+  let content: Buffer;
+  try {
+    content = r.signedBy.file !== undefined ? await readFile(resolvePath(options.root, r.signedBy.file)) : await (options.fetchKey ?? defaultFetch)(r.signedBy.url!);
+  } catch (cause) {
+    throw new LabError({ code: 'LAB_L3_KEY_UNAVAILABLE', summary: `${where}: cannot get the signing key from ${r.signedBy.file ?? r.signedBy.url}`, cause, hint: 'check the path (relative to the lab root) or the URL' });
+  }
+  const armored = content.subarray(0, 64).toString('latin1').includes('-----BEGIN PGP');
+  if (r.signedBy.fingerprint !== undefined) {
+    const keys = await (armored ? readKeys({ armoredKeys: content.toString('utf8') }) : readKeys({ binaryKeys: new Uint8Array(content) })).catch((cause: unknown) => {
+      throw new LabError({ code: 'LAB_L3_KEY_INVALID', summary: `${where}: the signing key is not an OpenPGP public key`, cause, hint: 'point signedBy at the repository\'s published key (ASCII-armoured or binary)' });
+    });
+    const found = keys.map((k) => k.getFingerprint().toUpperCase());
+    if (!found.includes(r.signedBy.fingerprint)) {
+      throw new LabError({
+        code: 'LAB_L3_KEY_FINGERPRINT',
+        summary: `${where}: the signing key does not have the pinned fingerprint`,
+        detail: `pinned ${r.signedBy.fingerprint}; the key holds ${found.join(', ') || 'no key'}`,
+        hint: 'someone may have swapped the key: verify it out of band before updating `fingerprint`',
+      });
+    }
+  }
+  return {
+    name: r.name,
+    uris: r.uris,
+    suites: r.suites,
+    components: r.components,
+    ...(r.architectures ? { architectures: r.architectures } : {}),
+    key: { content, armored },
+  };
+}
+
+/**
+ * The persona's `os:` section (and the bits of `workloads:` L3 prepares for) with every input
+ * read: secrets from the store, `source:` files, rendered templates, verified repository keys.
+ */
+export async function resolveOs(persona: Persona, options: ResolveOptions): Promise<L3Intent> {
+  const os = persona.os;
+  const files = await Promise.all(os.files.map((f, i) => resolveFile(f, i, options)));
+  const users = await Promise.all(
+    os.users.map(async (u, i) => ({
+      name: u.name,
+      ...(u.uid === undefined ? {} : { uid: u.uid }),
+      ...(u.comment === undefined ? {} : { comment: u.comment }),
+      groups: u.groups,
+      shell: u.shell,
+      home: u.home ?? (u.name === 'root' ? '/root' : `/home/${u.name}`),
+      ...(u.passwordHash ? { passwordHash: await secretOf(u.passwordHash, options, `os.users[${i}].passwordHash`) } : {}),
+      system: u.system,
+      state: u.state,
+      sudo: u.sudo,
+      sshKeys: u.sshKeys,
+    })),
+  );
+  const mounts = await Promise.all(
+    os.mounts.map(async (m, i) => ({
+      path: m.path,
+      device: m.device,
+      type: m.type,
+      options: m.options,
+      dump: m.dump,
+      pass: m.pass,
+      state: m.state,
+      ...(m.credentials ? { credentials: await secretOf(m.credentials, options, `os.mounts[${i}].credentials`) } : {}),
+    })),
+  );
+  const repositories = await Promise.all(os.apt.repositories.map((r) => resolveRepository(r, options)));
+  return {
+    persona: persona.name,
+    hostname: os.hostname ?? persona.name,
+    ...(os.domain ? { domain: os.domain } : {}),
+    timezone: os.timezone,
+    locale: os.locale,
+    packages: os.packages.map((p) => ({ name: p.name, state: p.state, ...(p.version ? { version: p.version } : {}) })),
+    ...(os.apt.proxy ? { aptProxy: os.apt.proxy } : {}),
+    repositories,
+    groups: os.groups,
+    users,
+    files,
+    directories: os.directories,
+    lines: os.lines.map((l) => ({ path: l.path, line: l.line, ...(l.match ? { match: l.match } : {}), state: l.state, create: l.create })),
+    blocks: os.blocks,
+    sysctl: os.sysctl as Readonly<Record<string, string | number | boolean>>,
+    modules: os.modules,
+    units: os.systemd.units,
+    services: os.systemd.services,
+    firewall: { enabled: os.firewall.enabled, policy: os.firewall.policy, allowPing: os.firewall.allowPing, allow: os.firewall.allow },
+    mounts,
+    hosts: os.hosts,
+    ...(os.ntp?.servers.length ? { ntpServers: os.ntp.servers } : {}),
+    ...(os.journald ? { journald: { ...(os.journald.maxUse !== undefined ? { maxUseBytes: os.journald.maxUse } : {}), ...(os.journald.maxRetention !== undefined ? { maxRetentionSeconds: os.journald.maxRetention } : {}) } } : {}),
+    ...(os.swap ? { swap: { sizeBytes: os.swap.size, swappiness: os.swap.swappiness } } : {}),
+    ...(os.unattendedUpgrades ? { unattendedUpgrades: os.unattendedUpgrades } : {}),
+    docker: persona.workloads.stacks.length > 0,
+  };
+}
