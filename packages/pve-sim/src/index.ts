@@ -21,5 +21,7 @@ export type {
   GuestSpec,
   LoopbackEndpoint,
 } from './guests/backend.js';
-export { createDockerBackend, createNoneBackend, ensureGuestImage } from './guests/index.js';
+export { createDockerBackend, createNoneBackend, ensureGuestImage, dockerEngineVersion, pruneStaleGuests } from './guests/index.js';
+export { startJumpHost } from './jump/index.js';
+export type { JumpHost, JumpHostOptions } from './jump/index.js';
 export type { DockerBackendOptions, NoneBackendOptions } from './guests/index.js';

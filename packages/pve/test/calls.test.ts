@@ -6,7 +6,7 @@ import { makeToken, startTestSim, type TestSim } from './_sim.js';
 let t: TestSim;
 let admin: PveClient;
 beforeAll(async () => {
-  t = await startTestSim({ timing: { taskTypeMs: { qmrestore: 1_500 } } });
+  t = await startTestSim({ timing: { taskTypeMs: { qmsnapshot: 1_000 } } });
   admin = t.admin();
 });
 afterAll(() => t.close());
@@ -60,10 +60,14 @@ describe('typed errors', () => {
   it('LAB_PVE_PERMISSION names the missing privilege and path', async () => {
     const secret = await makeToken(admin, 'weak@pve', 'wk');
     const weak = t.token('weak@pve!wk', secret);
-    const err = await failure(weak.post('/nodes/pve/qemu', { vmid: 151, memory: 512 }));
+    const err = await failure(weak.get('/nodes/pve/status'));
     expect(err.code).toBe('LAB_PVE_PERMISSION');
-    expect(err.summary).toBe('weak@pve!wk lacks VM.Allocate on /vms/151');
-    expect(err.hint).toContain("pveum acl modify /vms/151 --tokens 'weak@pve!wk'");
+    expect(err.summary).toBe('weak@pve!wk lacks Sys.Audit on /nodes/pve');
+    expect(err.hint).toContain("pveum acl modify /nodes/pve --tokens 'weak@pve!wk'");
+    // create_vm raises a bare `Permission check failed` (QS create_vm `raise_perm_exc`).
+    const bare = await failure(weak.post('/nodes/pve/qemu', { vmid: 151, memory: 512 }));
+    expect(bare.code).toBe('LAB_PVE_PERMISSION');
+    expect(bare.summary).toBe('weak@pve!wk is not allowed to POST /nodes/pve/qemu: Permission check failed');
   });
 
   it('LAB_PVE_NOT_FOUND for a missing VM, LAB_PVE_INVALID with parameter messages, LAB_PVE_CONFLICT', async () => {
@@ -153,9 +157,10 @@ describe('tasks', () => {
   });
 
   it('gives up with LAB_PVE_TIMEOUT when a task runs too long', async () => {
-    const upid = await admin.post('/nodes/pve/qemu', { vmid: 172, memory: 512, archive: 'local:backup/none.vma' }).catch(() => undefined);
-    const slow = upid ?? (await admin.post('/nodes/pve/qemu/171/status/start'));
-    const err = await failure(admin.waitForTask(slow, { timeoutMs: 100, pollMs: 20 }));
-    expect(['LAB_PVE_TIMEOUT', 'LAB_PVE_TASK_FAILED']).toContain(err.code);
+    const upid = await admin.post('/nodes/pve/qemu/150/snapshot', { snapname: 'slow' });
+    const err = await failure(admin.waitForTask(upid, { timeoutMs: 100, pollMs: 20 }));
+    expect(err.code).toBe('LAB_PVE_TIMEOUT');
+    expect(err.hint).toContain('pvenode task log');
+    expect((await admin.waitForTask(upid, { pollMs: 50 })).exitstatus).toBe('OK');
   });
 });

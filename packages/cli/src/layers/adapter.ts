@@ -23,6 +23,8 @@ export interface ProxmoxEndpoint {
   readonly tokenId: string;
   readonly tokenSecret: import('@lab/core').Secret<string>;
   readonly embedded: boolean;
+  /** Administrator credentials, known only for the embedded simulator (L0 apply uses them). */
+  readonly admin?: { readonly tokenId: string; readonly tokenSecret: import('@lab/core').Secret<string> };
 }
 
 export interface LayerContext {

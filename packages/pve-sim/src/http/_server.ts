@@ -26,10 +26,15 @@ interface Outcome {
   readonly json?: { data: unknown; errors?: Errors; total?: number; changes?: string };
 }
 
+/** The request body; anything past the POST limit is drained, not kept (the 501 comes later). */
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= MAX_POST + 1) chunks.push(c);
+    });
     req.on('end', () => resolve(Buffer.concat(chunks).toString('latin1')));
     req.on('error', reject);
   });
@@ -151,7 +156,7 @@ export function createRequestHandler(deps: ApiServerDeps): (req: IncomingMessage
     let outcome: Outcome;
     try {
       const params = extractParams(method, req.headers['content-type'], body, rawQuery);
-      outcome = await dispatch(method === 'HEAD' ? 'GET' : (method as Method), relUri, params, auth);
+      outcome = await dispatch(method as Method, relUri, params, auth);
     } catch (err) {
       if (err instanceof RawHttpError) return sendRaw(err);
       outcome = toOutcome(err);

@@ -131,7 +131,7 @@ export function prepareUpdate(sim: Sim, principal: string, node: string, params:
       delete current.pending[opt];
       if (!bootDeleted && order.includes(opt)) {
         order = order.filter((d) => d !== opt);
-        current.pending['boot'] = `order=${order.join(';')}`;
+        current.pending['boot'] = order.length > 0 ? `order=${order.join(';')}` : '';
       }
       if (/^unused\d+$/.test(opt)) {
         checkProtection(current.conf, `can't remove unused disk '${val}'`);
@@ -168,7 +168,7 @@ export function prepareUpdate(sim: Sim, principal: string, node: string, params:
           const d = parseDrive(opt, value);
           if (d && isCdrom(d) && !order.includes(opt)) {
             order.push(opt);
-            current.pending['boot'] = `order=${order.join(';')}`;
+            current.pending['boot'] = order.length > 0 ? `order=${order.join(';')}` : '';
           }
         }
       } else if (opt === 'tags') {

@@ -185,7 +185,7 @@ export function defaultBootOrder(section: ConfigSection): string {
       break;
     }
   }
-  return `order=${devs.join(';')}`;
+  return devs.length > 0 ? `order=${devs.join(';')}` : '';
 }
 
 export function bootOrder(section: ConfigSection): string[] {

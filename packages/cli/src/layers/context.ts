@@ -1,0 +1,38 @@
+import type { Reporter } from '@lab/core';
+import type { Lab, LoadedPersona } from '@lab/intent';
+import { openSecretStore, type SecretStore } from '@lab/secrets';
+import { LAB_VERSION } from '../version.js';
+import type { LayerContext, LayerFlags, ProxmoxEndpoint } from './adapter.js';
+import { resolveProxmox } from './proxmox.js';
+
+export interface LayerSession extends LayerContext {
+  /** Run every registered cleanup, last registered first. */
+  close(): Promise<void>;
+}
+
+export function createLayerContext(lab: Lab, personas: readonly LoadedPersona[], reporter: Reporter, flags: LayerFlags): LayerSession {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  let store: SecretStore | undefined;
+  let endpoint: Promise<ProxmoxEndpoint> | undefined;
+  const ctx: LayerSession = {
+    lab,
+    personas,
+    reporter,
+    labVersion: LAB_VERSION,
+    flags,
+    secrets: () =>
+      (store ??= openSecretStore({ root: lab.root, dir: lab.site.site.secrets.dir, recipients: lab.site.site.secrets.recipients })),
+    proxmox: () => (endpoint ??= resolveProxmox(ctx)),
+    onClose: (fn) => void cleanups.push(fn),
+    async close() {
+      for (const fn of cleanups.reverse()) {
+        try {
+          await fn();
+        } catch (error) {
+          reporter.emit({ type: 'log', level: 'warn', message: `cleanup failed: ${(error as Error).message}` });
+        }
+      }
+    },
+  };
+  return ctx;
+}

@@ -1,0 +1,54 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { LabError, Secret } from '@lab/core';
+import type { LayerContext, ProxmoxEndpoint } from './adapter.js';
+import { startEmbedded } from '../sim/embedded.js';
+
+/** The least-privilege token `lab apply --layer l0` creates; its secret lives in the store. */
+export const LAB_TOKEN_ID = 'lab@pve!lab';
+export const LAB_TOKEN_SECRET = 'site/pve-token';
+
+/**
+ * Resolve the Proxmox endpoint of lab.yaml. `remote`: URL, pinned fingerprint, token id, and
+ * the token secret decrypted from the store. `embedded`: the bundled simulator, started
+ * in-process on the lab's state dir (or reused when `lab sim start` already serves it); the
+ * lab's own token once L0 created it, the simulator's admin token before that.
+ */
+export async function resolveProxmox(ctx: LayerContext): Promise<ProxmoxEndpoint> {
+  const site = ctx.lab.site.site;
+  const px = site.proxmox;
+  if (px.mode === 'remote') {
+    return {
+      url: px.url,
+      fingerprint: px.fingerprint,
+      tokenId: px.tokenId,
+      tokenSecret: await ctx.secrets().get(px.tokenSecret.secret),
+      embedded: false,
+    };
+  }
+  const sim = await startEmbedded({
+    root: ctx.lab.root,
+    stateDir: resolve(ctx.lab.root, px.stateDir),
+    nodes: site.nodes.map((n) => n.name),
+    guests: px.guests,
+    reporter: ctx.reporter,
+  });
+  ctx.onClose(() => sim.close());
+  const store = ctx.secrets();
+  let tokenId = sim.adminToken.id;
+  let tokenSecret = new Secret(sim.adminToken.secret);
+  if (existsSync(store.fileOf(LAB_TOKEN_SECRET))) {
+    try {
+      tokenSecret = await store.get(LAB_TOKEN_SECRET);
+      tokenId = LAB_TOKEN_ID;
+    } catch (error) {
+      throw new LabError({
+        code: 'LAB_PVE_TOKEN',
+        summary: `cannot read the lab's Proxmox token (${LAB_TOKEN_SECRET})`,
+        hint: 'check LAB_AGE_KEY_FILE points at an identity the secrets are encrypted to',
+        cause: error,
+      });
+    }
+  }
+  return { url: sim.url, fingerprint: sim.fingerprint, tokenId, tokenSecret, embedded: true, admin: { tokenId: sim.adminToken.id, tokenSecret: new Secret(sim.adminToken.secret) } };
+}
