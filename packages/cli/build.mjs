@@ -22,7 +22,7 @@ const result = await build({
   // Some dependencies are CommonJS and call require(); give the ESM bundle one.
   banner: { js: "import{createRequire as __labRequire}from'node:module';const require=__labRequire(import.meta.url);" },
   // Native and optional modules stay external and load from node_modules at run time.
-  external: ['cpu-features', './crypto/build/Release/sshcrypto.node', 'ssh2', 'tsx', 'esbuild'],
+  external: ['ssh2', 'cpu-features', '*.node', 'tsx', 'esbuild'],
   logLevel: 'warning',
 });
 const inputs = Object.keys(result.metafile.inputs).filter((f) => f.includes('packages/') && !f.includes('node_modules'));

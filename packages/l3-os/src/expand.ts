@@ -13,11 +13,20 @@ import { serviceOp, unitFileOp } from './ops/systemd.js';
 
 const SSHD_CONFIG = '/etc/ssh/sshd_config';
 
+/** Packages that provide a Docker engine: when the persona installs one, lab adds none. */
+const ENGINES = ['docker-ce', 'docker.io', 'moby-engine'];
+
+/** `ssh` → `ssh.service`: handlers and comparisons use full unit names. */
+export function unitName(name: string): string {
+  return /\.[a-z]+$/.test(name) ? name : `${name}.service`;
+}
+
 /** Handlers a change to `path` triggers: services that declared it in restartOn, and sshd for its config. */
 function notifyFor(intent: L3Intent, path: string): HandlerId[] {
   const out = new Set<HandlerId>();
-  for (const s of intent.services) if (s.restartOn.includes(path)) out.add(`restart:${s.name}`);
-  if (path === SSHD_CONFIG || path.startsWith(`${SSHD_CONFIG}.d/`)) out.add('reload:ssh.service');
+  for (const s of intent.services) if (s.restartOn.includes(path)) out.add(`restart:${unitName(s.name)}`);
+  // sshd re-reads its config on reload; a declared restart already covers it.
+  if ((path === SSHD_CONFIG || path.startsWith(`${SSHD_CONFIG}.d/`)) && !out.has('restart:ssh.service')) out.add('reload:ssh.service');
   return [...out];
 }
 
@@ -36,8 +45,9 @@ function packageList(intent: L3Intent): PackageSpec[] {
   if (intent.mounts.some((m) => m.type === 'cifs')) implicit.push('cifs-utils');
   if (intent.unattendedUpgrades?.enabled) implicit.push('unattended-upgrades');
   if (intent.ntpServers?.length) implicit.push('systemd-timesyncd');
-  if (intent.docker) implicit.push('docker.io', 'docker-compose');
   const declared = new Map(intent.packages.map((p) => [p.name, p]));
+  if (intent.docker && !ENGINES.some((e) => declared.has(e))) implicit.push('docker.io');
+  if (intent.docker && !declared.has('docker-compose-plugin')) implicit.push('docker-compose');
   const out = [...intent.packages];
   for (const name of implicit) if (!declared.has(name)) out.push({ name, state: 'present' });
   return out;
@@ -161,10 +171,10 @@ export function expandOperations(intent: L3Intent): Operation[] {
   }
 
   for (const u of intent.units) ops.push(unitFileOp(ctx, u));
-  ops.push(firewallOp(ctx, { ...intent.firewall, docker: intent.docker }));
+  ops.push(firewallOp(ctx, { ...intent.firewall, docker: intent.docker !== undefined || intent.packages.some((p) => ENGINES.includes(p.name)) }));
 
   const services = [...intent.services];
-  const has = (n: string) => services.some((s) => s.name === n || s.name === `${n}.service`);
+  const has = (n: string) => services.some((s) => unitName(s.name) === unitName(n));
   if (intent.docker && !has('docker')) services.push({ name: 'docker.service', enabled: true, state: 'running', masked: false, restartOn: [] });
   if (intent.firewall.enabled && !has('nftables')) services.push({ name: 'nftables.service', enabled: true, state: 'running', masked: false, restartOn: [] });
   for (const s of services) ops.push(serviceOp(ctx, s));

@@ -37,8 +37,11 @@ export interface L3Intent {
   readonly journald?: { readonly maxUseBytes?: number; readonly maxRetentionSeconds?: number };
   readonly swap?: { readonly sizeBytes: number; readonly swappiness: number };
   readonly unattendedUpgrades?: L3UnattendedUpgrades;
-  /** Docker engine + Compose for L4 (Debian's docker.io and docker-compose). */
-  readonly docker: boolean;
+  /**
+   * Docker engine + Compose for L4, when the persona has stacks: Debian's docker.io and
+   * docker-compose, unless the persona installs an engine itself (docker-ce from Docker's repo).
+   */
+  readonly docker?: { readonly composeCommand: 'docker compose' | 'docker-compose' };
 }
 
 export interface L3User extends UserSpec {
@@ -120,6 +123,5 @@ export function emptyIntent(persona: string): L3Intent {
     firewall: { enabled: false, policy: { input: 'drop', forward: 'drop', output: 'accept' }, allowPing: true, allow: [] },
     mounts: [],
     hosts: [],
-    docker: false,
   };
 }

@@ -23,6 +23,7 @@ export function factsBasisKey(persona: string): string {
   return `${persona}/l3/facts`;
 }
 
+/** `planned`: each operation with its changes; `projected`: the facts as the plan expects to leave them. */
 export interface PlannedOperation {
   readonly op: Operation;
   readonly changes: readonly L3Change[];
@@ -33,7 +34,7 @@ export interface PlannedOperation {
  * ones will leave them (their predicted effects), so a line added to a file created two
  * operations earlier shows the right diff, and handlers notified by earlier changes appear.
  */
-export function planOperations(intent: L3Intent, facts: FactSet): { planned: PlannedOperation[]; diagnostics: Diagnostic[] } {
+export function planOperations(intent: L3Intent, facts: FactSet): { planned: PlannedOperation[]; diagnostics: Diagnostic[]; projected: FactSet } {
   let projected = facts;
   const planned: PlannedOperation[] = [];
   const diagnostics: Diagnostic[] = [];
@@ -52,10 +53,18 @@ export function planOperations(intent: L3Intent, facts: FactSet): { planned: Pla
     if (r.predicts) projected = projected.with(r.predicts);
     if (r.steps.length > 0 && r.notify?.length) projected = projected.with([[pendingFact, withPending(projected.get(pendingFact), r.notify)]]);
   }
+  if (intent.docker?.composeCommand === 'docker compose' && !intent.packages.some((p) => p.name === 'docker-compose-plugin')) {
+    diagnostics.push({
+      severity: 'warning',
+      code: 'LAB_L3_COMPOSE_PLUGIN',
+      summary: 'workloads.composeCommand is `docker compose`, but no docker-compose-plugin is installed (Debian ships only docker-compose)',
+      hint: 'set workloads.composeCommand: docker-compose, or install docker-compose-plugin from Docker\'s apt repository',
+    });
+  }
   if (intent.swap && intent.swap.sizeBytes > 0) {
     diagnostics.push({ severity: 'warning', code: 'LAB_L3_SWAP_UNMANAGED', summary: 'os.swap: only swappiness is applied; the swap file itself is not managed by this version of lab', hint: 'create the swap file by hand or drop os.swap.size' });
   }
-  return { planned, diagnostics };
+  return { planned, diagnostics, projected };
 }
 
 /** `planL3(intent, facts)`: pure. The plan keeps noops (with reasons) and the facts digest as basis. */

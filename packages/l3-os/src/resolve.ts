@@ -164,6 +164,6 @@ export async function resolveOs(persona: Persona, options: ResolveOptions): Prom
     ...(os.journald ? { journald: { ...(os.journald.maxUse !== undefined ? { maxUseBytes: os.journald.maxUse } : {}), ...(os.journald.maxRetention !== undefined ? { maxRetentionSeconds: os.journald.maxRetention } : {}) } } : {}),
     ...(os.swap ? { swap: { sizeBytes: os.swap.size, swappiness: os.swap.swappiness } } : {}),
     ...(os.unattendedUpgrades ? { unattendedUpgrades: os.unattendedUpgrades } : {}),
-    docker: persona.workloads.stacks.length > 0,
+    ...(persona.workloads.stacks.length > 0 ? { docker: { composeCommand: persona.workloads.composeCommand } } : {}),
   };
 }

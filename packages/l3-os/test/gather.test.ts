@@ -38,7 +38,7 @@ describe('batched fact gathering', () => {
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
   it('splits one script output back into facts, whatever the facts print', async () => {
-    const facts = [
+    const facts: Fact<unknown>[] = [
       raw('no-newline', 'printf abc'),
       raw('fails', 'echo partial; exit 7'),
       raw('stderr-dropped', 'echo out; echo err >&2'),

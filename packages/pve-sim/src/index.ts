@@ -22,6 +22,7 @@ export type {
   LoopbackEndpoint,
 } from './guests/backend.js';
 export { createDockerBackend, createNoneBackend, ensureGuestImage, dockerEngineVersion, pruneStaleGuests } from './guests/index.js';
-export { startJumpHost } from './jump/index.js';
-export type { JumpHost, JumpHostOptions } from './jump/index.js';
 export type { DockerBackendOptions, NoneBackendOptions } from './guests/index.js';
+// Lazy: the jump host needs ssh2, which plain Node ESM cannot import by named exports.
+export { startJumpHost } from './_jump-lazy.js';
+export type { JumpHost, JumpHostEvent, JumpHostOptions } from './jump/index.js';

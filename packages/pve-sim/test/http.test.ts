@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gunzipSync } from 'node:zlib';
 import { rawRequest, startTestSim, type TestSim } from './_helpers.js';
 
 let t: TestSim;

@@ -9,5 +9,6 @@ export const rootCommand = defineCommand({
     schema: () => import('./schema.js').then((m) => m.schemaCommand),
     graph: () => import('./graph.js').then((m) => m.graphCommand),
     secret: () => import('./secret.js').then((m) => m.secretCommand),
+    sim: () => import('./sim.js').then((m) => m.simCommand),
   },
 });

@@ -27,7 +27,6 @@ export async function resolveProxmox(ctx: LayerContext): Promise<ProxmoxEndpoint
     };
   }
   const sim = await startEmbedded({
-    root: ctx.lab.root,
     stateDir: resolve(ctx.lab.root, px.stateDir),
     nodes: site.nodes.map((n) => n.name),
     guests: px.guests,

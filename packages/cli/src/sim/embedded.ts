@@ -22,6 +22,8 @@ export interface EmbeddedOptions {
 export interface EmbeddedSim {
   readonly url: string;
   readonly fingerprint: string | undefined;
+  /** The self-signed certificate (PEM), for clients that pin by CA rather than fingerprint. */
+  readonly certificatePem: string | undefined;
   readonly adminToken: { readonly id: string; readonly secret: string };
   readonly jumpHost: { readonly host: string; readonly port: number; readonly hostPublicKey: string; readonly knownHostsLine: string };
   readonly guests: GuestMode;
@@ -35,6 +37,7 @@ interface EndpointFile {
   readonly pid: number;
   readonly url: string;
   readonly fingerprint: string | undefined;
+  readonly certificatePem: string | undefined;
   readonly adminToken: { readonly id: string; readonly secret: string };
   readonly jumpHost: EmbeddedSim['jumpHost'];
   readonly guests: GuestMode;
@@ -107,6 +110,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
   const result: EmbeddedSim = {
     url: running_.url,
     fingerprint: running_.fingerprint,
+    certificatePem: running_.certificatePem,
     adminToken: { id: running_.adminToken.id, secret: running_.adminToken.secret },
     jumpHost: { host: jump.host, port: jump.port, hostPublicKey: jump.hostPublicKey, knownHostsLine: jump.knownHostsLine() },
     guests,
@@ -121,7 +125,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
   };
   if (options.publish) {
     await mkdir(options.stateDir, { recursive: true });
-    const ep: EndpointFile = { pid: process.pid, url: result.url, fingerprint: result.fingerprint, adminToken: result.adminToken, jumpHost: result.jumpHost, guests, nodes: result.nodes };
+    const ep: EndpointFile = { pid: process.pid, url: result.url, fingerprint: result.fingerprint, certificatePem: result.certificatePem, adminToken: result.adminToken, jumpHost: result.jumpHost, guests, nodes: result.nodes };
     await writeFile(join(options.stateDir, ENDPOINT), `${JSON.stringify(ep, null, 2)}\n`, { mode: 0o600 });
   }
   return result;

@@ -1,5 +1,8 @@
 import { LabError } from '@lab/core';
-import { utils, type ParsedKey } from 'ssh2';
+import ssh2, { type ParsedKey } from 'ssh2';
+
+// ssh2 is CommonJS: named value imports work under tsx but not under plain node ESM.
+const { utils } = ssh2;
 
 /** Public keys allowed to log in, parsed once from OpenSSH `authorized_keys` lines. */
 export interface AuthorizedKeys {

@@ -2,7 +2,10 @@ import { createHash } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LabError } from '@lab/core';
-import { utils } from 'ssh2';
+import ssh2 from 'ssh2';
+
+// ssh2 is CommonJS: named value imports work under tsx but not under plain node ESM.
+const { utils } = ssh2;
 
 /** The jump host's identity: generated once per state dir so clients can pin it. */
 export interface HostKey {

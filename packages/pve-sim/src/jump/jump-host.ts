@@ -1,6 +1,9 @@
 import net from 'node:net';
 import { LabError } from '@lab/core';
-import { Server, type Connection, type ServerChannel } from 'ssh2';
+import ssh2, { type Connection, type ServerChannel } from 'ssh2';
+
+// ssh2 is CommonJS: named value imports work under tsx but not under plain node ESM.
+const { Server } = ssh2;
 import type { LoopbackEndpoint } from '../guests/backend.js';
 import { parseAuthorizedKeys } from './_authorized.js';
 import { loadOrCreateHostKey } from './_host-key.js';

@@ -1,5 +1,7 @@
 import type { Route } from '../http/_router.js';
 import { accessRoutes } from './access.js';
+import { accessUserRoutes } from './access-users.js';
+import { accessAclRoutes } from './access-acl.js';
 import { clusterRoutes } from './cluster.js';
 import { nodeRoutes } from './nodes.js';
 import { taskRoutes } from './tasks.js';
@@ -13,6 +15,8 @@ import { qemuExtraRoutes } from './qemu-extra.js';
 export const allRoutes: readonly Route[] = [
   ...clusterRoutes,
   ...accessRoutes,
+  ...accessUserRoutes,
+  ...accessAclRoutes,
   ...nodeRoutes,
   ...taskRoutes,
   ...poolRoutes,

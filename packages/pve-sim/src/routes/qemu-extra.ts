@@ -2,7 +2,7 @@ import type { Route, HandlerContext } from '../http/_router.js';
 import { fail } from '../http/_errors.js';
 import { bool, int, opt, std, str } from '../schema/std.js';
 import { p, pBool, req } from './_helpers.js';
-import { checkLock, configJson, digestOf, hasCloudinitDrive, loadVm, normaliseDescription } from '../qemu/vmconf.js';
+import { checkLock, configJson, hasCloudinitDrive, loadVm, normaliseDescription } from '../qemu/vmconf.js';
 import { createSnapshot, deleteSnapshot, listSnapshots, rollbackSnapshot } from '../qemu/snapshot.js';
 import { agentNetworkInterfaces, agentSimple } from '../qemu/agent.js';
 import { dumpCloudinit } from '../qemu/cloudinit.js';
@@ -220,4 +220,3 @@ export const qemuExtraRoutes: readonly Route[] = [
   },
 ];
 
-export { digestOf };

@@ -1,0 +1,118 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { defineCommand } from 'citty';
+import { ExitCode, LabError } from '@lab/core';
+import { createContext, globalArgs, type CliContext } from '../context.js';
+import { startEmbedded, type GuestMode } from '../sim/embedded.js';
+
+interface SimDefaults {
+  readonly stateDir: string;
+  readonly nodes: readonly string[] | number;
+  readonly guests: GuestMode | undefined;
+}
+
+/** Inside a lab with an embedded endpoint, default to its state dir, nodes and guest mode. */
+async function defaults(ctx: CliContext): Promise<SimDefaults> {
+  try {
+    const { loadSite } = await import('@lab/intent');
+    const root = ctx.root();
+    const { site } = await loadSite(root);
+    if (site.proxmox.mode === 'embedded') {
+      return { stateDir: resolve(root, site.proxmox.stateDir), nodes: site.nodes.map((n) => n.name), guests: site.proxmox.guests };
+    }
+  } catch {
+    // Not in a lab: a standalone simulator for other tools.
+  }
+  return { stateDir: resolve('.lab/sim'), nodes: 1, guests: undefined };
+}
+
+function waitForSignal(): Promise<NodeJS.Signals> {
+  return new Promise((done) => {
+    const on = (s: NodeJS.Signals) => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      done(s);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
+
+const start = defineCommand({
+  meta: { name: 'start', description: 'Run the Proxmox VE 8.4 simulator in the foreground (API over HTTPS, guests, SSH jump host)' },
+  args: {
+    ...globalArgs,
+    nodes: { type: 'string', description: 'Node count (pve1..pveN) or comma-separated names; default: lab.yaml nodes, else 1' },
+    guests: { type: 'string', description: 'docker (real Debian guests) or none (records only); default: lab.yaml, else docker when an engine answers' },
+    state: { type: 'string', description: 'State directory (survives restarts); default: lab.yaml stateDir, else ./.lab/sim', valueHint: 'dir' },
+    port: { type: 'string', description: 'API port on 127.0.0.1 (default: a free one)' },
+    http: { type: 'boolean', description: 'Plain HTTP instead of HTTPS', default: false },
+    'jump-key': { type: 'string', description: 'OpenSSH public key file allowed through the jump host (default: ~/.ssh/id_ed25519.pub when present)', valueHint: 'file' },
+  },
+  async run({ args }) {
+    const ctx = createContext(args);
+    const d = await defaults(ctx);
+    const nodes = args.nodes ? (/^\d+$/.test(args.nodes) ? Number(args.nodes) : args.nodes.split(',')) : d.nodes;
+    const guests = (args.guests ?? d.guests ?? 'docker') as GuestMode;
+    if (guests !== 'docker' && guests !== 'none') {
+      throw new LabError({ code: 'LAB_CLI_USAGE', summary: `--guests must be docker or none, not '${String(guests)}'`, hint: 'lab sim start --guests none' });
+    }
+    const keyFile = args['jump-key'] ?? `${process.env.HOME ?? ''}/.ssh/id_ed25519.pub`;
+    let keys: string[] = [];
+    try {
+      keys = readFileSync(keyFile, 'utf8').split('\n').filter((l) => l.trim() !== '');
+    } catch {
+      if (args['jump-key']) throw new LabError({ code: 'LAB_CLI_USAGE', summary: `cannot read ${keyFile}`, hint: 'pass an OpenSSH public key file' });
+    }
+    const sim = await startEmbedded({
+      stateDir: args.state ? resolve(args.state) : d.stateDir,
+      nodes,
+      guests,
+      reporter: ctx.reporter,
+      authorizedKeys: keys,
+      publish: true,
+      ...(args.port ? { port: Number(args.port) } : {}),
+      ...(args.http ? { https: false } : {}),
+    });
+    if (sim.shared) {
+      throw new LabError({
+        code: 'LAB_SIM_RUNNING',
+        summary: `a simulator already serves this state dir at ${sim.url}`,
+        hint: 'stop it first, or pass another --state',
+      });
+    }
+    const info = {
+      url: sim.url,
+      fingerprint: sim.fingerprint,
+      certificatePem: sim.certificatePem,
+      nodes: sim.nodes,
+      guests: sim.guests,
+      adminToken: sim.adminToken,
+      jumpHost: sim.jumpHost,
+      pid: process.pid,
+    };
+    if (ctx.json) {
+      ctx.io.out(JSON.stringify(info));
+    } else {
+      ctx.io.out(
+        [
+          `Proxmox VE 8.4 simulator: ${sim.url}/api2/json  (${sim.nodes.length} node(s): ${sim.nodes.join(', ')}; guests: ${sim.guests})`,
+          sim.fingerprint ? `certificate SHA-256 fingerprint: ${sim.fingerprint}` : 'plain HTTP (no certificate)',
+          `admin API token:   Authorization: PVEAPIToken=${sim.adminToken.id}=${sim.adminToken.secret}`,
+          `SSH jump host:     ssh -J root@${sim.jumpHost.host}:${sim.jumpHost.port} <user>@<vm address>`,
+          `  known_hosts:     ${sim.jumpHost.knownHostsLine}`,
+          'Ctrl-C stops it; state is kept for the next start.',
+        ].join('\n'),
+      );
+    }
+    const signal = await waitForSignal();
+    ctx.io.err(`${signal}: stopping the simulator`);
+    await sim.close();
+    return ExitCode.Ok;
+  },
+});
+
+export const simCommand = defineCommand({
+  meta: { name: 'sim', description: 'The bundled Proxmox VE simulator' },
+  subCommands: { start },
+});
