@@ -38,17 +38,17 @@ export function planOperations(intent: L3Intent, facts: FactSet): { planned: Pla
   let projected = facts;
   const planned: PlannedOperation[] = [];
   const diagnostics: Diagnostic[] = [];
-  const seen = new Map<string, string>();
+  const seen = new Map<string, Operation>();
   for (const op of expandOperations(intent)) {
     const r = op.plan(projected);
     planned.push({ op, changes: r.changes });
     diagnostics.push(...(r.diagnostics ?? []));
     for (const c of r.changes) {
       const other = seen.get(c.address);
-      if (other !== undefined && other !== op.id) {
-        diagnostics.push({ severity: 'error', code: 'LAB_L3_DUPLICATE', summary: `${c.address} is managed twice (${other} and ${op.id})`, address: c.address, hint: 'declare each file, line or block once in the persona and its mixins' });
+      if (other !== undefined && other !== op) {
+        diagnostics.push({ severity: 'error', code: 'LAB_L3_DUPLICATE', summary: `${c.address} is managed twice (by ${other.id} and ${op.id})`, address: c.address, hint: 'declare each file, line or block once in the persona and its mixins' });
       }
-      seen.set(c.address, op.id);
+      seen.set(c.address, op);
     }
     if (r.predicts) projected = projected.with(r.predicts);
     if (r.steps.length > 0 && r.notify?.length) projected = projected.with([[pendingFact, withPending(projected.get(pendingFact), r.notify)]]);

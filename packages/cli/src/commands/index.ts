@@ -10,5 +10,6 @@ export const rootCommand = defineCommand({
     graph: () => import('./graph.js').then((m) => m.graphCommand),
     secret: () => import('./secret.js').then((m) => m.secretCommand),
     sim: () => import('./sim.js').then((m) => m.simCommand),
+    demo: () => import('./demo.js').then((m) => m.demoCommand),
   },
 });

@@ -31,7 +31,8 @@ export function groupOp(ctx: OpContext, spec: GroupSpec): Operation {
         ? `groupmod -g ${spec.gid} -- ${n}`
         : ['groupadd', ...(spec.system ? ['--system'] : []), ...(spec.gid !== undefined ? ['-g', String(spec.gid)] : []), '--', n].join(' ');
       const steps: Step[] = [{ kind: 'shell', description: `${have ? 'groupmod' : 'groupadd'} ${spec.name}`, script }];
-      const predicted: GroupEntry = { gid: spec.gid ?? have?.gid ?? -1, members: have?.members ?? [] };
+      // An id the system will choose is unknown until then: NaN equals nothing, not even another unknown.
+      const predicted: GroupEntry = { gid: spec.gid ?? have?.gid ?? Number.NaN, members: have?.members ?? [] };
       return result(
         [makeChange(ctx, 'group', spec.name, { action: have ? 'update' : 'create', ...(have ? { before: { gid: have.gid } } : {}), after: { gid: spec.gid ?? '(next free)' }, diff: fieldDiffs(have ? { gid: have.gid } : {}, { gid: spec.gid }, ['gid']), steps })],
         steps,
@@ -131,7 +132,7 @@ export function userOp(ctx: OpContext, spec: UserSpec): Operation {
         steps.push({ kind: 'shell', description: `set password of ${spec.name}`, script: `printf '%s:%s\\n' ${n} ${shq(spec.passwordHash.reveal())} | chpasswd -e` });
       }
       if (steps.length === 0) return result([noopChange(ctx, 'user', spec.name, 'account matches', { uid: have?.uid, groups: wantGroups })]);
-      const predictedUser: PasswdEntry = { uid: spec.uid ?? have?.uid ?? -1, gid: have?.gid ?? groups[spec.name]?.gid ?? -1, comment: want.comment, home: spec.home, shell: spec.shell };
+      const predictedUser: PasswdEntry = { uid: spec.uid ?? have?.uid ?? Number.NaN, gid: have?.gid ?? groups[spec.name]?.gid ?? Number.NaN, comment: want.comment, home: spec.home, shell: spec.shell };
       const predictedGroups: Record<string, GroupEntry> = {};
       for (const [g, e] of Object.entries(groups)) {
         const members = e.members.filter((m) => m !== spec.name);

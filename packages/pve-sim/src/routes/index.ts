@@ -8,6 +8,7 @@ import { taskRoutes } from './tasks.js';
 import { poolRoutes } from './pools.js';
 import { storageConfigRoutes } from './storage-config.js';
 import { nodeStorageRoutes } from './node-storage.js';
+import { downloadRoutes } from './download.js';
 import { qemuRoutes } from './qemu.js';
 import { qemuExtraRoutes } from './qemu-extra.js';
 
@@ -22,6 +23,7 @@ export const allRoutes: readonly Route[] = [
   ...poolRoutes,
   ...storageConfigRoutes,
   ...nodeStorageRoutes,
+  ...downloadRoutes,
   ...qemuRoutes,
   ...qemuExtraRoutes,
 ];
