@@ -100,7 +100,10 @@ export function aclItems(req: HostRequirements, id: LabIdentity, obs: HostObserv
     }
     const c = change('acl', acl.path, 'create', {
       after,
-      diff: missing.map((n) => ({ path: n.path === acl.path ? n.privilege : `${n.path}:${n.privilege}`, before: 'missing', after: 'granted' })),
+      diff: [
+        { path: 'roles', after: acl.roles.join(',') },
+        { path: 'grants', after: missing.map((n) => (n.path === acl.path ? n.privilege : `${n.privilege} on ${n.path}`)).join(', ') },
+      ],
       steps: [{ kind: 'api', description: `PUT /access/acl path=${acl.path} roles=${acl.roles.join(',')} users=${id.userId} tokens=${id.tokenId} propagate=${acl.propagate ? 1 : 0}` }],
       reason: `grant ${acl.roles.join(', ')} to ${id.userId} and ${id.tokenId}`,
     });

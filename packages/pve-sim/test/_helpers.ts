@@ -38,7 +38,7 @@ export interface TestSim {
   close(): Promise<void>;
 }
 
-export function rawRequest(sim: RunningSimulator, method: string, target: string, headers: Record<string, string>, body?: string): Promise<RawResponse> {
+export function rawRequest(sim: RunningSimulator, method: string, target: string, headers: Record<string, string>, body?: string | Buffer): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const url = new URL(target, sim.url);
     const options: https.RequestOptions = { method, headers, host: sim.host, port: sim.port, path: `${url.pathname}${url.search}` };

@@ -124,6 +124,11 @@ describe('resize, template and clone', () => {
     expect((await task('PUT', '/nodes/pve/qemu/9000/resize', 'disk=scsi1&size=10G')).exitstatus).toBe("you can't resize a cdrom");
   });
 
+  it('reports storage features like GET …/feature', async () => {
+    expect(await t.data('GET', '/nodes/pve/qemu/9000/feature', { query: 'feature=clone' })).toEqual({ hasFeature: 0, nodes: [] });
+    expect(await t.data('GET', '/nodes/pve/qemu/9000/feature', { query: 'feature=snapshot' })).toEqual({ hasFeature: 1, nodes: ['pve'] });
+  });
+
   it('refuses a linked clone of a non-template', async () => {
     const r = await t.call('POST', '/nodes/pve/qemu/9000/clone', { body: 'newid=9100&full=0' });
     expect(r.status).toBe(500);

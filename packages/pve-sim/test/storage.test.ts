@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gzipSync } from 'node:zlib';
-import { startTestSim, type TestSim } from './_helpers.js';
+import { rawRequest, startTestSim, type TestSim } from './_helpers.js';
 import { fakeQcow2, serveImages, sha256, type ImageServer } from './_image-server.js';
 
 const GiB = 1024 ** 3;
@@ -111,5 +111,32 @@ describe('download-url', () => {
     expect(again.status).toBe(200);
     expect(again.json.data).toMatch(/^UPID:/);
     expect((await t.wait(again.json.data)).exitstatus).toBe("volume 'local:iso/x.iso' does not exist");
+  });
+});
+
+describe('upload', () => {
+  function multipart(fields: Record<string, string>, filename: string, data: Buffer): { body: Buffer; type: string } {
+    const boundary = '----labsimboundary7MA4YWxkTrZu0gW';
+    const parts: Buffer[] = [];
+    for (const [k, v] of Object.entries(fields)) parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`));
+    parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="filename"; filename="${filename}"\r\nContent-Type: application/octet-stream\r\n\r\n`));
+    parts.push(data, Buffer.from(`\r\n--${boundary}--\r\n`));
+    return { body: Buffer.concat(parts), type: `multipart/form-data; boundary=${boundary}` };
+  }
+
+  it('imports a multipart upload through an imgcopy task, checksum verified', async () => {
+    const file = Buffer.alloc(600 * 1024, 7);
+    const { body, type } = multipart({ content: 'iso', checksum: sha256(file), 'checksum-algorithm': 'sha256' }, 'up load.iso', file);
+    const r = await rawRequest(t.sim, 'POST', '/api2/json/nodes/pve/storage/local/upload', { Authorization: t.sim.adminToken.header, 'Content-Type': type, 'Content-Length': String(body.length) }, body);
+    expect(r.status).toBe(200);
+    expect(r.json.data).toMatch(/:imgcopy::root@pam!lab-admin:$/);
+    const st = await t.wait(r.json.data);
+    expect(st.exitstatus).toBe('OK');
+    const content = await t.data('GET', '/nodes/pve/storage/local/content', { query: 'content=iso' });
+    expect(content).toContainEqual(expect.objectContaining({ volid: 'local:iso/up_load.iso', size: file.length }));
+    const wrong = multipart({ content: 'iso' }, 'x.qcow2', Buffer.from('x'));
+    const bad = await rawRequest(t.sim, 'POST', '/api2/json/nodes/pve/storage/local/upload', { Authorization: t.sim.adminToken.header, 'Content-Type': wrong.type, 'Content-Length': String(wrong.body.length) }, wrong.body);
+    expect(bad.status).toBe(400);
+    expect(bad.json.errors).toEqual({ filename: 'wrong file extension' });
   });
 });

@@ -21,8 +21,12 @@ export function isTransient(error: PveError): boolean {
   if (call?.status === undefined) return error.code === 'LAB_PVE_UNREACHABLE' || error.code === 'LAB_PVE_TIMEOUT';
   const msg = call.message ?? '';
   if (/got timeout|got no worker upid/.test(msg)) return true;
-  return call.status >= 500 && call.status !== 501 && !/already exists|does not exist/.test(msg);
+  // A 500 that names a missing or existing object, a held VM lock or a refusal is an answer, not a hiccup.
+  if (FINAL.has(error.code)) return false;
+  return call.status >= 500 && call.status !== 501;
 }
+
+const FINAL = new Set(['LAB_PVE_NOT_FOUND', 'LAB_PVE_CONFLICT', 'LAB_PVE_PERMISSION', 'LAB_PVE_AUTH', 'LAB_PVE_INVALID', 'LAB_PVE_LOCKED', 'LAB_PVE_UNSUPPORTED']);
 
 /**
  * May a call that failed this way be sent again without knowing whether it acted? Only when

@@ -105,3 +105,14 @@ describe('error mapping (§3)', () => {
     expect(isTransient(err(403, 'Permission check failed (/, Sys.Audit)'))).toBe(false);
   });
 });
+
+describe('what is not retried', () => {
+  it('treats not-found, conflicts and held VM locks as answers', () => {
+    const err = (status: number, message: string) => errorFromResponse({ method: 'GET', path: '/x', status, message }, 'a@pve!b');
+    expect(isTransient(err(500, "no such user ('lab@pve')"))).toBe(false);
+    expect(isTransient(err(500, 'create pool failed: pool x already exists'))).toBe(false);
+    expect(isTransient(err(500, 'VM is locked (backup)'))).toBe(false);
+    expect(isTransient(err(500, 'got no worker upid - unable to fork worker'))).toBe(true);
+    expect(isTransient(err(599, 'Too many redirections'))).toBe(true);
+  });
+});

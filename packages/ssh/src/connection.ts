@@ -34,6 +34,9 @@ export interface ConnectionStats {
   readonly bytesReceived: number;
 }
 
+/** ssh2's messages for a transport that is already down. */
+const GONE = /not connected|no response|socket (closed|ended)|write after end|ECONNRESET|EPIPE/i;
+
 const SUDO_DENIED = /^sudo: (a password is required|a terminal is required|.*is not in the sudoers file|.*not allowed to execute)/m;
 
 /**
@@ -207,7 +210,7 @@ export class SshConnection extends EventEmitter {
           setTimeout(start, Math.min(25 * attempt, 250));
           return;
         }
-        if (error) return finish(this.state === 'open' ? error : disconnected(this.label, 'while opening a channel', error));
+        if (error) return finish(this.state === 'open' && !GONE.test(error.message) ? error : disconnected(this.label, 'while opening a channel', error));
         timer = setTimeout(() => {
           stream.signal('KILL');
           stream.close();
@@ -238,7 +241,12 @@ export class SshConnection extends EventEmitter {
           stream.end(stdin);
         } else stream.end();
       });
-      start();
+      try {
+        start();
+      } catch (error) {
+        // ssh2 throws synchronously when the socket is already gone but its close event is pending.
+        finish(error instanceof Error && GONE.test(error.message) ? disconnected(this.label, 'before the command started', error) : (error as Error));
+      }
     });
   }
 }

@@ -85,7 +85,9 @@ export function userOp(ctx: OpContext, spec: UserSpec): Operation {
         delete rest[spec.name];
         return result([makeChange(ctx, 'user', spec.name, { action: 'delete', before: { uid: have.uid, home: have.home }, steps })], steps, { predicts: [[passwdFact, rest]] });
       }
-      const wantGroups = [...new Set(spec.groups)].sort();
+      // The primary group is not a supplementary one, even when the persona lists it.
+      const primaryName = have ? Object.entries(groups).find(([, g]) => g.gid === have.gid)?.[0] : spec.name;
+      const wantGroups = [...new Set(spec.groups)].filter((g) => g !== primaryName).sort();
       const want = {
         ...(spec.uid === undefined ? {} : { uid: spec.uid }),
         comment: spec.comment ?? (have ? have.comment : ''),

@@ -65,10 +65,11 @@ function verifyApiToken(sim: Sim, value: string): string {
 
 /**
  * pveproxy's `auth_handler`: ticket from the `PVEAuthCookie` cookie (or the Authorization
- * header), else an API token; CSRF token required for ticket-authenticated non-GET calls.
+ * header), else an API token; CSRF token required for ticket-authenticated non-GET calls
+ * except uploads (browsers cannot send it with a plain form).
  * Every failure is a 401 with an empty body.
  */
-export function authenticate(sim: Sim, method: string, headers: IncomingHttpHeaders): AuthResult {
+export function authenticate(sim: Sim, method: string, headers: IncomingHttpHeaders, opts: { skipCsrf?: boolean } = {}): AuthResult {
   const cookie = headers['cookie'];
   const authz = headers['authorization'];
   const ticket = extractAuthValue(cookie, 'PVEAuthCookie') ?? extractAuthValue(authz, 'PVEAuthCookie');
@@ -81,7 +82,7 @@ export function authenticate(sim: Sim, method: string, headers: IncomingHttpHead
   if (!check.ok) unauthorized(sim, 'permission denied - invalid PVE ticket');
   const problem = checkUserEnabled(sim, check.userid);
   if (problem) unauthorized(sim, problem);
-  if (method !== 'GET') {
+  if (method !== 'GET' && !opts.skipCsrf) {
     const csrf = headers['csrfpreventiontoken'];
     const token = Array.isArray(csrf) ? csrf[0] : csrf;
     if (!verifyCsrfToken(sim.state.access.ticketSecret, check.userid, token, sim.nowS())) {

@@ -2,7 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Sim } from '../engine/sim.js';
 import { authenticate, hasApiToken, requiresAuth, type AuthResult } from '../access/authenticate.js';
 import { ApiError, RawHttpError, messageOf } from './_errors.js';
-import { extractParams, mediaType, type RawParams, type RawValue } from './_params.js';
+import { decodeUrlencoded, extractParams, mediaType, type RawParams, type RawValue } from './_params.js';
+import { multipartBoundary, parseMultipart } from './_multipart.js';
+import { stashUpload } from '../storage/upload.js';
 import { JSON_CONTENT_TYPE, reasonPhrase, writeResponse } from './_response.js';
 import { checkApiPermissions, type HandlerContext, type Method, type Params, type Router } from './_router.js';
 import { checkObject, type Errors } from '../schema/_validate.js';
@@ -26,19 +28,23 @@ interface Outcome {
   readonly json?: { data: unknown; errors?: Errors; total?: number; changes?: string };
 }
 
-/** The request body; anything past the POST limit is drained, not kept (the 501 comes later). */
-function readBody(req: IncomingMessage): Promise<string> {
+/** The request body; anything past `limit` is drained, not kept (the 501 comes later). */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size <= MAX_POST + 1) chunks.push(c);
+      if (size <= limit + 1) chunks.push(c);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('latin1')));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
+
+const UPLOAD_RE = /^\/api2\/json\/nodes\/([^/]+)\/storage\/([^/]+)\/upload\/?$/;
+/** Uploads bypass the POST limit; the simulator keeps them in memory, so it caps them. */
+const MAX_UPLOAD = 2 * 1024 ** 3 - 1;
 
 /** Scalars as PVE hands them to handlers: strings; JSON booleans as 1/0; arrays kept. */
 function normalise(raw: RawParams, schema: ObjectSchema): Params {
@@ -96,10 +102,12 @@ export function createRequestHandler(deps: ApiServerDeps): (req: IncomingMessage
     const url = { pathname: q < 0 ? target : target.slice(0, q) };
     const rawQuery = q < 0 ? '' : target.slice(q + 1);
     const acceptGzip = /gzip/.test(String(req.headers['accept-encoding'] ?? ''));
-    const body = await readBody(req);
+    const upload = method === 'POST' ? UPLOAD_RE.exec(uriUnescape(url.pathname)) : null;
+    const rawBody = await readBody(req, upload ? MAX_UPLOAD : MAX_POST);
+    const body = rawBody.toString('latin1');
 
     if (url.pathname.startsWith('/_sim/') || url.pathname === '/_sim') {
-      if (await deps.control(req, res, body)) return;
+      if (await deps.control(req, res, rawBody.toString('utf8'))) return;
     }
 
     const sendRaw = async (err: RawHttpError, delayMs = 0): Promise<void> => {
@@ -120,7 +128,10 @@ export function createRequestHandler(deps: ApiServerDeps): (req: IncomingMessage
     let auth: AuthResult | undefined;
     if (requiresAuth(method, relUri)) {
       try {
-        auth = authenticate(sim, method, req.headers);
+        auth = authenticate(sim, method, req.headers, { skipCsrf: !!upload });
+        if (upload && !sim.access.has(auth.principal, `/storage/${upload[2]}`, ['Datastore.AllocateTemplate'])) {
+          throw new RawHttpError(403, `Permission check failed (/storage/${upload[2]}, Datastore.AllocateTemplate)`, '');
+        }
       } catch (err) {
         if (err instanceof RawHttpError) {
           const elapsed = sim.now() - started;
@@ -132,8 +143,21 @@ export function createRequestHandler(deps: ApiServerDeps): (req: IncomingMessage
       auth = { principal: '', isToken: true };
     }
 
-    const len = Number(req.headers['content-length'] ?? body.length);
-    if (len > 0) {
+    const len = Number(req.headers['content-length'] ?? rawBody.length);
+    let uploaded: RawParams | undefined;
+    if (upload && len > 0) {
+      const boundary = multipartBoundary(req.headers['content-type']);
+      if (!boundary) return sendRaw(new RawHttpError(506, `upload 'Content-Type '${req.headers['content-type'] ?? ''}' not implemented`));
+      if (len > MAX_UPLOAD) return sendRaw(new RawHttpError(501, 'for data too large'));
+      const query = decodeUrlencoded(rawQuery);
+      if (query['tmpfilename'] !== undefined) return sendRaw(new RawHttpError(500, "'tmpfilename' query parameter is not allowed for file uploads"));
+      const parsed = parseMultipart(rawBody, boundary);
+      uploaded = { ...query, ...parsed.fields };
+      if (parsed.filename !== undefined && parsed.data) {
+        uploaded['filename'] = parsed.filename;
+        uploaded['tmpfilename'] = await stashUpload(sim, parsed.data);
+      }
+    } else if (len > 0) {
       if (method !== 'PUT' && method !== 'POST') return sendRaw(new RawHttpError(501, `Unexpected content for method '${method}'`));
       if (len > MAX_POST) return sendRaw(new RawHttpError(501, 'for data too large'));
       const ct = mediaType(req.headers['content-type']);
@@ -155,7 +179,7 @@ export function createRequestHandler(deps: ApiServerDeps): (req: IncomingMessage
 
     let outcome: Outcome;
     try {
-      const params = extractParams(method, req.headers['content-type'], body, rawQuery);
+      const params = uploaded ?? extractParams(method, req.headers['content-type'], body, rawQuery);
       outcome = await dispatch(method as Method, relUri, params, auth);
     } catch (err) {
       if (err instanceof RawHttpError) return sendRaw(err);

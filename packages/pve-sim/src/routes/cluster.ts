@@ -127,6 +127,12 @@ export const clusterRoutes: readonly Route[] = [
   },
   {
     method: 'GET',
+    path: '/cluster/options',
+    permissions: { user: 'all' },
+    handler: () => ({}),
+  },
+  {
+    method: 'GET',
     path: '/cluster/resources',
     permissions: { user: 'all' },
     params: { type: opt(str({ enum: ['vm', 'storage', 'node', 'sdn'] })) },

@@ -6,10 +6,12 @@ import type { ContentType } from '../state/model.js';
 import { storageAvailableOn, storageConfig } from '../storage/volumes.js';
 import { ISO_EXT_RE, VZTMPL_EXT_RE } from '../storage/volname.js';
 import { downloadToStorage, openUrl } from '../storage/download.js';
+import { importUpload, uploadedFile } from '../storage/upload.js';
+import { rm } from 'node:fs/promises';
 
 const urlPattern = /https?:\/\/.*/;
 
-/** `download-url` into a dir storage and `query-url-metadata` (loopback URLs only). */
+/** Files into dir storages: `download-url` (loopback URLs only), `upload`, `query-url-metadata`. */
 export const downloadRoutes: readonly Route[] = [
   {
     method: 'POST',
@@ -101,4 +103,66 @@ export const downloadRoutes: readonly Route[] = [
       if (res.headers['content-type']) out['mimetype'] = String(res.headers['content-type']).split(';')[0];
       return out;
     },
-  },];
+  },  {
+    method: 'POST',
+    path: '/nodes/{node}/storage/{storage}/upload',
+    permissions: { check: ['perm', '/storage/{storage}', ['Datastore.AllocateTemplate']] },
+    params: {
+      node: std.node,
+      storage: std.storage,
+      content: str({ format: 'pve-storage-content', enum: ['iso', 'vztmpl', 'import'] }),
+      filename: str({ maxLength: 255 }),
+      checksum: opt(str({ requires: 'checksum-algorithm' })),
+      'checksum-algorithm': opt(str({ enum: ['md5', 'sha1', 'sha224', 'sha256', 'sha384', 'sha512'], requires: 'checksum' })),
+      tmpfilename: opt(str({ pattern: /\/var\/tmp\/pveupload-[0-9a-f]+/ })),
+    },
+    handler: async ({ sim, node, principal, params }) => {
+      const storage = req(params, 'storage');
+      const tmpfilename = p(params, 'tmpfilename');
+      const cleanup = async (): Promise<void> => {
+        if (tmpfilename) await rm(uploadedFile(sim, tmpfilename), { force: true });
+      };
+      try {
+        const cfg = storageConfig(sim, storage);
+        if (!storageAvailableOn(cfg, node)) fail(`storage '${storage}' is not available on node '${node}'`);
+        if (cfg.type !== 'dir') fail(`can't upload to storage type '${cfg.type}'`);
+        if (!tmpfilename) fail('missing temporary file name');
+        const content = req(params, 'content') as ContentType;
+        const filename = req(params, 'filename').trim().replace(/^.*[/\\]/, '').replace(/[^a-zA-Z0-9_.-]/g, '_');
+        let imageFormat: string | undefined;
+        if (content === 'iso') {
+          if (!ISO_EXT_RE.test(filename)) paramError({ filename: 'wrong file extension' });
+        } else if (content === 'vztmpl') {
+          if (!VZTMPL_EXT_RE.test(filename)) paramError({ filename: 'wrong file extension' });
+        } else {
+          const m = /^[a-zA-Z0-9\-.+=_]+\.(ova|qcow2|raw|vmdk)$/.exec(filename);
+          if (!m) paramError({ filename: 'invalid filename or wrong extension' });
+          if (m[1] !== 'ova') imageFormat = m[1];
+        }
+        if (!cfg.content.includes(content)) fail(`storage '${storage}' does not support '${content}' content`);
+        const algorithm = p(params, 'checksum-algorithm');
+        const checksum = p(params, 'checksum');
+        return sim.tasks.start({
+          node,
+          type: 'imgcopy',
+          id: '',
+          user: principal,
+          work: (t) =>
+            importUpload(sim, t, {
+              node,
+              storage,
+              root: cfg.path ?? '/var/lib/vz',
+              content,
+              filename,
+              tmpfilename,
+              ...(checksum && algorithm ? { checksum: { algorithm, value: checksum } } : {}),
+              ...(imageFormat ? { imageFormat } : {}),
+            }),
+        });
+      } catch (err) {
+        await cleanup();
+        throw err;
+      }
+    },
+  },
+];

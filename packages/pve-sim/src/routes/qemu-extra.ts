@@ -2,13 +2,13 @@ import type { Route, HandlerContext } from '../http/_router.js';
 import { fail } from '../http/_errors.js';
 import { bool, int, opt, std, str } from '../schema/std.js';
 import { p, pBool, req } from './_helpers.js';
-import { checkLock, configJson, hasCloudinitDrive, loadVm, normaliseDescription } from '../qemu/vmconf.js';
+import { checkLock, configJson, drivesOf, hasCloudinitDrive, isCdrom, loadVm, normaliseDescription } from '../qemu/vmconf.js';
 import { createSnapshot, deleteSnapshot, listSnapshots, rollbackSnapshot } from '../qemu/snapshot.js';
 import { agentNetworkInterfaces, agentSimple } from '../qemu/agent.js';
 import { dumpCloudinit } from '../qemu/cloudinit.js';
 import { CLOUDINIT_KEYS } from '../qemu/config-schema.js';
 import { vzdump, readArchive } from '../qemu/vzdump.js';
-import { findVolume } from '../storage/volumes.js';
+import { findVolume, parseVolid, volumeHasFeature } from '../storage/volumes.js';
 import { checkVolumeAccess } from './node-storage.js';
 
 const vmPath = '/nodes/{node}/qemu/{vmid}';
@@ -30,6 +30,27 @@ function agentRoute(method: 'GET' | 'POST', command: string): Route {
 }
 
 export const qemuExtraRoutes: readonly Route[] = [
+  {
+    method: 'GET',
+    path: `${vmPath}/feature`,
+    permissions: { check: ['perm', '/vms/{vmid}', ['VM.Audit']] },
+    params: { ...base, feature: str({ enum: ['snapshot', 'clone', 'copy'] }), snapname: opt(std.snapname) },
+    handler: (ctx) => {
+      const vm = loadVm(ctx.sim, ctx.node, vmid(ctx));
+      const snapname = p(ctx.params, 'snapname');
+      const section = snapname ? vm.snapshots[snapname] : vm.conf;
+      if (!section) fail(`snapshot '${snapname}' does not exist`);
+      const feature = req(ctx.params, 'feature') as 'snapshot' | 'clone' | 'copy';
+      let has = true;
+      for (const { drive } of drivesOf(section)) {
+        if (isCdrom(drive) || drive.file === 'none') continue;
+        const { cfg, parsed } = parseVolid(ctx.sim, drive.file);
+        if (!volumeHasFeature(cfg, parsed, feature, !!snapname)) has = false;
+      }
+      const nodes = has ? Object.keys(ctx.sim.state.nodes).filter((n) => n === ctx.node) : [];
+      return { hasFeature: has ? 1 : 0, nodes };
+    },
+  },
   {
     method: 'GET',
     path: `${vmPath}/snapshot`,
