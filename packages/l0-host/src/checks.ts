@@ -176,6 +176,10 @@ export function checkPrivileges(req: HostRequirements, obs: HostObservation): Ho
   if (obs.permissions === undefined) {
     return [item({ address: l0('privilege'), kind: 'privilege', status: 'skip', code: 'LAB_L0_UNKNOWN', summary: `privileges of ${obs.subject} not checked: ${obs.observer} cannot read them`, hint: 'check with admin credentials (LAB_PVE_ADMIN_TOKEN) or with the lab token itself' })];
   }
+  if (obs.token?.exists === false) {
+    // One line instead of every privilege: the token itself is what is missing.
+    return [item({ address: l0('privilege'), kind: 'privilege', status: 'fail', code: 'LAB_L0_PRIVILEGE', summary: `${obs.subject} does not exist yet, so it holds none of the ${req.privileges.length} privileges the lab needs`, hint: '`lab apply --layer l0` creates it with its ACLs', fixedBy: l0('token', obs.subject) })];
+  }
   const out: HostItem[] = [];
   for (const need of req.privileges) {
     const have = obs.permissions[need.path] ?? [];

@@ -7,7 +7,7 @@
 export { startSimulator, ADMIN_TOKEN_ID } from './simulator.js';
 export type { RunningSimulator, SimEngine } from './simulator.js';
 export { FAST_TIMING, REALISTIC_TIMING, DEFAULT_COMPAT } from './options.js';
-export type { SimulatorOptions, TimingOptions, CompatOptions, HostDns } from './options.js';
+export type { SimulatorOptions, TimingOptions, CompatOptions, HostDns, NodeSpec } from './options.js';
 export { FaultController } from './faults/faults.js';
 export type { RequestFault, TaskFault, LatencyFault, FaultEntry, FaultKind } from './faults/faults.js';
 export type { SimEvent, SimListener } from './engine/sim.js';

@@ -64,7 +64,7 @@ export interface SimulatorOptions {
   /** Directory holding all state; created when missing. A restart with the same dir loses nothing. */
   readonly stateDir: string;
   /** A node count (`3` → `pve1..pve3`, `1` → `pve`) or explicit names. The first node serves the API. */
-  readonly nodes?: number | readonly string[];
+  readonly nodes?: number | readonly (string | NodeSpec)[];
   /** Serve HTTPS with a self-signed certificate (default) or plain HTTP. */
   readonly https?: boolean;
   /** TCP port; 0 (default) picks a free one. */
@@ -102,12 +102,24 @@ export function resolveTiming(t: SimulatorOptions['timing']): TimingOptions {
   return { ...FAST_TIMING, ...t };
 }
 
-export function nodeNames(spec: SimulatorOptions['nodes']): string[] {
-  if (spec === undefined) return ['pve'];
+/** A node with its size; a fresh install's defaults (16 CPUs, 64 GiB) apply to what is left out. */
+export interface NodeSpec {
+  readonly name: string;
+  readonly cpus?: number;
+  /** Bytes. */
+  readonly memory?: number;
+}
+
+export function nodeSpecs(spec: SimulatorOptions['nodes']): NodeSpec[] {
+  if (spec === undefined) return [{ name: 'pve' }];
   if (typeof spec === 'number') {
     if (!Number.isInteger(spec) || spec < 1) throw new Error(`nodes must be a positive integer, got ${spec}`);
-    return spec === 1 ? ['pve'] : Array.from({ length: spec }, (_v, i) => `pve${i + 1}`);
+    return spec === 1 ? [{ name: 'pve' }] : Array.from({ length: spec }, (_v, i) => ({ name: `pve${i + 1}` }));
   }
   if (spec.length === 0) throw new Error('nodes must name at least one node');
-  return [...spec];
+  return spec.map((n) => (typeof n === 'string' ? { name: n } : n));
+}
+
+export function nodeNames(spec: SimulatorOptions['nodes']): string[] {
+  return nodeSpecs(spec).map((n) => n.name);
 }

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { LabError } from '@lab/core';
 import type { GuestBackend, LoopbackEndpoint } from './guests/backend.js';
-import { DEFAULT_COMPAT, nodeNames, resolveTiming, type ResolvedOptions, type SimulatorOptions } from './options.js';
+import { DEFAULT_COMPAT, nodeSpecs, resolveTiming, type ResolvedOptions, type SimulatorOptions } from './options.js';
 import { StateStore, writeFileAtomic } from './state/persist.js';
 import { initialState } from './state/init.js';
 import { hashPassword } from './access/passwords.js';
@@ -87,11 +87,12 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
   }
   const rng = createRandom(opts.seed);
   const clock = opts.clock ?? (() => Date.now());
-  const names = nodeNames(opts.nodes);
+  const specs = nodeSpecs(opts.nodes);
+  const names = specs.map((n) => n.name);
   const rootPassword = await secretFile(opts.stateDir, 'root-password', () => rng.bytes(12).toString('base64url'));
   const controlToken = opts.controlToken ?? (await secretFile(opts.stateDir, 'control-token', () => rng.bytes(24).toString('base64url')));
   const { store } = await StateStore.open(opts.stateDir, () =>
-    initialState(names, { rootPasswordHash: hashPassword(rootPassword), adminTokenSecret: randomUuid(rng) }, rng, clock()),
+    initialState(specs, { rootPasswordHash: hashPassword(rootPassword), adminTokenSecret: randomUuid(rng) }, rng, clock()),
   );
   const localNode = Object.keys(store.state.nodes)[0]!;
   const resolved: ResolvedOptions = {

@@ -6,6 +6,7 @@
 import { register } from 'node:module';
 
 register(new URL('../../../packages/cli/bin/source-condition.mjs', import.meta.url));
+register(new URL('./resolve-from-l3.mjs', import.meta.url));
 const { register: registerTsx } = await import('tsx/esm/api');
 registerTsx();
 const { main } = await import(new URL('./bench.ts', import.meta.url).href);

@@ -51,7 +51,7 @@ export const demoCommand = defineCommand({
     }
     say(`3. Start the embedded simulator (${lab.site.site.nodes.length} nodes, ${px.guests} guests; state in ${px.stateDir}):`);
     const sim = await runStep(ctx.reporter, 'start the simulator', async () =>
-      startEmbedded({ stateDir: resolve(root, px.stateDir), nodes: lab.site.site.nodes.map((n) => n.name), guests: px.guests, reporter: ctx.reporter }),
+      startEmbedded({ stateDir: resolve(root, px.stateDir), nodes: lab.site.site.nodes.map((n) => ({ name: n.name, cpus: n.cores, memory: n.memory })), guests: px.guests, reporter: ctx.reporter }),
     );
     try {
       const version = (await apiGet(sim, '/version')) as { version: string };

@@ -7,7 +7,7 @@ import { startEmbedded, type GuestMode } from '../sim/embedded.js';
 
 interface SimDefaults {
   readonly stateDir: string;
-  readonly nodes: readonly string[] | number;
+  readonly nodes: readonly (string | { readonly name: string; readonly cpus?: number; readonly memory?: number })[] | number;
   readonly guests: GuestMode | undefined;
 }
 
@@ -18,7 +18,7 @@ async function defaults(ctx: CliContext): Promise<SimDefaults> {
     const root = ctx.root();
     const { site } = await loadSite(root);
     if (site.proxmox.mode === 'embedded') {
-      return { stateDir: resolve(root, site.proxmox.stateDir), nodes: site.nodes.map((n) => n.name), guests: site.proxmox.guests };
+      return { stateDir: resolve(root, site.proxmox.stateDir), nodes: site.nodes.map((n) => ({ name: n.name, cpus: n.cores, memory: n.memory })), guests: site.proxmox.guests };
     }
   } catch {
     // Not in a lab: a standalone simulator for other tools.

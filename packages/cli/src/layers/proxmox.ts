@@ -28,7 +28,7 @@ export async function resolveProxmox(ctx: LayerContext): Promise<ProxmoxEndpoint
   }
   const sim = await startEmbedded({
     stateDir: resolve(ctx.lab.root, px.stateDir),
-    nodes: site.nodes.map((n) => n.name),
+    nodes: site.nodes.map((n) => ({ name: n.name, cpus: n.cores, memory: n.memory })),
     guests: px.guests,
     reporter: ctx.reporter,
   });

@@ -8,7 +8,7 @@ export type GuestMode = 'docker' | 'none';
 
 export interface EmbeddedOptions {
   readonly stateDir: string;
-  readonly nodes: readonly string[] | number;
+  readonly nodes: readonly (string | { readonly name: string; readonly cpus?: number; readonly memory?: number })[] | number;
   readonly guests: GuestMode;
   readonly reporter: Reporter;
   readonly port?: number;

@@ -1,3 +1,4 @@
+import type { NodeSpec } from '../options.js';
 import type { ClusterState, NetworkIface, NodeRecord, StorageConfig } from './model.js';
 import type { Random } from '../util/_prng.js';
 import { GiB } from '../util/_size.js';
@@ -34,8 +35,8 @@ export function defaultStorage(): Record<string, StorageConfig> {
   };
 }
 
-export function newNode(name: string, index: number, now: number): NodeRecord {
-  return { name, down: false, cpus: 16, memory: 64 * GiB, rootfs: 100 * GiB, bootedAt: now, network: defaultNetwork(index) };
+export function newNode(name: string, index: number, now: number, size: { cpus?: number; memory?: number } = {}): NodeRecord {
+  return { name, down: false, cpus: size.cpus ?? 16, memory: size.memory ?? 64 * GiB, rootfs: 100 * GiB, bootedAt: now, network: defaultNetwork(index) };
 }
 
 export interface InitialSecrets {
@@ -47,9 +48,12 @@ export interface InitialSecrets {
  * The state of a freshly installed cluster: nodes, `root@pam` with a password and the
  * `root@pam!lab-admin` token (privsep=0), default storages, no guests.
  */
-export function initialState(nodes: readonly string[], secrets: InitialSecrets, rng: Random, now: number): ClusterState {
+export function initialState(nodes: readonly (string | NodeSpec)[], secrets: InitialSecrets, rng: Random, now: number): ClusterState {
   const nodeMap: Record<string, NodeRecord> = {};
-  nodes.forEach((n, i) => (nodeMap[n] = newNode(n, i, now)));
+  nodes.forEach((n, i) => {
+    const spec = typeof n === 'string' ? { name: n } : n;
+    nodeMap[spec.name] = newNode(spec.name, i, now, spec);
+  });
   return {
     formatVersion: 1,
     nodes: nodeMap,
