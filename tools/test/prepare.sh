@@ -4,6 +4,7 @@
 #   - age: secrets interop tests check files against the real age CLI
 #   - restic: capture tests back up and restore with it
 #   - debootstrap + docker.io: guests are Debian containers built from Debian's packages
+#   - python3-proxmoxer: a third-party Proxmox client checks the simulator's fidelity
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -12,6 +13,7 @@ command -v age >/dev/null || need+=(age)
 command -v restic >/dev/null || need+=(restic)
 command -v debootstrap >/dev/null || need+=(debootstrap)
 command -v dockerd >/dev/null || need+=(docker.io)
+/usr/bin/python3 -c 'import proxmoxer, requests' 2>/dev/null || need+=(python3-proxmoxer python3-requests)
 if ((${#need[@]})); then
   if [ "$(id -u)" != 0 ]; then
     echo "prepare: missing ${need[*]}; install them with: sudo apt-get install -y ${need[*]}" >&2

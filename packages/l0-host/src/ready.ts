@@ -5,12 +5,18 @@ import { labIdentity } from './identity.js';
 import { observeHost, type HostObservation } from './observe.js';
 import { hostReport, reportDiagnostics, type HostReport } from './report.js';
 import type { HostIntent } from './requirements.js';
+import type { HostItem } from './item.js';
 
 export interface CheckHostOptions {
   /** Token id whose privileges are checked; default: the lab token of lab.yaml. */
   readonly subject?: string;
   readonly secretStored?: boolean;
   readonly reporter?: Reporter;
+  /**
+   * Tolerate failures that `lab apply --layer l0` fixes (missing role, ACL, pool, content
+   * type): for planning L1–L4 in the same run as a not yet applied L0. Apply must not set it.
+   */
+  readonly allowPendingSetup?: boolean;
 }
 
 export interface HostCheck {
@@ -37,8 +43,10 @@ export async function checkHost(client: PveClient, intent: HostIntent, options: 
  */
 export async function assertHostReady(client: PveClient, intent: HostIntent, options: CheckHostOptions = {}): Promise<HostReport> {
   const { report } = await checkHost(client, intent, options);
-  if (!report.ok) {
-    const diagnostics = reportDiagnostics(report);
+  const fixable = (i: HostItem): boolean => (i.change !== undefined && i.change.action !== 'noop') || i.fixedBy !== undefined;
+  const blocking = report.items.filter((i) => i.status === 'fail' && !(options.allowPendingSetup && fixable(i)));
+  if (blocking.length > 0) {
+    const diagnostics = reportDiagnostics({ ...report, items: blocking });
     throw new LabError({
       code: 'LAB_L0_NOT_READY',
       summary: `the Proxmox host is not ready for the lab: ${diagnostics.length} check${diagnostics.length === 1 ? '' : 's'} failed`,

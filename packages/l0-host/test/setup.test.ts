@@ -219,3 +219,20 @@ describe('L0 finds what is wrong', () => {
     expect(isLabError(err) && err.code).toBe('LAB_PLAN_STALE');
   });
 });
+
+describe('planning L1–L4 before L0 is applied', () => {
+  it('assertHostReady can tolerate what L0 apply fixes, but not what it cannot', async () => {
+    const g = await startFixture();
+    try {
+      const i: HostIntent = { site: g.lab.site.site, personas: g.lab.personas };
+      const a = g.admin();
+      await expect(assertHostReady(a, i)).rejects.toMatchObject({ code: 'LAB_L0_NOT_READY' });
+      await expect(assertHostReady(a, i, { allowPendingSetup: true })).resolves.toMatchObject({ ok: false });
+      await g.sim.faults.setNodeDown('pve2', true);
+      const err = await assertHostReady(a, i, { allowPendingSetup: true }).catch((e: unknown) => e);
+      expect(isLabError(err) && err.diagnostics.map((d) => d.code)).toEqual(['LAB_L0_NODE_DOWN']);
+    } finally {
+      await g.close();
+    }
+  });
+});

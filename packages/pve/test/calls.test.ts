@@ -134,7 +134,9 @@ describe('tasks', () => {
     expect(res.log.at(-1)).toBe('TASK OK');
     const types = reporter.events.map((e) => e.type);
     expect(types[0]).toBe('step.start');
+    expect(types).toContain('step.progress');
     expect(types.at(-1)).toBe('step.end');
+    expect(reporter.events.find((e) => e.type === 'step.start')).toMatchObject({ title: 'create vm 170' });
   });
 
   it('throws LAB_PVE_TASK_FAILED with the exit status and a log excerpt', async () => {

@@ -1,0 +1,100 @@
+import { readFile } from 'node:fs/promises';
+import { defineCommand } from 'citty';
+import { ExitCode, hasChanges, hasErrors, LabError, parsePlan, renderSummaryLine, type PlanMode } from '@lab/core';
+import { createContext, globalArgs } from '../context.js';
+import { applyLayers, confirm, planExitCode, planLayers, prepare, showPlan } from '../layers/run.js';
+
+const scopeArgs = {
+  ...globalArgs,
+  layer: { type: 'string', description: 'Only these layers, e.g. l0 or l2,l3 (default: every layer, in order)', valueHint: 'layers' },
+  persona: { type: 'string', description: 'The persona (comma-separated for several)', valueHint: 'name' },
+  all: { type: 'boolean', description: 'Every persona', default: false },
+  target: { type: 'string', description: 'Only addresses starting with these (comma-separated), e.g. media/l3/file', valueHint: 'addr' },
+} as const;
+
+function planVerb(mode: PlanMode, name: string, description: string) {
+  return defineCommand({
+    meta: { name, description },
+    args: {
+      ...scopeArgs,
+      out: { type: 'string', description: 'Save the plan as JSON (apply exactly it later with `lab apply <file>`)', valueHint: 'file' },
+    },
+    async run({ args }) {
+      const ctx = createContext(args);
+      const p = await prepare(ctx, args);
+      try {
+        const plan = await planLayers(p, mode);
+        await showPlan(ctx, plan, args.out);
+        return planExitCode(plan);
+      } finally {
+        await p.session.close();
+      }
+    },
+  });
+}
+
+export const planCommand = planVerb('normal', 'plan', 'Show what apply would change, with the impact of every change (exit 2 when changes are pending)');
+export const checkCommand = planVerb('check', 'check', 'Dry run: compare the lab with its intent and change nothing (exit 2 on differences)');
+
+const mutateArgs = {
+  ...scopeArgs,
+  yes: { type: 'boolean', alias: 'y', description: 'Do not ask for confirmation', default: false },
+  'allow-reboot': { type: 'boolean', description: 'Apply changes that need a reboot, and reboot', default: false },
+  'destroy-data': { type: 'boolean', description: 'Allow deleting persistent data disks and volumes', default: false },
+} as const;
+
+export const applyCommand = defineCommand({
+  meta: { name: 'apply', description: 'Make the lab match its intent (or apply exactly a saved plan file)' },
+  args: { ...mutateArgs, plan: { type: 'positional', description: 'A plan saved with `lab plan --out`', required: false } },
+  async run({ args }) {
+    const ctx = createContext(args);
+    if (args.plan) {
+      const saved = parsePlan(await readFile(args.plan, 'utf8'), args.plan);
+      const p = await prepare(ctx, { ...args, layer: saved.layers.join(','), persona: saved.personas.join(',') || undefined });
+      try {
+        // Each layer re-observes and refuses the plan if its basis moved (LAB_PLAN_STALE).
+        await applyLayers(p, saved);
+        ctx.io.err(`Apply complete: ${renderSummaryLine(saved).replace(/^Plan: /, '')}`);
+        return ExitCode.Ok;
+      } finally {
+        await p.session.close();
+      }
+    }
+    const p = await prepare(ctx, args);
+    try {
+      const plan = await planLayers(p, 'normal');
+      await showPlan(ctx, plan, undefined);
+      if (hasErrors(plan.diagnostics)) return ExitCode.Error;
+      if (!hasChanges(plan)) return ExitCode.Ok;
+      await confirm(ctx, 'Apply these changes?', args.yes);
+      await applyLayers(p, plan);
+      ctx.io.err(`Apply complete: ${renderSummaryLine(plan).replace(/^Plan: /, '')}`);
+      return ExitCode.Ok;
+    } finally {
+      await p.session.close();
+    }
+  },
+});
+
+export const destroyCommand = defineCommand({
+  meta: { name: 'destroy', description: 'Remove what the lab manages for a persona (data kept unless --destroy-data)' },
+  args: { ...mutateArgs },
+  async run({ args }) {
+    const ctx = createContext(args);
+    if (!args.persona && !args.all) {
+      throw new LabError({ code: 'LAB_CLI_USAGE', summary: 'destroy needs --persona <name> (or --all)', hint: 'lab destroy --persona tinker' });
+    }
+    const p = await prepare(ctx, args);
+    try {
+      const plan = await planLayers({ ...p, adapters: [...p.adapters].reverse() }, 'destroy');
+      await showPlan(ctx, plan, undefined);
+      if (hasErrors(plan.diagnostics)) return ExitCode.Error;
+      if (!hasChanges(plan)) return ExitCode.Ok;
+      await confirm(ctx, 'Destroy these resources?', args.yes);
+      await applyLayers({ ...p, adapters: [...p.adapters].reverse() }, plan);
+      return ExitCode.Ok;
+    } finally {
+      await p.session.close();
+    }
+  },
+});
