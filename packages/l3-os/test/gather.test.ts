@@ -40,7 +40,7 @@ describe('batched fact gathering', () => {
   it('splits one script output back into facts, whatever the facts print', async () => {
     const facts: Fact<unknown>[] = [
       raw('no-newline', 'printf abc'),
-      raw('fails', 'echo partial; exit 7'),
+      raw('fails', 'echo partial; return 7'),
       raw('stderr-dropped', 'echo out; echo err >&2'),
       raw('empty', 'true'),
       raw('fake-marker', `cat ${join(dir, 'tricky')}`),

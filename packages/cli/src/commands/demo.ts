@@ -64,6 +64,15 @@ export const demoCommand = defineCommand({
     } finally {
       await sim.close();
     }
+    say('\n4. L0 — prepare the host: check it against the lab, create the least-privilege role, user, token,');
+    say('   ACLs and pools, enable missing storage content (admin credentials: the simulator\'s admin token):');
+    const { main } = await import('../main.js');
+    const flags = ['--root', root, ...(args.verbose ? ['-v'] : [])];
+    const applied = await main(['apply', '--layer', 'l0', '-y', ...flags], ctx.io);
+    if (applied !== ExitCode.Ok) return applied;
+    say('\n5. Check L0 again, now as the lab\'s own token: nothing left to change (exit 0).');
+    const checked = await main(['check', '--layer', 'l0', ...flags], ctx.io);
+    if (checked !== ExitCode.Ok) return checked;
     say('\nNext: `pnpm lab sim start` keeps the simulator running for other tools; `pnpm lab personas` lists the lab;');
     say('edit personas/*/persona.yaml and `pnpm lab validate` shows exactly what is wrong, where, and how to fix it.');
     return ExitCode.Ok;

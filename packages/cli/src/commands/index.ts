@@ -5,6 +5,10 @@ export const rootCommand = defineCommand({
   meta: { name: 'lab', description: 'Run a Proxmox home lab from Git' },
   subCommands: {
     validate: () => import('./validate.js').then((m) => m.validateCommand),
+    plan: () => import('./layers.js').then((m) => m.planCommand),
+    check: () => import('./layers.js').then((m) => m.checkCommand),
+    apply: () => import('./layers.js').then((m) => m.applyCommand),
+    destroy: () => import('./layers.js').then((m) => m.destroyCommand),
     personas: () => import('./personas.js').then((m) => m.personasCommand),
     schema: () => import('./schema.js').then((m) => m.schemaCommand),
     graph: () => import('./graph.js').then((m) => m.graphCommand),

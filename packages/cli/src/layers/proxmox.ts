@@ -1,8 +1,29 @@
 import { existsSync } from 'node:fs';
+import { request } from 'node:https';
 import { resolve } from 'node:path';
 import { LabError, Secret } from '@lab/core';
 import type { LayerContext, ProxmoxEndpoint } from './adapter.js';
-import { startEmbedded } from '../sim/embedded.js';
+import { startEmbedded, type EmbeddedSim } from '../sim/embedded.js';
+
+/**
+ * The simulator's state may have been reset since L0 stored the token (a fresh clone, a removed
+ * .lab/); asking with the admin token avoids a confusing 401 on every later call.
+ */
+async function tokenExists(sim: EmbeddedSim, tokenId: string): Promise<boolean> {
+  const [user, token] = tokenId.split('!') as [string, string];
+  return new Promise((done) => {
+    const req = request(
+      `${sim.url}/api2/json/access/users/${encodeURIComponent(user)}/token/${encodeURIComponent(token)}`,
+      { ...(sim.certificatePem ? { ca: sim.certificatePem } : {}), headers: { Authorization: `PVEAPIToken=${sim.adminToken.id}=${sim.adminToken.secret}` } },
+      (res) => {
+        res.resume();
+        done(res.statusCode === 200);
+      },
+    );
+    req.on('error', () => done(false));
+    req.end();
+  });
+}
 
 /** The least-privilege token `lab apply --layer l0` creates; its secret lives in the store. */
 export const LAB_TOKEN_ID = 'lab@pve!lab';
@@ -36,7 +57,7 @@ export async function resolveProxmox(ctx: LayerContext): Promise<ProxmoxEndpoint
   const store = ctx.secrets();
   let tokenId = sim.adminToken.id;
   let tokenSecret = new Secret(sim.adminToken.secret);
-  if (existsSync(store.fileOf(LAB_TOKEN_SECRET))) {
+  if (existsSync(store.fileOf(LAB_TOKEN_SECRET)) && (await tokenExists(sim, LAB_TOKEN_ID))) {
     try {
       tokenSecret = await store.get(LAB_TOKEN_SECRET);
       tokenId = LAB_TOKEN_ID;

@@ -5,7 +5,9 @@ import type { LayerAdapter } from './adapter.js';
  * Layers the CLI knows, in the order they run. Each entry loads its layer lazily so a command
  * pays only for the layers it uses. A layer appears here only once it is real (no stubs).
  */
-const loaders: Partial<Record<Layer, () => Promise<LayerAdapter>>> = {};
+const loaders: Partial<Record<Layer, () => Promise<LayerAdapter>>> = {
+  l0: () => import('./l0.js').then((m) => m.l0Adapter),
+};
 
 export const LAYER_ORDER: readonly Layer[] = ['l0', 'l1', 'l2', 'l3', 'l4', 'capture'];
 

@@ -52,7 +52,7 @@ export function shadowDigestFact(user: string): Fact<string | null> {
   return {
     name: 'shadow.digest',
     arg: user,
-    command: `s=$(getent shadow ${shq(user)}) || exit 3\ns=\${s#*:}\nprintf '%s' "\${s%%:*}" | sha256sum | cut -c1-64`,
+    command: `s=$(getent shadow ${shq(user)}) || return 3\ns=\${s#*:}\nprintf '%s' "\${s%%:*}" | sha256sum | cut -c1-64`,
     parse: (stdout, code) => (code === 3 ? null : stdout.trim()),
     empty: null,
   };

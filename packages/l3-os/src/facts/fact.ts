@@ -6,14 +6,24 @@ import { createHash } from 'node:crypto';
  * exactly these and nothing else. `volatile` facts (clocks, cache ages) are left out of the
  * plan basis so that a saved plan is not called stale merely because time passed.
  */
+/** Fact families whose probes are run once for all their members in a gather (see gather.ts). */
+export type BatchKind = 'path' | 'unit';
+
 export interface Fact<T> {
   readonly name: string;
   /** Distinguishes instances of one fact (a path, a unit name); part of the key. */
   readonly arg?: string;
+  /** Bash fragment run as a function body: it ends with `return <code>`, never `exit`. */
   readonly command: string;
   parse(stdout: string, exitCode: number): T;
   readonly empty: T;
   readonly volatile?: boolean;
+  /**
+   * In a batch, `command` is replaced by this fragment, which prints exactly the same output
+   * from a probe shared by every fact of `kind` (one `stat` for all paths, one `systemctl show`
+   * for all units) instead of its own processes: the parser and fixtures are the same.
+   */
+  readonly batched?: { readonly kind: BatchKind; readonly arg: string; readonly command: string };
 }
 
 /** `name` or `name[arg]`: how facts are keyed in a FactSet and in JSON fixtures. */

@@ -35,13 +35,30 @@ function command(path: string, withContent: boolean): string {
   const p = shq(path);
   return [
     `p=${p}`,
-    `[ -L "$p" ] || [ -e "$p" ] || exit 3`,
+    `[ -L "$p" ] || [ -e "$p" ] || return 3`,
     `stat -c '%F|%a|%U|%G|%s' -- "$p"`,
     `if [ -L "$p" ]; then readlink -- "$p"; else echo; fi`,
     `if [ -f "$p" ] && [ ! -L "$p" ]; then`,
     `  sha256sum <"$p" | cut -c1-64`,
     withContent ? `  [ "$(stat -c %s -- "$p")" -le ${MAX_CONTENT} ] && base64 -w0 <"$p"; echo` : '  echo',
     `elif [ -d "$p" ] && [ ! -L "$p" ]; then ls -A -- "$p" | wc -l; echo; fi`,
+  ].join('\n');
+}
+
+/** The fragment reading the shared probe (`LAB_STAT`, `LAB_SUM`, filled by gather's path prelude). */
+function batchedCommand(path: string, withContent: boolean): string {
+  return [
+    `p=${shq(path)}`,
+    's=${LAB_STAT[$p]-}',
+    '[ -n "$s" ] || return 3',
+    `printf '%s\\n' "$s"`,
+    'if [ -L "$p" ]; then readlink -- "$p"; else echo; fi',
+    'case $s in',
+    `  'regular file|'*|'regular empty file|'*)`,
+    `    printf '%s\\n' "\${LAB_SUM[$p]-}"`,
+    withContent ? `    [ "\${s##*|}" -le ${MAX_CONTENT} ] && base64 -w0 <"$p"; echo ;;` : '    echo ;;',
+    `  'directory|'*) shopt -s nullglob dotglob; set -- "$p"/*; shopt -u nullglob dotglob; echo $#; echo ;;`,
+    'esac',
   ].join('\n');
 }
 
@@ -63,10 +80,10 @@ function parse(withContent: boolean) {
 
 /** A path with the content of a regular file (managed text files: diffs, line edits). */
 export function pathFact(path: string): Fact<PathInfo> {
-  return { name: 'path', arg: path, command: command(path, true), parse: parse(true), empty: { exists: false } };
+  return { name: 'path', arg: path, command: command(path, true), parse: parse(true), empty: { exists: false }, batched: { kind: 'path', arg: path, command: batchedCommand(path, true) } };
 }
 
 /** A path with only the digest of its content (secret files never leave the guest). */
 export function pathDigestFact(path: string): Fact<PathInfo> {
-  return { name: 'path.digest', arg: path, command: command(path, false), parse: parse(false), empty: { exists: false } };
+  return { name: 'path.digest', arg: path, command: command(path, false), parse: parse(false), empty: { exists: false }, batched: { kind: 'path', arg: path, command: batchedCommand(path, false) } };
 }

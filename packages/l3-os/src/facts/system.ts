@@ -77,7 +77,8 @@ export function sysctlFact(key: string): Fact<SysctlInfo> {
   return {
     name: 'sysctl',
     arg: key,
-    command: `f=${shq(sysctlPath(key))}\n[ -e "$f" ] || exit 3\ntr -s '[:space:]' ' ' <"$f"; echo\n[ -w "$f" ] && echo rw || echo ro`,
+    // Builtins only (mapfile, word splitting): no process per parameter.
+    command: `f=${shq(sysctlPath(key))}\n[ -e "$f" ] || return 3\nmapfile -t lab_v <"$f"; set -f; set -- \${lab_v[*]}; set +f; printf '%s\\n' "$*"\n[ -w "$f" ] && echo rw || echo ro`,
     parse(stdout, code) {
       if (code === 3) return { exists: false, value: '', writable: false };
       const [value = '', rw = ''] = stdout.split('\n');
@@ -127,7 +128,7 @@ export function nftTableFact(family: string, table: string): Fact<NftTableInfo> 
     name: 'nft.table',
     arg: `${family} ${table}`,
     command: [
-      'command -v nft >/dev/null || exit 3',
+      'command -v nft >/dev/null || return 3',
       `if out=$(nft list table ${shq(family)} ${shq(table)} 2>/dev/null); then`,
       `  echo present; printf '%s\\n' "$out" | sed -n 's/^[[:space:]]*comment "\\(.*\\)"[[:space:]]*$/\\1/p' | head -n1`,
       'else echo absent; fi',

@@ -15,12 +15,14 @@ export interface UnitInfo {
 }
 
 const PROPS = ['Id', 'LoadState', 'ActiveState', 'UnitFileState', 'NeedDaemonReload', 'ConditionResult', 'ConditionTimestampMonotonic'];
+export const UNIT_PROPERTIES = PROPS.join(',');
 
 export function unitFact(name: string): Fact<UnitInfo> {
   return {
     name: 'systemd.unit',
     arg: name,
-    command: `systemctl show --property=${PROPS.join(',')} -- ${shq(name)}`,
+    command: `systemctl show --property=${UNIT_PROPERTIES} -- ${shq(name)}`,
+    batched: { kind: 'unit', arg: name, command: `[ -n "\${LAB_UNIT[${shq(name)}]+x}" ] || return 1\nprintf '%s' "\${LAB_UNIT[${shq(name)}]}"` },
     parse(stdout, code) {
       if (code !== 0) throw new Error(`systemctl show exited with ${code} (is systemd running?)`);
       const kv = new Map<string, string>();

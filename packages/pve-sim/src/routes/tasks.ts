@@ -102,7 +102,9 @@ export const taskRoutes: readonly Route[] = [
         for (const t of mine.filter((x) => x.status === 'running').reverse()) consider(t, { ...taskFields(t), status: 'RUNNING' }, undefined);
       }
       if (source !== 'active') {
-        const done = mine.filter((x) => x.status === 'stopped').sort((a, b) => (b.endtime ?? 0) - (a.endtime ?? 0) || b.starttime - a.starttime);
+        // index is appended as tasks end and read backwards: newest first, ties in reverse order of
+        // creation (Array.prototype.sort is stable, so reversing first keeps that order).
+        const done = mine.filter((x) => x.status === 'stopped').reverse().sort((a, b) => (b.endtime ?? 0) - (a.endtime ?? 0) || b.starttime - a.starttime);
         for (const t of done) consider(t, { ...taskFields(t), endtime: t.endtime, status: t.exitstatus }, t.exitstatus);
       }
       attrs.total = count;

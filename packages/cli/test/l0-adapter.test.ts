@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryReporter, hasChanges, Secret, type Plan } from '@lab/core';
-import { l0Adapter } from '../../cli/src/layers/l0.js';
-import type { LayerContext, ProxmoxEndpoint } from '../../cli/src/layers/adapter.js';
-import { startFixture, type Fixture } from './_fixture.js';
+import { l0Adapter } from '../src/layers/l0.js';
+import type { LayerContext, ProxmoxEndpoint } from '../src/layers/adapter.js';
+import { startFixture, type Fixture } from '../../l0-host/test/_fixture.js';
 
 // The CLI adapter of L0, driven the way `lab plan|check|apply --layer l0` drives it.
 let f: Fixture;

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import { SshConnection } from '@lab/ssh';
 import { applyL3, checkL3, forEachHost, type L3Intent } from '@lab/l3-os';
-import { startSimGuests, type SimGuest } from '../../../packages/l3-os/test/_sim.js';
+import { startSimGuests, type SimGuest } from '../_sim.js';
 import { setupAnsible, type AnsibleRun } from './ansible.js';
 import { referenceIntent } from './persona.js';
 
