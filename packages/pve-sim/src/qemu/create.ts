@@ -129,7 +129,13 @@ export function createVm(sim: Sim, principal: string, node: string, params: Para
             );
             allocated = res.allocated;
             Object.assign(final, res.created);
-            if (!final['boot']) final['boot'] = defaultBootOrder(final);
+            if (!final['boot']) {
+              // PVE writes `boot: ` for a VM without devices, which its own parser then drops
+              // ("unable to parse value of 'boot'"): a client never reads an empty boot.
+              const order = defaultBootOrder(final);
+              if (order) final['boot'] = order;
+              else delete final['boot'];
+            }
             if (!final['smbios1']) final['smbios1'] = `uuid=${randomUuid(sim.rng)}`;
             if ((final['vmgenid'] === undefined || final['vmgenid'] === '1') && final['arch'] !== 'aarch64') final['vmgenid'] = randomUuid(sim.rng);
           } catch (err) {
