@@ -99,7 +99,7 @@ function compositeFiles(intent: L3Intent): FileSpec[] {
 
 /**
  * The persona's `os:` section as an ordered list of operations. Order encodes dependencies:
- * repositories before packages, packages before the groups, users and services they create,
+ * repositories before packages, packages before the locale, groups, users and services they create,
  * directories before files, the firewall before services (nftables.service must not load a
  * default ruleset first), handlers last.
  */
@@ -108,13 +108,14 @@ export function expandOperations(intent: L3Intent): Operation[] {
   const ops: Operation[] = [];
   ops.push(hostnameOp(ctx, { hostname: intent.hostname, ...(intent.domain ? { domain: intent.domain } : {}) }));
   ops.push(timezoneOp(ctx, intent.timezone));
-  ops.push(localeOp(ctx, intent.locale));
   const composite = compositeFiles(intent);
   const proxy = composite.shift()!;
   ops.push(fileOp(ctx, proxy));
   for (const r of intent.repositories) ops.push(repositoryOp(ctx, r));
   const packages = packageList(intent);
   if (packages.length) ops.push(packagesOp(ctx, packages));
+  // After packages: generating a locale needs the `locales` package.
+  ops.push(localeOp(ctx, intent.locale));
 
   const declaredGroups = new Set(intent.groups.map((g) => g.name));
   for (const g of intent.groups) ops.push(groupOp(ctx, g));

@@ -9,11 +9,8 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
-import { Secret } from '@lab/core';
-import { SshConnection, pinHostKey, type SshTarget } from '@lab/ssh';
-import { createDockerBackend, dockerEngineVersion, ensureGuestImage, pruneStaleGuests, type GuestBackend, type GuestSpec } from '../../pve-sim/src/guests/index.js';
-import { startJumpHost, type JumpHost } from '../../pve-sim/src/jump/index.js';
+import { SshConnection, generateKeyPair, pinHostKey, type SshTarget } from '@lab/ssh';
+import { createDockerBackend, dockerEngineVersion, ensureGuestImage, pruneStaleGuests, startJumpHost, type GuestBackend, type GuestSpec, type JumpHost } from '@lab/pve-sim';
 
 export interface SimGuest {
   readonly name: string;
@@ -97,8 +94,8 @@ export async function startSimGuests(count: number, prefix = 'l3'): Promise<SimG
   const backend: GuestBackend = createDockerBackend({ image: tag, instance: `${prefix}-${process.pid}`, removeOnClose: true });
   const dir = await mkdtemp(join(tmpdir(), 'lab-l3-sim-'));
   const knownHostsFile = join(dir, 'known_hosts');
-  const userKey = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'ops@lab-l3-test' });
-  const jumpKey = ssh2.utils.generateKeyPairSync('ed25519');
+  const userKey = generateKeyPair('ops@lab-l3-test');
+  const jumpKey = generateKeyPair();
   const guests: SimGuest[] = [];
   const byAddress = new Map<string, number>();
   const specs: GuestSpec[] = [];
@@ -107,15 +104,15 @@ export async function startSimGuests(count: number, prefix = 'l3'): Promise<SimG
     const name = `${prefix}-g${i}`;
     const address = `10.77.0.${10 + i}`;
     const mac = `BC:24:11:77:00:${(10 + i).toString(16).padStart(2, '0').toUpperCase()}`;
-    const hostKey = ssh2.utils.generateKeyPairSync('ed25519', { comment: `root@${name}` });
-    await pinHostKey(knownHostsFile, address, 22, hostKey.public);
+    const hostKey = generateKeyPair(`root@${name}`);
+    await pinHostKey(knownHostsFile, address, 22, hostKey.blob);
     byAddress.set(address, vmid);
-    specs.push({ node: 'pve', vmid, name, agent: true, nics: [{ device: 'net0', mac, bridge: 'vmbr0', address: `${address}/24`, gateway: '10.77.0.1' }], cloudInit: seed(name, address, mac, userKey.public, hostKey) });
-    guests.push({ name, vmid, address, publicKey: userKey.public, target: undefined as unknown as SshTarget });
+    specs.push({ node: 'pve', vmid, name, agent: true, nics: [{ device: 'net0', mac, bridge: 'vmbr0', address: `${address}/24`, gateway: '10.77.0.1' }], cloudInit: seed(name, address, mac, userKey.publicKey, { private: hostKey.privateKey.reveal(), public: hostKey.publicKey }) });
+    guests.push({ name, vmid, address, publicKey: userKey.publicKey, target: undefined as unknown as SshTarget });
   }
   const jump: JumpHost = await startJumpHost({
     stateDir: dir,
-    authorizedKeys: [jumpKey.public],
+    authorizedKeys: [jumpKey.publicKey],
     resolve: (host, port) => {
       const vmid = byAddress.get(host);
       return vmid === undefined ? undefined : backend.endpoint(vmid, port);
@@ -127,9 +124,9 @@ export async function startSimGuests(count: number, prefix = 'l3'): Promise<SimG
     target: {
       host: g.address,
       username: 'ops',
-      privateKey: new Secret(userKey.private),
+      privateKey: userKey.privateKey,
       knownHostsFile,
-      jump: { host: jump.host, port: jump.port, username: 'root', privateKey: new Secret(jumpKey.private) },
+      jump: { host: jump.host, port: jump.port, username: 'root', privateKey: jumpKey.privateKey },
     },
   }));
   const checkers = new Map<string, SshConnection>();

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LabError, Secret, createMemoryReporter, type Reporter } from '@lab/core';
 import { loadPersona } from '@lab/intent';
-import { SshConnection } from '@lab/ssh';
+import { SshConnection, generateKeyPair, type KeyPair } from '@lab/ssh';
 import { applyL3, checkL3, planL3, renderL3Plan, resolveOs, type L3Intent } from '@lab/l3-os';
 import { simAvailable, startSimGuests, tempLabRoot, type SimGuests } from './_sim.js';
 
@@ -112,7 +112,7 @@ describe.runIf(avail.ok || inCi)('L3 converges a real guest', () => {
   let sim: SimGuests;
   let intent: L3Intent;
   let root = '';
-  let aliceKey: { private: string; public: string };
+  let aliceKey: KeyPair;
   const secrets = { get: async (name: string) => new Secret(name === 'conv/demo-token' ? 'tok-5ecret-value' : 'KEY-5ecret-material') };
   const connections: SshConnection[] = [];
   const connect = async () => {
@@ -124,7 +124,7 @@ describe.runIf(avail.ok || inCi)('L3 converges a real guest', () => {
 
   async function intentFor(demoConf: string): Promise<L3Intent> {
     const { writeFile } = await import('node:fs/promises');
-    await writeFile(`${root}/personas/conv/persona.yaml`, personaYaml(aliceKey.public, demoConf.replace(/\n/g, '\\n')));
+    await writeFile(`${root}/personas/conv/persona.yaml`, personaYaml(aliceKey.publicKey, demoConf.replace(/\n/g, '\\n')));
     const { persona } = await loadPersona(root, "conv").catch((e: LabError) => { throw new Error(e.format()); });
     return resolveOs(persona, { root, secrets });
   }
@@ -132,8 +132,7 @@ describe.runIf(avail.ok || inCi)('L3 converges a real guest', () => {
   beforeAll(async () => {
     if (!avail.ok) throw new Error(`integration test needs Docker: ${avail.reason}`);
     sim = await startSimGuests(1, 'conv');
-    const ssh2 = (await import('ssh2')).default;
-    aliceKey = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'alice@test' });
+    aliceKey = generateKeyPair('alice@test');
     root = await tempLabRoot({
       'personas/conv/keys/debian.gpg': await readFile('/usr/share/keyrings/debian-archive-bookworm-automatic.gpg'),
       'personas/conv/persona.yaml': '',
@@ -205,7 +204,7 @@ describe.runIf(avail.ok || inCi)('L3 converges a real guest', () => {
     expect(out).toContain('10.0.10.10\tnas.home.arpa nas');
     expect(out).toContain('Signed-By: /etc/apt/keyrings/debian-extra.gpg');
     // alice logs in with her key (through the jump host) and has password-less sudo
-    const alice = await SshConnection.open({ ...sim.guests[0]!.target, username: 'alice', privateKey: new Secret(aliceKey.private) });
+    const alice = await SshConnection.open({ ...sim.guests[0]!.target, username: 'alice', privateKey: aliceKey.privateKey });
     connections.push(alice);
     expect((await alice.script('id -u', { sudo: true })).stdout.trim()).toBe('0');
   });
@@ -294,4 +293,19 @@ describe.runIf(avail.ok || inCi)('L3 converges a real guest', () => {
       },
     );
   }, 120_000);
+
+  it('installs Docker engine + Compose for L4 (Debian docker.io, docker-compose) and keeps its bridges forwarding', async () => {
+    const withDocker: L3Intent = {
+      ...intent,
+      docker: { composeCommand: 'docker-compose' },
+      users: intent.users.map((u) => (u.name === 'alice' ? { ...u, groups: [...u.groups, 'docker'] } : u)),
+    };
+    const c = await connect();
+    const r = await applyL3(undefined, withDocker, { host: c });
+    expect(r.applied.map((x) => x.address)).toEqual(
+      expect.arrayContaining(['conv/l3/apt.package[docker.io]', 'conv/l3/apt.package[docker-compose]', 'conv/l3/firewall', 'conv/l3/user[alice]']),
+    );
+    const out = await guestSh('systemctl is-active docker.service; docker info --format "{{.ServerVersion}}" >/dev/null && echo engine-ok; docker-compose version --short >/dev/null && echo compose-ok; id -nG alice; nft list chain inet lab forward | grep -c docker0');
+    expect(out).toMatch(/^active\nengine-ok\ncompose-ok\n.*docker.*\n2\n$/);
+  }, 600_000);
 });

@@ -114,6 +114,8 @@ describe('tasks', () => {
       await slow.wait(upid);
       expect(await slow.data('GET', '/nodes/pve/tasks', { query: 'typefilter=qmstart' })).toEqual([]);
       expect(await slow.data('GET', '/nodes/pve/tasks', { query: 'vmid=101' })).toHaveLength(1);
+      // Newest first, also within one second (PVE reads its task index backwards).
+      expect((await slow.data('GET', '/nodes/pve/tasks')).map((x: { id: string }) => x.id)).toEqual(['101', '100']);
     } finally {
       await slow.close();
     }

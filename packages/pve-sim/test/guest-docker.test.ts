@@ -111,7 +111,8 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 
   }
 }
 
-describe.runIf(engine !== undefined || inCi)('docker guest backend (real Debian guest)', () => {
+// Each test boots guests several times; under a parallel suite docker can take a while.
+describe.runIf(engine !== undefined || inCi)('docker guest backend (real Debian guest)', { timeout: 120_000 }, () => {
   let backend: GuestBackend;
   let jump: JumpHost;
   let stateDir: string;

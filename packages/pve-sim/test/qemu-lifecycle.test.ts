@@ -84,6 +84,14 @@ describe('create', () => {
     expect(r.reason).toBe("unable to create VM 9000 - VM 9000 already exists on node 'pve'");
   });
 
+  it('writes no boot order for a VM without devices (found with proxmoxer)', async () => {
+    await t.wait(await t.data('POST', '/nodes/pve/qemu', { body: 'vmid=9002&memory=256' }));
+    const c = await t.data('GET', '/nodes/pve/qemu/9002/config');
+    expect(c.boot).toBeUndefined();
+    expect(c.memory).toBe('256');
+    await t.wait(await t.data('DELETE', '/nodes/pve/qemu/9002'));
+  });
+
   it('checks import-from syntax and source type', async () => {
     const size = await t.call('POST', '/nodes/pve/qemu', { body: new URLSearchParams({ vmid: '9001', scsi0: 'local-lvm:8,import-from=local:import/debian-12.qcow2' }) });
     expect(size.status).toBe(400);
@@ -260,6 +268,11 @@ describe('power, pending changes, agent', () => {
     const cur = await t.data('GET', '/nodes/pve/qemu/101/status/current');
     expect(cur).toMatchObject({ vmid: 101, status: 'running', qmpstatus: 'running', agent: 1, serial: 1, ha: { managed: 0 }, cpus: 4, maxmem: 4096 * 1024 ** 2, maxdisk: 21 * GiB });
     expect(typeof cur.pid).toBe('number');
+    expect(cur).toMatchObject({ diskread: expect.any(Number), diskwrite: expect.any(Number) });
+    // vmstatus sets `serial` in the plain list too; block stats only for running VMs (QMP).
+    const row = (await t.data('GET', '/nodes/pve/qemu')).find((r: { vmid: number }) => r.vmid === 101);
+    expect(row).toMatchObject({ serial: 1, status: 'running' });
+    expect(row.qmpstatus).toBeUndefined();
     expect((await task('POST', '/nodes/pve/qemu/101/status/start')).exitstatus).toBe('VM 101 already running');
 
     await t.data('PUT', '/nodes/pve/qemu/101/config', {
@@ -307,6 +320,9 @@ describe('power, pending changes, agent', () => {
     expect((await task('POST', '/nodes/pve/qemu/101/status/stop')).exitstatus).toBe('OK');
     expect((await task('POST', '/nodes/pve/qemu/101/status/stop')).exitstatus).toBe('OK');
     expect((await task('POST', '/nodes/pve/qemu/101/status/shutdown')).exitstatus).toBe('OK');
+    const stopped = await t.data('GET', '/nodes/pve/qemu/101/status/current');
+    expect(stopped).toMatchObject({ status: 'stopped', qmpstatus: 'stopped', mem: 0, uptime: 0, serial: 1, agent: 1 });
+    expect(Object.keys(stopped).filter((k) => /^(pid|diskread|diskwrite|running-machine|running-qemu|balloon|freemem)$/.test(k))).toEqual([]);
     const reboot = await t.call('POST', '/nodes/pve/qemu/101/status/reboot');
     expect(reboot.reason).toBe('VM 101 not running');
     const del = await t.data('DELETE', '/nodes/pve/qemu/101', { query: 'purge=1&destroy-unreferenced-disks=1' });

@@ -6,6 +6,39 @@ import { closedError, commandFailed, disconnected, sudoRefused, timedOut } from 
 import { atomicWriteScript, guardScript, shq, STDIN_SCRIPT_COMMAND, type AtomicWriteOptions } from './shell.js';
 import { DEFAULT_TIMEOUTS, describeEndpoint, portOf, type SshTarget } from './target.js';
 
+/** A connection to a jump host, possibly shared; `release` is called once per user. */
+export interface JumpLink {
+  readonly client: Ssh2Client;
+  release(): void;
+}
+
+/** Open a private connection to the target's jump host. */
+export async function openJump(target: SshTarget): Promise<JumpLink> {
+  const t = { ...DEFAULT_TIMEOUTS, ...target.timeouts };
+  const client = await openClient(target.jump!, { knownHostsFile: target.knownHostsFile, connectMs: t.connectMs, keepaliveMs: t.keepaliveMs });
+  let released = false;
+  return {
+    client,
+    release: () => {
+      if (released) return;
+      released = true;
+      client.end();
+    },
+  };
+}
+
+function onceReleased(link: JumpLink): JumpLink {
+  let released = false;
+  return {
+    client: link.client,
+    release: () => {
+      if (released) return;
+      released = true;
+      link.release();
+    },
+  };
+}
+
 export interface ExecOptions {
   /** Bytes written to the command's stdin, then EOF. */
   readonly stdin?: string | Buffer;
@@ -49,19 +82,19 @@ export class SshConnection extends EventEmitter {
   readonly label: string;
   readonly isRoot: boolean;
   private readonly client: Ssh2Client;
-  private readonly jump: Ssh2Client | undefined;
+  private readonly jump: JumpLink | undefined;
   private readonly limit: ReturnType<typeof pLimit>;
   private readonly inflight = new Set<(error: Error) => void>();
   private state: 'open' | 'closing' | 'closed' = 'open';
   private counters = { execs: 0, bytesSent: 0, bytesReceived: 0 };
 
-  private constructor(target: SshTarget, client: Ssh2Client, jump: Ssh2Client | undefined) {
+  private constructor(target: SshTarget, client: Ssh2Client, jump: JumpLink | undefined) {
     super();
     this.target = target;
     this.label = describeEndpoint(target);
     this.isRoot = target.username === 'root';
     this.client = client;
-    this.jump = jump;
+    this.jump = jump ? onceReleased(jump) : undefined;
     this.limit = pLimit(target.maxChannels ?? 8);
     const onGone = (error?: Error) => {
       if (this.state === 'closed') return;
@@ -70,28 +103,41 @@ export class SshConnection extends EventEmitter {
       const reason = disconnected(this.label, 'while a command was running', error);
       for (const abort of this.inflight) abort(reason);
       this.inflight.clear();
-      this.jump?.end();
+      this.jump?.release();
       this.emit('close', wasOpen ? reason : undefined);
     };
     client.on('close', () => onGone());
     client.on('error', (error: Error) => onGone(error));
-    jump?.on('close', () => onGone(new Error('the jump host connection closed')));
-    jump?.on('error', (error: Error) => onGone(error));
+    if (jump) {
+      // A shared jump connection outlives this one: detach from it when this one goes.
+      const jumpClosed = () => onGone(new Error('the jump host connection closed'));
+      const jumpError = (error: Error) => onGone(error);
+      jump.client.on('close', jumpClosed);
+      jump.client.on('error', jumpError);
+      this.once('close', () => {
+        jump.client.off('close', jumpClosed);
+        jump.client.off('error', jumpError);
+      });
+    }
   }
 
-  /** Connect (through the jump host when the target has one) and authenticate. */
-  static async open(target: SshTarget): Promise<SshConnection> {
+  /**
+   * Connect (through the jump host when the target has one) and authenticate. `jump` lends an
+   * already open connection to the jump host (the pool shares one per jump host); otherwise a
+   * private one is opened and closed with this connection.
+   */
+  static async open(target: SshTarget, options: { readonly jump?: JumpLink } = {}): Promise<SshConnection> {
     const t = { ...DEFAULT_TIMEOUTS, ...target.timeouts };
     const common = { knownHostsFile: target.knownHostsFile, connectMs: t.connectMs, keepaliveMs: t.keepaliveMs };
     if (!target.jump) return new SshConnection(target, await openClient(target, common), undefined);
     const via = describeEndpoint(target.jump);
-    const jump = await openClient(target.jump, common);
+    const jump = options.jump ?? (await openJump(target));
     try {
-      const sock = await forwardThrough(jump, target.host, portOf(target), describeEndpoint(target), via);
+      const sock = await forwardThrough(jump.client, target.host, portOf(target), describeEndpoint(target), via);
       const client = await openClient(target, { ...common, sock, via });
       return new SshConnection(target, client, jump);
     } catch (error) {
-      jump.end();
+      jump.release();
       throw error;
     }
   }
@@ -146,8 +192,12 @@ export class SshConnection extends EventEmitter {
       this.client.end();
       setTimeout(resolve, 2_000).unref();
     });
-    this.jump?.end();
-    this.state = 'closed';
+    this.jump?.release();
+    // The client's close event normally did this already; after the timeout it is our turn.
+    if (!this.isOpen && (this.state as string) !== 'closed') {
+      this.state = 'closed';
+      this.emit('close', undefined);
+    }
   }
 
   /** Drop the TCP connection without a goodbye, as a network failure would (tests, abort). */

@@ -5,8 +5,8 @@
  * unknown or changed key is refused. Commands stream their output, scripts travel on stdin,
  * files are written atomically, and a non-root user works through sudo.
  */
-export { SshConnection } from './connection.js';
-export type { ExecOptions, ExecResult, ConnectionStats } from './connection.js';
+export { SshConnection, openJump } from './connection.js';
+export type { ExecOptions, ExecResult, ConnectionStats, JumpLink } from './connection.js';
 export { SshPool } from './pool.js';
 export type { SshPoolOptions, PoolStats } from './pool.js';
 export { DEFAULT_TIMEOUTS, describeEndpoint, targetKey } from './target.js';
@@ -24,6 +24,8 @@ export {
 } from './known-hosts.js';
 export type { KnownHostEntry, KnownHosts, HostKeyVerdict, HostKeyLookup } from './known-hosts.js';
 export { pinHostKey, forgetHost } from './trust.js';
+export { generateKeyPair } from './keys.js';
+export type { KeyPair } from './keys.js';
 export { shq, guardScript, atomicWriteScript, STDIN_SCRIPT_COMMAND } from './shell.js';
 export type { AtomicWriteOptions } from './shell.js';
 export { SSH_ERROR_CODES } from './errors.js';

@@ -1,5 +1,6 @@
-import { SshConnection } from './connection.js';
-import { targetKey, type SshTarget } from './target.js';
+import { SshConnection, openJump, type JumpLink } from './connection.js';
+import type { Ssh2Client } from './_client.js';
+import { describeEndpoint, targetKey, type SshTarget } from './target.js';
 
 export interface SshPoolOptions {
   /** Connections open at once across all hosts; the least recently used idle one is closed to make room. Default 16. */
@@ -12,6 +13,12 @@ export interface PoolStats {
   readonly opened: number;
   readonly reused: number;
   readonly open: number;
+}
+
+interface JumpEntry {
+  readonly pending: Promise<Ssh2Client>;
+  refs: number;
+  closed: boolean;
 }
 
 interface Slot {
@@ -31,11 +38,55 @@ export class SshPool {
   private readonly max: number;
   private readonly openFn: (target: SshTarget) => Promise<SshConnection>;
   private readonly waiters: (() => void)[] = [];
+  private readonly jumps = new Map<string, JumpEntry>();
   private counters = { opened: 0, reused: 0 };
 
   constructor(options: SshPoolOptions = {}) {
     this.max = options.maxConnections ?? 16;
-    this.openFn = options.open ?? ((t) => SshConnection.open(t));
+    this.openFn = options.open ?? (async (t) => SshConnection.open(t, t.jump ? { jump: await this.leaseJump(t) } : {}));
+  }
+
+  /**
+   * One connection to each jump host, shared by every guest behind it (each guest is a
+   * `direct-tcpip` channel on it): ten guests cost one jump handshake, not ten. It closes when
+   * the last guest connection using it closes.
+   */
+  private async leaseJump(target: SshTarget): Promise<JumpLink> {
+    const key = `${describeEndpoint(target.jump!)}|${target.knownHostsFile}`;
+    let entry = this.jumps.get(key);
+    if (!entry || entry.closed) {
+      const created: JumpEntry = {
+        refs: 0,
+        closed: false,
+        pending: openJump(target).then((l) => {
+          l.client.setMaxListeners(0);
+          return l.client;
+        }),
+      };
+      entry = created;
+      this.jumps.set(key, created);
+      created.pending.then(
+        (client) =>
+          client.once('close', () => {
+            created.closed = true;
+            if (this.jumps.get(key) === created) this.jumps.delete(key);
+          }),
+        () => this.jumps.delete(key),
+      );
+    }
+    const lease = entry;
+    const client = await lease.pending;
+    lease.refs += 1;
+    return {
+      client,
+      release: () => {
+        lease.refs -= 1;
+        if (lease.refs <= 0) {
+          client.end();
+          if (this.jumps.get(key) === lease) this.jumps.delete(key);
+        }
+      },
+    };
   }
 
   get stats(): PoolStats {

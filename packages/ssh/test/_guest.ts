@@ -13,9 +13,8 @@ import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import ssh2 from 'ssh2';
-import { Secret } from '@lab/core';
-import { pinHostKey, type SshTarget } from '@lab/ssh';
+import type { Secret } from '@lab/core';
+import { generateKeyPair, pinHostKey, type SshTarget } from '@lab/ssh';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../../..');
@@ -96,8 +95,8 @@ export async function startGuest(options: StartGuestOptions = {}): Promise<Guest
   const dir = await mkdtemp(join(tmpdir(), 'lab-guest-'));
   const seed = join(dir, 'seed');
   await mkdir(seed);
-  const keys = ssh2.utils.generateKeyPairSync('ed25519');
-  const publicKey = `${keys.public.trim()} lab-test`;
+  const keys = generateKeyPair('lab-test');
+  const publicKey = keys.publicKey;
   await writeFile(join(seed, 'meta-data'), `instance-id: iid-${id}\nlocal-hostname: ${options.name ?? 'guest'}\n`);
   await writeFile(join(seed, 'network-config'), 'version: 1\nconfig: []\n');
   await writeFile(
@@ -136,7 +135,7 @@ export async function startGuest(options: StartGuestOptions = {}): Promise<Guest
     const port = Number(portLine.trim().split('\n')[0]?.split(':').at(-1));
     const knownHostsFile = join(dir, 'known_hosts');
     await pinHostKey(knownHostsFile, '127.0.0.1', port, await sh('cat /etc/ssh/ssh_host_ed25519_key.pub'));
-    const privateKey = new Secret(keys.private);
+    const privateKey = keys.privateKey;
     const target: SshTarget = { host: '127.0.0.1', port, username, privateKey, knownHostsFile };
     return { container, port, target, knownHostsFile, privateKey, publicKey, sh, stop };
   } catch (error) {

@@ -5,7 +5,8 @@
  */
 import net from 'node:net';
 import ssh2 from 'ssh2';
-import { Secret } from '@lab/core';
+import type { Secret } from '@lab/core';
+import { generateKeyPair } from '@lab/ssh';
 
 export interface TestJumpHost {
   readonly port: number;
@@ -18,13 +19,13 @@ export interface TestJumpHost {
 }
 
 export async function startTestJumpHost(routes: Record<string, { host: string; port: number }>, username = 'jump'): Promise<TestJumpHost> {
-  const hostKeys = ssh2.utils.generateKeyPairSync('ed25519');
-  const client = ssh2.utils.generateKeyPairSync('ed25519');
-  const allowed = ssh2.utils.parseKey(client.public);
+  const hostKeys = generateKeyPair();
+  const client = generateKeyPair();
+  const allowed = ssh2.utils.parseKey(client.publicKey);
   if (allowed instanceof Error) throw allowed;
   const forwards: string[] = [];
   let open = 0;
-  const server = new ssh2.Server({ hostKeys: [hostKeys.private] }, (conn) => {
+  const server = new ssh2.Server({ hostKeys: [hostKeys.privateKey.reveal()] }, (conn) => {
     open += 1;
     conn.on('close', () => (open -= 1));
     conn.on('error', () => undefined);
@@ -54,12 +55,10 @@ export async function startTestJumpHost(routes: Record<string, { host: string; p
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const port = (server.address() as net.AddressInfo).port;
-  const pub = ssh2.utils.parseKey(hostKeys.public);
-  if (pub instanceof Error) throw pub;
   return {
     port,
-    hostKey: pub.getPublicSSH(),
-    privateKey: new Secret(client.private),
+    hostKey: hostKeys.blob,
+    privateKey: client.privateKey,
     forwards,
     connections: () => open,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),

@@ -5,12 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import ssh2 from 'ssh2';
 import {
   entryMatches,
   fingerprintOf,
   forgetHost,
   formatKnownHostsLine,
+  generateKeyPair,
   keyTypeOf,
   loadKnownHosts,
   parseKnownHosts,
@@ -22,10 +22,8 @@ import {
 const run = promisify(execFile);
 
 function newKey(): { blob: Buffer; pub: string } {
-  const kp = ssh2.utils.generateKeyPairSync('ed25519');
-  const parsed = ssh2.utils.parseKey(kp.public);
-  if (parsed instanceof Error) throw parsed;
-  return { blob: parsed.getPublicSSH(), pub: kp.public.trim() };
+  const kp = generateKeyPair();
+  return { blob: kp.blob, pub: kp.publicKey };
 }
 
 const a = newKey();

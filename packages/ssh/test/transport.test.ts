@@ -1,9 +1,8 @@
 import net from 'node:net';
 import { writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import ssh2 from 'ssh2';
 import { LabError, Secret } from '@lab/core';
-import { SshConnection, SshPool, STDIN_SCRIPT_COMMAND, pinHostKey, type SshTarget } from '@lab/ssh';
+import { SshConnection, SshPool, STDIN_SCRIPT_COMMAND, generateKeyPair, pinHostKey, type SshTarget } from '@lab/ssh';
 import { available, startGuest, unavailableMessage, type Guest } from './_guest.js';
 import { startTestJumpHost, type TestJumpHost } from './_jump.js';
 
@@ -113,10 +112,9 @@ suite('SSH transport against a real guest', () => {
   });
 
   it('refuses a changed host key and tells how to forget the old one', async () => {
-    const other = ssh2.utils.parseKey(ssh2.utils.generateKeyPairSync('ed25519').public);
-    if (other instanceof Error) throw other;
+    const other = generateKeyPair();
     const file = `${guest.knownHostsFile}.changed`;
-    await pinHostKey(file, '127.0.0.1', guest.port, other.getPublicSSH());
+    await pinHostKey(file, '127.0.0.1', guest.port, other.blob);
     const e = await errorOf(SshConnection.open({ ...guest.target, knownHostsFile: file }));
     expect(e.code).toBe('LAB_SSH_HOSTKEY_CHANGED');
     expect(e.detail).toContain(`${file}:1`);
@@ -124,7 +122,7 @@ suite('SSH transport against a real guest', () => {
   });
 
   it('reports a wrong key as an authentication failure', async () => {
-    const wrong = new Secret(ssh2.utils.generateKeyPairSync('ed25519').private);
+    const wrong = generateKeyPair().privateKey;
     expect(await codeOf(SshConnection.open({ ...guest.target, privateKey: wrong }))).toBe('LAB_SSH_AUTH');
   });
 
@@ -222,6 +220,20 @@ suite('SSH transport against a real guest', () => {
       } finally {
         await c.close();
       }
+    });
+
+    it('the pool shares one jump connection between the guests behind it', async () => {
+      const pool = new SshPool();
+      const [a, b] = await Promise.all([pool.get(target), pool.get({ ...target, username: 'plain' })]);
+      expect(a).not.toBe(b);
+      expect((await a.exec('id -un')).stdout).toBe('lab\n');
+      expect((await b.exec('id -un')).stdout).toBe('plain\n');
+      expect(jump.connections()).toBe(1);
+      await a.close();
+      expect((await b.exec('echo still')).stdout).toBe('still\n');
+      await pool.closeAll();
+      await new Promise((r) => setTimeout(r, 200));
+      expect(jump.connections()).toBe(0);
     });
 
     it('checks the guest key under its declared address, not the loopback port', async () => {

@@ -102,6 +102,9 @@ function image() {
       .describe('Pinned releases of the image.'),
     format: oneOf(['qcow2', 'raw', 'vmdk']).default('qcow2').describe('Disk format of the download.'),
     storage: name('local').describe('Storage the image is imported to (needs `import` or `iso` content).'),
+    diskStorage: name('local-lvm')
+      .optional()
+      .describe('Storage of the template disk and its cloud-init drive (needs `images` content); default: the first storage with `images` content on the node.'),
     nodes: z.array(name('pve1')).optional().describe('Nodes to place the image on; all nodes when omitted.'),
     cloudInit: obj({
       user: name('debian').default('debian').describe('Default user of the image (the bootstrap account lab uses once).'),
@@ -237,6 +240,11 @@ function checkSite(s: z.output<ReturnType<typeof siteObject>>, ctx: z.Refinement
     const st = storages.get(im.storage);
     if (st === undefined) issue(['images', i, 'storage'], msg(`no storage named "${im.storage}"`, `storages: ${[...storages.keys()].join(', ')}`));
     else if (!st.content.includes('import') && !st.content.includes('iso')) issue(['images', i, 'storage'], msg(`storage "${im.storage}" does not accept images for import`, 'add import to its content'));
+    if (im.diskStorage !== undefined) {
+      const ds = storages.get(im.diskStorage);
+      if (ds === undefined) issue(['images', i, 'diskStorage'], msg(`no storage named "${im.diskStorage}"`, `storages: ${[...storages.keys()].join(', ')}`));
+      else if (!ds.content.includes('images')) issue(['images', i, 'diskStorage'], msg(`storage "${im.diskStorage}" does not hold VM disks`, 'use a storage with images content, e.g. local-lvm'));
+    }
     im.nodes?.forEach((n, j) => unknownNode(n, ['images', i, 'nodes', j]));
   });
 }

@@ -61,14 +61,21 @@ export function vmStatus(sim: Sim, vm: VmRecord, full: boolean): Record<string, 
     uptime: up,
   };
   if (running && vm.runtime.pid) row['pid'] = vm.runtime.pid;
+  const balloon = Number(conf['balloon'] ?? 0);
+  if (balloon > 0) {
+    row['balloon_min'] = balloon * 1024 * 1024;
+    row['shares'] = Number(conf['shares'] ?? 1000);
+  }
   if (conf['tags'] !== undefined) row['tags'] = conf['tags'];
   if (conf['lock'] !== undefined) row['lock'] = conf['lock'];
   if (conf['template'] === '1') row['template'] = 1;
+  if (Object.keys(conf).some((k) => /^serial\d+$/.test(k))) row['serial'] = 1;
   if (full) {
     row['qmpstatus'] = vm.runtime.status === 'paused' ? 'paused' : running ? 'running' : 'stopped';
-    row['diskread'] = u.diskread;
-    row['diskwrite'] = u.diskwrite;
+    // Block statistics come from QMP `query-blockstats`, asked of running VMs only.
     if (running) {
+      row['diskread'] = u.diskread;
+      row['diskwrite'] = u.diskwrite;
       row['running-machine'] = runningMachine(vm);
       row['running-qemu'] = QEMU_VERSION;
       row['balloon'] = memoryMiB(conf) * 1024 * 1024;
@@ -78,12 +85,11 @@ export function vmStatus(sim: Sim, vm: VmRecord, full: boolean): Record<string, 
   return row;
 }
 
-/** `GET …/status/current`: the full row plus `ha`, `agent`, `serial`. */
+/** `GET …/status/current`: the full row plus `ha` and `agent`. */
 export function vmStatusCurrent(sim: Sim, vm: VmRecord): Record<string, unknown> {
   const row = vmStatus(sim, vm, true);
   row['ha'] = { managed: 0 };
   if (agentEnabled(vm.conf)) row['agent'] = 1;
-  if (Object.keys(vm.conf).some((k) => /^serial\d+$/.test(k))) row['serial'] = 1;
   return row;
 }
 

@@ -1,0 +1,2 @@
+export * from '../src/index.js';
+export { buildDigest } from '../src/naming.js';

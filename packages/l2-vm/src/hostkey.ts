@@ -1,0 +1,56 @@
+import ssh2 from 'ssh2';
+import { forgetHost, pinHostKey } from '@lab/ssh';
+
+/**
+ * Places a cloud-init snippet on a node's dir storage and returns its volid. PVE has no API for
+ * snippets (pve-api.md §7.23): on real PVE this writes `/var/lib/vz/snippets/<name>` over SSH
+ * on the node; the simulator takes it through its control endpoint (adr/0087).
+ */
+export interface SnippetWriter {
+  place(node: string, storage: string, name: string, content: string): Promise<string>;
+}
+
+export interface HostKey {
+  readonly privateKey: string;
+  /** `ssh-ed25519 AAAA… root@<persona>` */
+  readonly publicKey: string;
+}
+
+export function generateHostKey(comment: string): HostKey {
+  const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
+  return { privateKey: pair.private, publicKey: pair.public.trim() };
+}
+
+/**
+ * Vendor data giving the guest exactly this host key: cloud-init's `ssh_keys` writes it before
+ * sshd starts, and `ssh_genkeytypes: []` stops it from adding keys lab did not pin.
+ */
+export function hostKeyVendorData(key: HostKey): string {
+  return [
+    '#cloud-config',
+    'ssh_deletekeys: true',
+    'ssh_genkeytypes: []',
+    'ssh_keys:',
+    '  ed25519_private: |',
+    ...key.privateKey.trim().split('\n').map((l) => `    ${l}`),
+    `  ed25519_public: ${key.publicKey}`,
+    '',
+  ].join('\n');
+}
+
+/** Names a VM is known by in known_hosts: the persona name and its declared address. */
+export function knownNames(persona: string, address: string | undefined): string[] {
+  return address ? [persona, address] : [persona];
+}
+
+/** Replace the pinned key of every name (a re-created VM has a new key). */
+export async function pinVmKey(file: string, names: readonly string[], publicKey: string, port = 22): Promise<void> {
+  for (const n of names) {
+    await forgetHost(file, n, port);
+    await pinHostKey(file, n, port, publicKey);
+  }
+}
+
+export async function forgetVm(file: string, names: readonly string[], port = 22): Promise<void> {
+  for (const n of names) await forgetHost(file, n, port);
+}

@@ -1,0 +1,157 @@
+import { apiPath, pveArray, pveInt, pveList, pveNumber, pveRecord, pveString, type PveClient } from '@lab/pve';
+import { LAB_TAG, personaOfDescription, personaOfTags } from './identity.js';
+
+/** One VM row of `cluster/resources`. */
+export interface ResourceVm {
+  readonly vmid: number;
+  readonly node: string;
+  readonly name: string;
+  readonly status: string;
+  readonly tags: readonly string[];
+  readonly template: boolean;
+  readonly maxmem: number;
+  readonly lock: string | undefined;
+}
+
+export interface ResourceNode {
+  readonly node: string;
+  readonly online: boolean;
+  readonly maxmem: number;
+  readonly maxcpu: number;
+}
+
+/** A managed VM as read: effective config (pending applied), current values, and what is pending. */
+export interface ObservedVm {
+  readonly persona: string;
+  readonly vmid: number;
+  readonly node: string;
+  readonly status: string;
+  /** Values as they will be after the next boot (`GET pending`: pending ?? value). */
+  readonly config: Readonly<Record<string, string>>;
+  /** Values the running VM has now. */
+  readonly current: Readonly<Record<string, string>>;
+  /** Keys with a pending value or pending delete. */
+  readonly pending: readonly string[];
+  readonly digest: string;
+}
+
+/** What L2 knows about the cluster after one `cluster/resources` read and one read per managed VM. */
+export interface Observation {
+  readonly nodes: readonly ResourceNode[];
+  readonly vms: readonly ResourceVm[];
+  /** Managed VMs by persona (only personas asked for). */
+  readonly managed: ReadonlyMap<string, ObservedVm>;
+  /** VMs that carry a persona's name, tag or declared vmid but not lab's marker. */
+  readonly foreign: ReadonlyMap<string, ResourceVm>;
+  readonly calls: number;
+}
+
+export interface ObserveScope {
+  readonly personas: readonly string[];
+  /** Declared vmids by persona: a VM there that is not lab's blocks the create. */
+  readonly vmids?: ReadonlyMap<string, number>;
+  /** Parallel config reads (default 16). */
+  readonly concurrency?: number;
+}
+
+const asText = (v: unknown): string | undefined => pveString(v);
+
+/** Read one VM through `GET …/pending`: current and pending values and the digest in one call. */
+export async function readVm(client: PveClient, node: string, vmid: number): Promise<{ config: Record<string, string>; current: Record<string, string>; pending: string[]; digest: string }> {
+  const rows = pveArray(await client.get(apiPath('nodes', node, 'qemu', String(vmid), 'pending')));
+  const config: Record<string, string> = {};
+  const current: Record<string, string> = {};
+  const pending: string[] = [];
+  let digest = '';
+  for (const row of rows) {
+    const r = pveRecord(row);
+    const key = pveString(r['key']);
+    if (!key) continue;
+    const value = asText(r['value']);
+    if (key === 'digest') {
+      digest = value ?? '';
+      continue;
+    }
+    if (value !== undefined) current[key] = value;
+    const pend = asText(r['pending']);
+    const del = pveInt(r['delete']);
+    if (del) {
+      pending.push(key);
+      continue;
+    }
+    if (pend !== undefined) {
+      pending.push(key);
+      config[key] = pend;
+    } else if (value !== undefined) config[key] = value;
+  }
+  return { config, current, pending, digest };
+}
+
+export function parseResources(rows: readonly unknown[]): { nodes: ResourceNode[]; vms: ResourceVm[] } {
+  const nodes: ResourceNode[] = [];
+  const vms: ResourceVm[] = [];
+  for (const row of rows) {
+    const r = pveRecord(row);
+    const type = pveString(r['type']);
+    if (type === 'node') {
+      nodes.push({ node: pveString(r['node']) ?? '', online: pveString(r['status']) === 'online', maxmem: pveNumber(r['maxmem']) ?? 0, maxcpu: pveNumber(r['maxcpu']) ?? 0 });
+    } else if (type === 'qemu') {
+      const lock = pveString(r['lock']);
+      vms.push({
+        vmid: pveInt(r['vmid']) ?? 0,
+        node: pveString(r['node']) ?? '',
+        name: pveString(r['name']) ?? '',
+        status: pveString(r['status']) ?? 'unknown',
+        tags: pveList(r['tags']),
+        template: pveInt(r['template']) === 1,
+        maxmem: pveNumber(r['maxmem']) ?? 0,
+        ...(lock ? { lock } : { lock: undefined }),
+      });
+    }
+  }
+  return { nodes, vms };
+}
+
+async function pool<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+/**
+ * Find the lab's VMs for `scope.personas` on the live cluster: one `cluster/resources` read,
+ * then one `pending` read per candidate (tag `lab-persona-<name>`, or the persona's name, or its
+ * declared vmid). The description marker decides: with it the VM is managed, without it foreign.
+ */
+export async function observeVms(client: PveClient, scope: ObserveScope): Promise<Observation> {
+  const { nodes, vms } = parseResources(pveArray(await client.get('/cluster/resources')));
+  const wanted = new Set(scope.personas);
+  const candidates = new Map<number, { vm: ResourceVm; persona: string }>();
+  for (const vm of vms) {
+    if (vm.template) continue;
+    const byTag = vm.tags.includes(LAB_TAG) ? personaOfTags(vm.tags) : undefined;
+    const byVmid = [...(scope.vmids ?? new Map<string, number>())].find(([, id]) => id === vm.vmid)?.[0];
+    const persona = [byTag, byVmid, wanted.has(vm.name) ? vm.name : undefined].find((p) => p !== undefined && wanted.has(p));
+    if (persona) candidates.set(vm.vmid, { vm, persona });
+  }
+  const list = [...candidates.values()];
+  const reads = await pool(list, scope.concurrency ?? 16, async ({ vm, persona }) => ({ vm, persona, read: await readVm(client, vm.node, vm.vmid) }));
+  const managed = new Map<string, ObservedVm>();
+  const foreign = new Map<string, ResourceVm>();
+  for (const { vm, persona, read } of reads) {
+    const owner = personaOfDescription(read.config['description'] ?? read.current['description']);
+    if (owner === persona && !managed.has(persona)) {
+      managed.set(persona, { persona, vmid: vm.vmid, node: vm.node, status: vm.status, config: read.config, current: read.current, pending: read.pending, digest: read.digest });
+    } else if (owner === undefined) {
+      foreign.set(persona, vm);
+    }
+  }
+  return { nodes, vms, managed, foreign, calls: 1 + list.length };
+}

@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasChanges } from '@lab/core';
+import { apiPath, parseUpid, pveArray, pveRecord, pveString } from '@lab/pve';
+import type { SimEvent } from '@lab/pve-sim';
+import { HOLDER_VMID, observeVms, parseResources } from '../src/index.js';
+import { startL2, type L2Fixture } from './_fixture.js';
+
+/**
+ * Fault tolerance, exhaustively: record the Proxmox calls of a clean create, update and destroy
+ * of `media` (it has a persistent data disk), then for every call in turn inject a 5xx, a
+ * config-lock timeout (mutations) and, for every task the run starts, a task error; apply,
+ * then re-run apply without faults and check it converged: one VM (or none after destroy), no
+ * orphan volume, the data disk present exactly once and never recreated.
+ */
+type Phase = 'create' | 'update' | 'destroy';
+const PERSONA = 'media';
+let schedules = 0;
+
+describe('L2 fault sweep', () => {
+  let fx: L2Fixture;
+  let calls: { method: string; path: string }[] = [];
+  let tasks: string[] = [];
+  const personas = () => fx.lab.personas.filter((p) => p.name === PERSONA);
+  const apply = async (mode: 'normal' | 'destroy') => fx.apply(await fx.plan(mode, { personas: personas(), allowReboot: true }), { lock: { ttlMs: 0 } });
+
+  beforeAll(async () => {
+    fx = await startL2();
+    fx.sim.engine.on((e: SimEvent) => {
+      if (e.kind === 'request' && !/\/tasks\//.test(e.path) && !e.path.startsWith('/_sim')) calls.push({ method: e.method, path: e.path });
+      if (e.kind === 'task-finished') tasks.push(e.upid);
+    });
+  }, 120_000);
+  afterAll(async () => {
+    console.info(`L2 fault sweep: ${schedules} schedules run`);
+    await fx?.close();
+  });
+
+  async function vmsNamed(): Promise<{ vmid: number; node: string }[]> {
+    const { vms } = parseResources(pveArray(await fx.client.get('/cluster/resources')));
+    return vms.filter((v) => !v.template && v.name === PERSONA);
+  }
+
+  async function volumes(): Promise<string[]> {
+    const out: string[] = [];
+    for (const node of fx.sim.nodes) {
+      for (const r of pveArray(await fx.client.get(apiPath('nodes', node, 'storage', 'local-lvm', 'content')))) out.push(`${node}/${pveString(pveRecord(r)['volid'])}`);
+    }
+    return out;
+  }
+
+  async function setup(phase: Phase): Promise<void> {
+    const present = (await vmsNamed()).length > 0;
+    if (phase === 'create' && present) await apply('destroy');
+    if (phase !== 'create' && !present) await apply('normal');
+    if (phase === 'update') {
+      const vm = (await observeVms(fx.client, { personas: [PERSONA] })).managed.get(PERSONA)!;
+      await fx.client.put(apiPath('nodes', vm.node, 'qemu', String(vm.vmid), 'config'), { cores: 1, memory: 6144, tags: 'x', delete: 'ipconfig0' });
+      await fx.client.runTask('POST', apiPath('nodes', vm.node, 'qemu', String(vm.vmid), 'status', 'stop'), undefined, { pollMs: 5 });
+    }
+  }
+
+  async function check(phase: Phase, dataVolume: string): Promise<void> {
+    const vms = await vmsNamed();
+    const vols = await volumes();
+    expect(vols.filter((v) => v.endsWith(dataVolume))).toHaveLength(1);
+    const live = new Set((parseResources(pveArray(await fx.client.get('/cluster/resources'))).vms).map((v) => v.vmid));
+    const orphans = vols.filter((v) => {
+      const owner = /vm-(\d+)-/.exec(v)?.[1];
+      return owner !== undefined && Number(owner) !== HOLDER_VMID && !live.has(Number(owner)) && !/base-/.test(v);
+    });
+    expect(orphans).toEqual([]);
+    if (phase === 'destroy') {
+      expect(vms).toEqual([]);
+    } else {
+      expect(vms).toHaveLength(1);
+      expect(hasChanges(await fx.plan('normal', { personas: personas() }))).toBe(false);
+    }
+  }
+
+  async function sweep(phase: Phase): Promise<number> {
+    await setup(phase);
+    calls = [];
+    tasks = [];
+    await apply(phase === 'destroy' ? 'destroy' : 'normal');
+    const recorded = [...calls];
+    const types = [...new Set(tasks.map((u) => parseUpid(u)?.type).filter((t): t is string => t !== undefined))];
+    const dataVolume = `local-lvm:vm-${HOLDER_VMID}-lab-${PERSONA}-library`;
+    let n = 0;
+    const inject: { label: string; arm: () => void }[] = [];
+    recorded.forEach((c, i) => {
+      const nth = recorded.slice(0, i + 1).filter((x) => x.method === c.method && x.path === c.path).length;
+      const exact = new RegExp(`^${c.path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+      inject.push({ label: `500 at ${c.method} ${c.path} #${nth}`, arm: () => void fx.sim.faults.failRequest({ method: c.method, path: exact, nth, status: 500, message: 'simulated failure' }) });
+      if (c.method !== 'GET') {
+        inject.push({ label: `lock timeout at ${c.method} ${c.path} #${nth}`, arm: () => void fx.sim.faults.failRequest({ method: c.method, path: exact, nth, status: 500, message: "can't lock file '/var/lock/qemu-server/lock-120.conf' - got timeout" }) });
+      }
+    });
+    for (const type of types) inject.push({ label: `task error in ${type}`, arm: () => void fx.sim.faults.failTask({ type, message: `simulated ${type} failure` }) });
+    for (const s of inject) {
+      await setup(phase);
+      s.arm();
+      await apply(phase === 'destroy' ? 'destroy' : 'normal').catch(() => undefined);
+      fx.sim.faults.clear();
+      await apply(phase === 'destroy' ? 'destroy' : 'normal');
+      try {
+        await check(phase, dataVolume);
+      } catch (e) {
+        throw new Error(`schedule "${s.label}" (${phase}) did not converge: ${(e as Error).message}`);
+      }
+      n++;
+      schedules++;
+    }
+    return n;
+  }
+
+  it('create converges after a failure at any call', async () => {
+    expect(await sweep('create')).toBeGreaterThan(10);
+  }, 240_000);
+  it('update converges after a failure at any call', async () => {
+    expect(await sweep('update')).toBeGreaterThan(5);
+  }, 240_000);
+  it('destroy converges after a failure at any call, keeping the data disk', async () => {
+    expect(await sweep('destroy')).toBeGreaterThan(3);
+  }, 240_000);
+});
