@@ -78,3 +78,14 @@ export function adoptVm(config: Readonly<Record<string, string>>, at: { node: st
 export function renderVmSection(section: Record<string, unknown>): string {
   return stringify({ vm: section }, { flowCollectionPadding: true, lineWidth: 120 });
 }
+
+/**
+ * Make a VM lab's without touching the guest: rename it to the persona, add lab's tags and the
+ * `adopted` marker (fast-plug keys, impact none). Its cloud-init identity stays its own.
+ */
+export async function markAdopted(client: import('@lab/pve').PveClient, at: { node: string; vmid: number }, persona: string, personaTags: readonly string[], text: string | undefined): Promise<void> {
+  const { apiPath } = await import('@lab/pve');
+  const { describeVm, personaTag } = await import('./identity.js');
+  const tags = [...new Set([LAB_TAG, personaTag(persona), ...personaTags])].sort().join(';');
+  await client.put(apiPath('nodes', at.node, 'qemu', String(at.vmid), 'config'), { name: persona, tags, description: describeVm(persona, text, true) });
+}

@@ -24,7 +24,7 @@ export { acquireLock, lockPool } from './lock.js';
 export type { HeldLock, LockOptions } from './lock.js';
 export { generateHostKey, hostKeyVendorData, knownNames } from './hostkey.js';
 export type { HostKey, SnippetWriter } from './hostkey.js';
-export { adoptVm, renderVmSection } from './adopt.js';
+export { adoptVm, renderVmSection, markAdopted } from './adopt.js';
 export type { AdoptedVm } from './adopt.js';
 export {
   LAB_TAG,

@@ -122,3 +122,27 @@ describe('L2 against the simulator (example personas)', () => {
     expect(isLabError(read)).toBe(true);
   }, 60_000);
 });
+
+describe('per-persona cluster lock', () => {
+  let fx: L2Fixture;
+  beforeAll(async () => {
+    fx = await startL2();
+  }, 120_000);
+  afterAll(async () => fx?.close());
+
+  it('lets only one apply act, releases on exit, and is stolen after its expiry', async () => {
+    const { acquireLock } = await import('../src/index.js');
+    const a = await acquireLock(fx.client, 'tinker', { owner: 'a', ttlMs: 60_000 });
+    await expect(acquireLock(fx.client, 'tinker', { owner: 'b' })).rejects.toMatchObject({ code: 'LAB_L2_LOCKED' });
+    const plan = await fx.plan('normal', { personas: fx.lab.personas.filter((p) => p.name === 'tinker') });
+    await expect(fx.apply(plan)).rejects.toMatchObject({ code: 'LAB_L2_LOCKED' });
+    await a.release();
+    const b = await acquireLock(fx.client, 'tinker', { owner: 'b', ttlMs: 1 });
+    await new Promise((r) => setTimeout(r, 5));
+    const c = await acquireLock(fx.client, 'tinker', { owner: 'c' });
+    await b.release(); // no longer b's: must not remove c's lock
+    await expect(acquireLock(fx.client, 'tinker', { owner: 'd' })).rejects.toMatchObject({ code: 'LAB_L2_LOCKED' });
+    await c.release();
+    await fx.apply(plan);
+  }, 60_000);
+});

@@ -6,7 +6,7 @@ import { listPersonaNames, loadPersona, type Persona } from '@lab/intent';
 import { emptyIntent, planL3, planOperations, renderL3Plan, resolveOs, type L3Intent } from '@lab/l3-os';
 import { resolveRepository } from '../src/resolve.js';
 import { renderTemplate } from '../src/_template.js';
-import { freshGuestFacts, SSHD_CONFIG, textFile } from './_facts.js';
+import { freshGuestFacts, textFile } from './_facts.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const secrets = { get: async (name: string) => new Secret(`plaintext-of-${name}`) };
@@ -139,9 +139,6 @@ describe('planner behaviour', () => {
     expect(planL3(docker, freshGuestFacts(docker)).changes.some((c) => c.address === 't/l3/systemd.service[docker.service]')).toBe(true);
   });
 
-  it('the sshd line edits of the base mixin render as one diff of the real Debian file', () => {
-    expect(SSHD_CONFIG).toContain('#PermitRootLogin');
-  });
 });
 
 describe('resolving inputs', () => {
@@ -161,10 +158,11 @@ describe('resolving inputs', () => {
     signedBy: { file: 'keys/debian.gpg', ...(fingerprint ? { fingerprint } : {}) },
   });
 
-  it('accepts a key file holding the pinned fingerprint, refuses one that does not', async () => {
+  it('accepts a key file holding the pinned fingerprint, refuses one that does not', async (ctx) => {
     const key = await readFile('/usr/share/keyrings/debian-archive-bookworm-automatic.gpg').catch(() => undefined);
     if (!key) {
       if (process.env.CI === 'true') throw new Error('debian-archive-keyring is needed for this test');
+      ctx.skip();
       return;
     }
     const { tempLabRoot } = await import('./_sim.js');

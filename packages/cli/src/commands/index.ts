@@ -13,7 +13,7 @@ export const rootCommand = defineCommand({
     schema: () => import('./schema.js').then((m) => m.schemaCommand),
     graph: () => import('./graph.js').then((m) => m.graphCommand),
     secret: () => import('./secret.js').then((m) => m.secretCommand),
-    image: () => import('./image.js').then((m) => m.imageCommand), // L1-TEMP
+    image: () => import('./image.js').then((m) => m.imageCommand),
     sim: () => import('./sim.js').then((m) => m.simCommand),
     demo: () => import('./demo.js').then((m) => m.demoCommand),
   },

@@ -10,6 +10,7 @@ const scopeArgs = {
   persona: { type: 'string', description: 'The persona (comma-separated for several)', valueHint: 'name' },
   all: { type: 'boolean', description: 'Every persona', default: false },
   target: { type: 'string', description: 'Only addresses starting with these (comma-separated), e.g. media/l3/file', valueHint: 'addr' },
+  image: { type: 'string', description: 'L1: only these images, e.g. debian-12 or debian-12@2026.11.0 (comma-separated)', valueHint: 'image' },
 } as const;
 
 function planVerb(mode: PlanMode, name: string, description: string) {

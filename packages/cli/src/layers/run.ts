@@ -27,6 +27,7 @@ export interface LayerRunArgs {
   readonly persona?: string;
   readonly all?: boolean;
   readonly target?: string;
+  readonly image?: string;
   readonly 'allow-reboot'?: boolean;
   readonly 'destroy-data'?: boolean;
 }
@@ -49,6 +50,7 @@ export async function prepare(ctx: CliContext, args: LayerRunArgs): Promise<Prep
     allowReboot: args['allow-reboot'] === true,
     destroyData: args['destroy-data'] === true,
     targets: args.target ? args.target.split(',').map((t) => t.trim()) : [],
+    ...(args.image ? { images: args.image.split(',').map((t) => t.trim()) } : {}),
   };
   const adapters = (await Promise.all(layers.map((l) => loadLayer(l)))).filter((a): a is LayerAdapter => a !== undefined);
   return { lab, adapters, session: createLayerContext(lab, personas, ctx.reporter, flags) };

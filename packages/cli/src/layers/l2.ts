@@ -1,0 +1,89 @@
+import { readFile } from 'node:fs/promises';
+import { request } from 'node:https';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { LabError, type Plan, type PlanMode } from '@lab/core';
+import { assertHostReady } from '@lab/l0-host';
+import { applyVms, desiredVm, observeVms, planVms, type SnippetWriter } from '@lab/l2-vm';
+import { createPveClient, type PveClient } from '@lab/pve';
+import type { LayerAdapter, LayerContext } from './adapter.js';
+
+async function connect(ctx: LayerContext): Promise<{ client: PveClient; embedded: boolean }> {
+  const ep = await ctx.proxmox();
+  const client = createPveClient({ url: ep.url, ...(ep.fingerprint ? { fingerprint: ep.fingerprint } : {}), auth: { kind: 'token', tokenId: ep.tokenId, secret: ep.tokenSecret }, reporter: ctx.reporter });
+  ctx.onClose(() => client.close());
+  return { client, embedded: ep.embedded };
+}
+
+/** The lab's public key, installed for `ssh.user` by cloud-init. */
+async function labPublicKey(ctx: LayerContext): Promise<string> {
+  const file = ctx.lab.site.site.ssh.identityFile.replace(/^~(?=\/)/, homedir());
+  const pub = `${resolve(ctx.lab.root, file)}.pub`;
+  try {
+    return (await readFile(pub, 'utf8')).trim();
+  } catch (cause) {
+    throw new LabError({ code: 'LAB_L2_NO_SSH_KEY', summary: `cannot read the lab's public key ${pub}`, hint: `create it: ssh-keygen -t ed25519 -f ${file}`, cause });
+  }
+}
+
+/**
+ * Snippets: the embedded simulator takes them through its control endpoint (TLS pinned to its
+ * own certificate). Real Proxmox has no API for them; writing over SSH to the node is adr/0087's
+ * plan and not built yet.
+ */
+function snippetWriter(ctx: LayerContext, url: string, embedded: boolean): SnippetWriter {
+  return {
+    async place(node, storage, name, content) {
+      const px = ctx.lab.site.site.proxmox;
+      if (!embedded || px.mode !== 'embedded') {
+        throw new LabError({ code: 'LAB_L2_SNIPPETS_REMOTE', summary: `cannot place the host-key snippet ${name} on ${node}: writing snippets to a real Proxmox node is not implemented yet`, hint: 'see adr/0087; use the embedded simulator for now' });
+      }
+      const stateDir = resolve(ctx.lab.root, px.stateDir);
+      const [token, ca] = await Promise.all([readFile(join(stateDir, 'control-token'), 'utf8'), readFile(join(stateDir, 'tls', 'pve-ssl.pem'), 'utf8')]);
+      const body = JSON.stringify({ node, storage, name, content });
+      const answer = await new Promise<{ status: number; text: string }>((done, fail) => {
+        const req = request(`${url}/_sim/snippets`, { method: 'POST', ca, headers: { Authorization: `Bearer ${token.trim()}`, 'Content-Type': 'application/json' } }, (res) => {
+          let text = '';
+          res.on('data', (d: Buffer) => (text += d.toString()));
+          res.on('end', () => done({ status: res.statusCode ?? 0, text }));
+        });
+        req.on('error', fail);
+        req.end(body);
+      });
+      if (answer.status !== 200) throw new LabError({ code: 'LAB_L2_SNIPPET', summary: `the simulator refused snippet ${name}: ${answer.text}` });
+      return (JSON.parse(answer.text) as { volid: string }).volid;
+    },
+  };
+}
+
+async function planWith(ctx: LayerContext, client: PveClient, mode: PlanMode): Promise<Plan> {
+  const site = ctx.lab.site.site;
+  const key = await labPublicKey(ctx);
+  const desired = ctx.personas.map((p) => desiredVm(p, site, { sshPublicKeys: [key] }));
+  const vmids = new Map(desired.filter((d) => d.vmid !== undefined).map((d) => [d.persona, d.vmid!]));
+  const obs = await observeVms(client, { personas: desired.map((d) => d.persona), vmids });
+  return planVms(desired, obs, { mode, labVersion: ctx.labVersion, allowReboot: ctx.flags.allowReboot, destroyData: ctx.flags.destroyData });
+}
+
+export const l2Adapter: LayerAdapter = {
+  layer: 'l2',
+  description: 'Persona VMs: full clones of L1 templates, owned keys only, impacts from Proxmox rules, pinned host keys',
+
+  async plan(ctx, mode) {
+    const { client } = await connect(ctx);
+    // Planning may run before L0 was applied in the same run; apply may not.
+    await assertHostReady(client, { site: ctx.lab.site.site, personas: ctx.personas }, { allowPendingSetup: true, reporter: ctx.reporter });
+    return planWith(ctx, client, mode);
+  },
+
+  async apply(plan, ctx) {
+    const { client, embedded } = await connect(ctx);
+    await assertHostReady(client, { site: ctx.lab.site.site, personas: ctx.personas }, { reporter: ctx.reporter });
+    await applyVms(plan, {
+      client,
+      reporter: ctx.reporter,
+      knownHostsFile: resolve(ctx.lab.root, ctx.lab.site.site.ssh.knownHosts),
+      snippets: snippetWriter(ctx, client.origin, embedded),
+    });
+  },
+};
