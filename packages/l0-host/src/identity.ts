@@ -36,7 +36,7 @@ export function poolName(site: Site, stage: Stage): string {
 }
 
 /** The roles lab creates, one per kind of ACL path, so no path gets privileges it cannot use. */
-export type LabRole = 'LabVM' | 'LabDiskStore' | 'LabImageStore' | 'LabBackupStore' | 'LabNode' | 'LabNetwork' | 'LabDownload';
+export type LabRole = 'LabVM' | 'LabDiskStore' | 'LabDataStore' | 'LabImageStore' | 'LabBackupStore' | 'LabNode' | 'LabNetwork' | 'LabLock' | 'LabStartup' | 'LabDownload';
 
 /**
  * Privileges of each role (pve-api.md §2.4, least privilege for a VM-lifecycle tool). VM
@@ -53,6 +53,15 @@ export function rolePrivileges(role: LabRole, features: PveFeatures): readonly s
       ].sort();
     case 'LabDiskStore':
       return ['Datastore.AllocateSpace', 'Datastore.Audit'];
+    case 'LabDataStore':
+      // Persistent data disks are owned by no VM (L2, adr/0087); attaching them needs Allocate.
+      return ['Datastore.Allocate', 'Datastore.AllocateSpace', 'Datastore.Audit'];
+    case 'LabStartup':
+      // Proxmox guards a VM's `startup` (boot order) with Sys.Modify on / (pve-api.md §2.4).
+      return ['Sys.Modify'];
+    case 'LabLock':
+      // L2 holds a per-persona lock as a pool `lab-lock-<persona>` (adr/0088).
+      return ['Pool.Allocate', 'Pool.Audit'];
     case 'LabImageStore':
       return ['Datastore.AllocateSpace', 'Datastore.AllocateTemplate', 'Datastore.Audit'];
     case 'LabBackupStore':

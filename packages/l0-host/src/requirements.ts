@@ -100,7 +100,7 @@ export function hostRequirements(intent: HostIntent, features: PveFeatures): Hos
     const vm = lp.persona.vm;
     for (const d of vm.disks) {
       use(d.storage, `disks of ${lp.name}`);
-      grantStore(d.storage, 'LabDiskStore');
+      grantStore(d.storage, d.persistent ? 'LabDataStore' : 'LabDiskStore');
     }
     const backup = lp.persona.capture?.vm;
     if (backup?.enabled) {
@@ -125,6 +125,14 @@ export function hostRequirements(intent: HostIntent, features: PveFeatures): Hos
     });
   }
 
+  // L2 pins each VM's SSH host key through a cloud-init vendor snippet on a snippets storage.
+  if (personas.length > 0) {
+    for (const st of site.storages.filter((x) => x.content.includes('snippets'))) {
+      use(st.name, 'cloud-init snippets');
+      grantStore(st.name, 'LabDiskStore');
+    }
+  }
+
   const storages: StorageNeed[] = site.storages.map((st) => ({
     name: st.name,
     type: st.type,
@@ -141,18 +149,22 @@ export function hostRequirements(intent: HostIntent, features: PveFeatures): Hos
 
   const acls: AclNeed[] = [{ path: '/vms', roles: ['LabVM'], propagate: true }];
   for (const p of pools) acls.push({ path: `/pool/${p}`, roles: ['LabVM'], propagate: true });
+  if (personas.length > 0) acls.push({ path: '/pool', roles: ['LabLock'], propagate: true });
+  // Only when a persona sets a boot order: Sys.Modify on / is broad, so it is never granted idly.
+  if (personas.some((p) => p.persona.vm.startup !== undefined)) acls.push({ path: '/', roles: ['LabStartup'], propagate: false });
   for (const [s, roles] of [...storeRoles].sort(([a], [b]) => (a < b ? -1 : 1))) acls.push({ path: STORE_PATH(s), roles: [...roles].sort(), propagate: true });
   for (const n of allNodes) acls.push({ path: `/nodes/${n}`, roles: ['LabNode'], propagate: true });
   for (const b of [...bridgeUse.keys()].sort()) acls.push({ path: BRIDGE_PATH(b), roles: ['LabNetwork'], propagate: true });
   if (!features.downloadWithAccessNetwork && site.images.length > 0) acls.push({ path: '/', roles: ['LabDownload'], propagate: false });
 
+  mergeSamePath(acls);
   const roles = new Map<LabRole, readonly string[]>();
   for (const a of acls) for (const r of a.roles) roles.set(r, rolePrivileges(r, features));
 
   const privileges: PrivilegeNeed[] = [];
   for (const a of acls) {
     const privs = new Set(a.roles.flatMap((r) => roles.get(r) ?? []));
-    const why = a.path === '/vms' ? 'VM lifecycle' : a.path.startsWith('/pool/') ? 'VMs in the lab pool' : a.path.startsWith('/storage/') ? (uses.get(a.path.slice(9)) ? [...uses.get(a.path.slice(9))!].join(', ') : 'storage') : a.path.startsWith('/nodes/') ? 'node status and downloads' : a.path.startsWith('/sdn/') ? 'NICs on this bridge' : 'image downloads (PVE < 8.1)';
+    const why = a.path === '/vms' ? 'VM lifecycle' : a.path === '/pool' ? 'per-persona apply locks' : a.path === '/' && a.roles.includes('LabStartup') ? `VM boot order (vm.startup of ${personas.filter((p) => p.persona.vm.startup !== undefined).map((p) => p.name).join(', ')})` : a.path.startsWith('/pool/') ? 'VMs in the lab pool' : a.path.startsWith('/storage/') ? (uses.get(a.path.slice(9)) ? [...uses.get(a.path.slice(9))!].join(', ') : 'storage') : a.path.startsWith('/nodes/') ? 'node status and downloads' : a.path.startsWith('/sdn/') ? 'NICs on this bridge' : 'image downloads (PVE < 8.1)';
     for (const p of [...privs].sort()) privileges.push({ path: a.path, privilege: p, grantedBy: a.path, why });
     // A tagged NIC is checked on `<bridge>/<tag>`; the bridge ACL propagates to it.
     if (a.path.startsWith('/sdn/')) {
@@ -162,4 +174,15 @@ export function hostRequirements(intent: HostIntent, features: PveFeatures): Hos
   }
 
   return { nodes: allNodes, storages, bridges, pools, roles, acls, privileges, vms };
+}
+
+/** One ACL entry per path: Proxmox keys ACLs by path, so roles for the same path are combined. */
+function mergeSamePath(acls: AclNeed[]): void {
+  for (let i = 0; i < acls.length; i++) {
+    for (let j = acls.length - 1; j > i; j--) {
+      if (acls[j]!.path !== acls[i]!.path) continue;
+      acls[i] = { ...acls[i]!, roles: [...new Set([...acls[i]!.roles, ...acls[j]!.roles])].sort(), propagate: acls[i]!.propagate || acls[j]!.propagate };
+      acls.splice(j, 1);
+    }
+  }
 }

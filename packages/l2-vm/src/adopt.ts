@@ -1,8 +1,8 @@
 import { LabError } from '@lab/core';
-import { pveList } from '@lab/pve';
+import { apiPath, pveList, type PveClient } from '@lab/pve';
 import { stringify } from 'yaml';
 import { parseProps, parsePveSize } from './_props.js';
-import { LAB_TAG } from './identity.js';
+import { describeVm, LAB_TAG, personaTag } from './identity.js';
 import { bootDisk } from './plan.js';
 
 /** A `vm:` section written from a live VM, in persona YAML terms. */
@@ -83,9 +83,7 @@ export function renderVmSection(section: Record<string, unknown>): string {
  * Make a VM lab's without touching the guest: rename it to the persona, add lab's tags and the
  * `adopted` marker (fast-plug keys, impact none). Its cloud-init identity stays its own.
  */
-export async function markAdopted(client: import('@lab/pve').PveClient, at: { node: string; vmid: number }, persona: string, personaTags: readonly string[], text: string | undefined): Promise<void> {
-  const { apiPath } = await import('@lab/pve');
-  const { describeVm, personaTag } = await import('./identity.js');
+export async function markAdopted(client: PveClient, at: { node: string; vmid: number }, persona: string, personaTags: readonly string[], text: string | undefined): Promise<void> {
   const tags = [...new Set([LAB_TAG, personaTag(persona), ...personaTags])].sort().join(';');
   await client.put(apiPath('nodes', at.node, 'qemu', String(at.vmid), 'config'), { name: persona, tags, description: describeVm(persona, text, true) });
 }

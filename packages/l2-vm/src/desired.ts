@@ -1,6 +1,5 @@
 import { LabError } from '@lab/core';
 import type { Disk, LoadedPersona, Nic, Site } from '@lab/intent';
-import { poolName } from '@lab/l0-host';
 import { formatProps } from './_props.js';
 import { describeVm, hostKeySnippetName, LAB_TAG, personaTag } from './identity.js';
 
@@ -39,6 +38,8 @@ export interface DesiredVm {
 export interface DesiredOptions {
   /** OpenSSH public keys installed for `site.ssh.user` (the lab's identity). */
   readonly sshPublicKeys: readonly string[];
+  /** The Proxmox pool of a lifecycle stage; L0 owns the naming (`poolName` of @lab/l0-host), the CLI passes it in. */
+  readonly poolOf: (stage: 'stable' | 'experimental') => string;
 }
 
 const MIB = 2 ** 20;
@@ -152,7 +153,7 @@ export function desiredVm(p: LoadedPersona, site: Site, options: DesiredOptions)
     node: vm.node,
     vmid: vm.vmid,
     image: { name: vm.image.name, version: resolveVersion(site, name, vm.image) },
-    pool: poolName(site, stage),
+    pool: options.poolOf(stage),
     config,
     disks,
     snippetStorage,

@@ -94,7 +94,7 @@ export async function startL2(opts: { guests?: GuestBackend; sim?: Partial<Simul
   }
   const userKey = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'lab@test' });
   const knownHosts = path.join(base, 'known_hosts');
-  const desired = (personas = lab.personas): DesiredVm[] => personas.map((p) => desiredVm(p, lab.site.site, { sshPublicKeys: [userKey.public] }));
+  const desired = (personas = lab.personas): DesiredVm[] => personas.map((p) => desiredVm(p, lab.site.site, { sshPublicKeys: [userKey.public], poolOf: (stage) => `${lab.site.site.name}-${stage}` }));
   const fx: L2Fixture = {
     sim,
     client,

@@ -9,6 +9,7 @@ export type { RunningSimulator, SimEngine } from './simulator.js';
 export { FAST_TIMING, REALISTIC_TIMING, DEFAULT_COMPAT } from './options.js';
 export type { SimulatorOptions, TimingOptions, CompatOptions, HostDns, NodeSpec } from './options.js';
 export { FaultController } from './faults/faults.js';
+export type { StandInImage } from './storage/stand-in.js';
 export type { RequestFault, TaskFault, LatencyFault, FaultEntry, FaultKind } from './faults/faults.js';
 export type { SimEvent, SimListener } from './engine/sim.js';
 export type { TaskRecord } from './state/model.js';

@@ -1,3 +1,4 @@
+import type { StandInImage } from './storage/stand-in.js';
 import type { GuestBackend } from './guests/backend.js';
 
 /** How long simulated things take. `fast` is for tests; `realistic` approximates a real node. */
@@ -87,6 +88,8 @@ export interface SimulatorOptions {
   readonly tls?: { readonly cert: string; readonly key: string };
   /** Extra CA certificates (PEM) trusted by download-url for https loopback URLs. */
   readonly downloadCa?: string;
+  /** Public image URLs `download-url` pretends to fetch (no network): see storage/stand-in.ts. */
+  readonly standInImages?: readonly StandInImage[];
 }
 
 export interface ResolvedOptions {
@@ -94,6 +97,7 @@ export interface ResolvedOptions {
   readonly compat: CompatOptions;
   readonly hostDns: HostDns;
   readonly downloadCa: string | undefined;
+  readonly standInImages: readonly StandInImage[];
 }
 
 export function resolveTiming(t: SimulatorOptions['timing']): TimingOptions {

@@ -100,6 +100,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
     compat: { ...DEFAULT_COMPAT, ...opts.compat },
     hostDns: opts.hostDns ?? { search: 'lab.internal', servers: ['192.168.100.1'] },
     downloadCa: opts.downloadCa,
+    standInImages: opts.standInImages ?? [],
   };
   const sim = new Sim({ store, options: resolved, guests: opts.guests, rng, clock, localNode });
   sim.tasks.reapOrphans();

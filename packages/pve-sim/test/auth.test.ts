@@ -160,3 +160,15 @@ describe('users, tokens, roles, ACLs', () => {
     expect(acl.find((e: any) => e.ugid === 'automation@pve!tf')).toBeUndefined();
   });
 });
+
+describe('ACL paths (pve-access-control check_path)', () => {
+  it('accepts /pool as well as /pool/<id>, and refuses paths PVE refuses', async () => {
+    for (const path of ['/pool', '/pool/homelab-stable', '/sdn', '/storage', '/nodes/pve']) {
+      const r = await t.call('PUT', '/access/acl', { body: new URLSearchParams({ path, roles: 'PVEAuditor', users: 'root@pam' }) });
+      expect(r.status, path).toBe(200);
+    }
+    const bad = await t.call('PUT', '/access/acl', { body: new URLSearchParams({ path: '/nope', roles: 'PVEAuditor', users: 'root@pam' }) });
+    expect(bad.status).toBe(400);
+    expect(bad.json.errors.path).toMatch(/invalid ACL path/);
+  });
+});

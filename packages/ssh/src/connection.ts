@@ -1,9 +1,11 @@
 import { EventEmitter } from 'node:events';
 import pLimit from 'p-limit';
+import type { ClientChannel } from 'ssh2';
 import { redact, type Secret } from '@lab/core';
 import { forwardThrough, openClient, type Ssh2Client } from './_client.js';
 import { closedError, commandFailed, disconnected, sudoRefused, timedOut } from './errors.js';
 import { atomicWriteScript, guardScript, shq, STDIN_SCRIPT_COMMAND, type AtomicWriteOptions } from './shell.js';
+import { ShellChannel, newMark, shellLoop } from './_shell-channel.js';
 import { DEFAULT_TIMEOUTS, describeEndpoint, portOf, type SshTarget } from './target.js';
 
 /** A connection to a jump host, possibly shared; `release` is called once per user. */
@@ -52,6 +54,14 @@ export interface ExecOptions {
   readonly secrets?: readonly Secret<string>[];
 }
 
+export interface ScriptOptions extends Omit<ExecOptions, 'stdin'> {
+  /**
+   * Run on a new exec channel instead of the connection's persistent shell: for scripts that
+   * must run alongside others on the same host (the shell runs one script at a time).
+   */
+  readonly fresh?: boolean;
+}
+
 export interface ExecResult {
   readonly code: number | null;
   readonly signal?: string;
@@ -61,8 +71,10 @@ export interface ExecResult {
 }
 
 export interface ConnectionStats {
-  /** Remote commands run on this connection; each is one request/response exchange. */
+  /** Exec channels opened (each costs an sshd session setup on the guest). */
   readonly execs: number;
+  /** Round trips: execs plus scripts run on a persistent shell. */
+  readonly roundTrips: number;
   readonly bytesSent: number;
   readonly bytesReceived: number;
 }
@@ -86,7 +98,9 @@ export class SshConnection extends EventEmitter {
   private readonly limit: ReturnType<typeof pLimit>;
   private readonly inflight = new Set<(error: Error) => void>();
   private state: 'open' | 'closing' | 'closed' = 'open';
-  private counters = { execs: 0, bytesSent: 0, bytesReceived: 0 };
+  private counters = { execs: 0, roundTrips: 0, bytesSent: 0, bytesReceived: 0 };
+  private readonly shells = new Map<boolean, Promise<ShellChannel>>();
+  private readonly shellLimit = pLimit(1);
 
   private constructor(target: SshTarget, client: Ssh2Client, jump: JumpLink | undefined) {
     super();
@@ -95,7 +109,8 @@ export class SshConnection extends EventEmitter {
     this.isRoot = target.username === 'root';
     this.client = client;
     this.jump = jump ? onceReleased(jump) : undefined;
-    this.limit = pLimit(target.maxChannels ?? 8);
+    // OpenSSH allows 10 sessions per connection (MaxSessions); two may be persistent shells.
+    this.limit = pLimit(target.maxChannels ?? 7);
     const onGone = (error?: Error) => {
       if (this.state === 'closed') return;
       const wasOpen = this.state === 'open';
@@ -171,8 +186,77 @@ export class SshConnection extends EventEmitter {
    * Run a bash script sent on stdin (as root with `sudo`), guarded so that a script cut short by
    * a dropped connection runs nothing. One remote command, one round trip.
    */
-  script(body: string, options: Omit<ExecOptions, 'stdin'> = {}): Promise<ExecResult> {
-    return this.exec(STDIN_SCRIPT_COMMAND, { ...options, stdin: guardScript(body) });
+  script(body: string, options: ScriptOptions = {}): Promise<ExecResult> {
+    if (options.fresh) return this.exec(STDIN_SCRIPT_COMMAND, { ...options, stdin: guardScript(body) });
+    return this.shellLimit(() => this.scriptOnShell(guardScript(body), options));
+  }
+
+  private scriptOnShell(script: string, options: ScriptOptions): Promise<ExecResult> {
+    const started = performance.now();
+    const sudo = options.sudo === true && !this.isRoot;
+    const timeoutMs = options.timeoutMs ?? this.target.timeouts?.commandMs ?? DEFAULT_TIMEOUTS.commandMs;
+    return new Promise<ExecResult>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const fail = (error: Error) => {
+        if (timer) clearTimeout(timer);
+        reject(error);
+      };
+      this.shell(sudo).then((sh) => {
+        this.counters.roundTrips += 1;
+        this.counters.bytesSent += Buffer.byteLength(script);
+        timer = setTimeout(() => {
+          sh.kill();
+          fail(timedOut(this.label, 'script', timeoutMs));
+        }, timeoutMs);
+        sh.run(script, {
+          ...(options.onStdout ? { onStdout: options.onStdout } : {}),
+          ...(options.onStderr ? { onStderr: options.onStderr } : {}),
+        }).then((r) => {
+          if (timer) clearTimeout(timer);
+          this.counters.bytesReceived += Buffer.byteLength(r.stdout) + Buffer.byteLength(r.stderr);
+          resolve({ code: r.code, stdout: r.stdout, stderr: r.stderr, durationMs: Math.round(performance.now() - started) });
+        }, fail);
+      }, fail);
+    });
+  }
+
+  /** The persistent shell (root through sudo, or the login user), opened on first use. */
+  private shell(sudo: boolean): Promise<ShellChannel> {
+    const existing = this.shells.get(sudo);
+    if (existing) {
+      return existing.then((sh) => {
+        if (sh.isOpen) return sh;
+        this.shells.delete(sudo);
+        return this.shell(sudo);
+      });
+    }
+    const mark = newMark();
+    const { command, stdin } = this.wrap(`bash -c ${shq(shellLoop(mark))}`, { sudo });
+    const opening = this.limitOpenChannel(command).then((channel) => {
+      if (stdin !== undefined) channel.write(stdin);
+      return new ShellChannel(channel, mark, (stderr) => {
+        if (sudo && SUDO_DENIED.test(stderr)) return sudoRefused(this.label, this.target.username, stderr);
+        return disconnected(this.label, 'while a script was running');
+      });
+    });
+    this.shells.set(sudo, opening);
+    opening.catch(() => this.shells.delete(sudo));
+    return opening;
+  }
+
+  private limitOpenChannel(command: string): Promise<ClientChannel> {
+    if (this.state !== 'open') return Promise.reject(disconnected(this.label, 'before the script started'));
+    this.counters.execs += 1;
+    return new Promise((resolve, reject) => {
+      try {
+        this.client.exec(command, (error, channel) => {
+          if (error) reject(GONE.test(error.message) || this.state !== 'open' ? disconnected(this.label, 'while opening a channel', error) : error);
+          else resolve(channel);
+        });
+      } catch (error) {
+        reject(disconnected(this.label, 'before the script started', error));
+      }
+    });
   }
 
   /** Write a file atomically (temp file, owner, mode, rename) in one round trip, as root. */
@@ -186,6 +270,7 @@ export class SshConnection extends EventEmitter {
   /** End the session politely and wait for the server to close it. */
   async close(): Promise<void> {
     if (this.state === 'closed') return;
+    for (const sh of this.shells.values()) void sh.then((s) => s.end(), () => undefined);
     this.state = 'closing';
     await new Promise<void>((resolve) => {
       this.client.once('close', () => resolve());
@@ -207,7 +292,7 @@ export class SshConnection extends EventEmitter {
     else this.client.end();
   }
 
-  private wrap(command: string, options: ExecOptions): { command: string; stdin?: string | Buffer } {
+  private wrap(command: string, options: Pick<ExecOptions, 'sudo' | 'stdin'>): { command: string; stdin?: string | Buffer } {
     if (!options.sudo || this.isRoot) return { command, ...(options.stdin === undefined ? {} : { stdin: options.stdin }) };
     if (!this.target.sudoPassword) {
       return { command: `sudo -n -H -- sh -c ${shq(command)}`, ...(options.stdin === undefined ? {} : { stdin: options.stdin }) };
@@ -224,6 +309,7 @@ export class SshConnection extends EventEmitter {
     const timeoutMs = options.timeoutMs ?? this.target.timeouts?.commandMs ?? DEFAULT_TIMEOUTS.commandMs;
     const { command: remote, stdin } = this.wrap(command, options);
     this.counters.execs += 1;
+    this.counters.roundTrips += 1;
     return new Promise<ExecResult>((resolve, reject) => {
       const out: Buffer[] = [];
       const err: Buffer[] = [];

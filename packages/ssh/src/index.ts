@@ -6,7 +6,7 @@
  * files are written atomically, and a non-root user works through sudo.
  */
 export { SshConnection, openJump } from './connection.js';
-export type { ExecOptions, ExecResult, ConnectionStats, JumpLink } from './connection.js';
+export type { ExecOptions, ExecResult, ScriptOptions, ConnectionStats, JumpLink } from './connection.js';
 export { SshPool } from './pool.js';
 export type { SshPoolOptions, PoolStats } from './pool.js';
 export { DEFAULT_TIMEOUTS, describeEndpoint, targetKey } from './target.js';

@@ -35,7 +35,7 @@ export interface SshTarget extends SshEndpoint {
   readonly jump?: SshEndpoint;
   /** Password for sudo when the user has no password-less sudo; never put on a command line. */
   readonly sudoPassword?: Secret<string>;
-  /** Parallel channels on the one connection; OpenSSH's MaxSessions default is 10. Default 8. */
+  /** Parallel exec channels on the one connection (OpenSSH's MaxSessions is 10; two go to persistent shells). Default 7. */
   readonly maxChannels?: number;
   readonly timeouts?: SshTimeouts;
 }

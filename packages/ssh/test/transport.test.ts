@@ -60,6 +60,44 @@ suite('SSH transport against a real guest', () => {
     expect(r.stdout).toBe('0\nafter cat\n');
   });
 
+  it('runs scripts on one persistent shell: no new channel per script, exact output, exit codes', async () => {
+    const c = await SshConnection.open(guest.target);
+    try {
+      await c.script('true', { sudo: true });
+      const before = c.stats;
+      const a = await c.script('printf "no newline"; echo oops >&2; exit 3', { sudo: true });
+      expect(a).toMatchObject({ code: 3, stdout: 'no newline', stderr: 'oops\n' });
+      const b = await c.script('echo "$(id -u) $$"', { sudo: true });
+      const d = await c.script('echo "$(id -u) $$"', { sudo: true });
+      expect(b.stdout.split(' ')[0]).toBe('0');
+      expect(d.stdout).toBe(b.stdout); // same shell process answered both
+      expect(c.stats.execs - before.execs).toBe(0);
+      expect(c.stats.roundTrips - before.roundTrips).toBe(3);
+      const big = 'x'.repeat(300_000);
+      expect((await c.script(`printf '%s' '${big}' | wc -c`, { sudo: true })).stdout.trim()).toBe('300000');
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('serialises scripts on the shell, runs fresh ones beside it, and replaces a shell killed by a timeout', async () => {
+    const c = await SshConnection.open(guest.target);
+    try {
+      const t0 = performance.now();
+      const [x, y, z] = await Promise.all([
+        c.script('sleep 0.3; echo x', { sudo: true }),
+        c.script('echo y', { sudo: true }),
+        c.script('sleep 0.3; echo z', { sudo: true, fresh: true }),
+      ]);
+      expect([x.stdout, y.stdout, z.stdout]).toEqual(['x\n', 'y\n', 'z\n']);
+      expect(performance.now() - t0).toBeLessThan(900);
+      expect(await codeOf(c.script('sleep 5', { sudo: true, timeoutMs: 300 }))).toBe('LAB_SSH_TIMEOUT');
+      expect((await c.script('echo after', { sudo: true })).stdout).toBe('after\n');
+    } finally {
+      await c.close();
+    }
+  });
+
   it('runs nothing of a script cut short (guarded body)', async () => {
     const r = await conn.exec(STDIN_SCRIPT_COMMAND, {
       stdin: 'lab_main() {\ntouch /tmp/ran-half\n',

@@ -5,6 +5,7 @@ import { ExitCode, LabError, runStep } from '@lab/core';
 import { loadLab } from '@lab/intent';
 import { createContext, globalArgs } from '../context.js';
 import { startEmbedded, type EmbeddedSim } from '../sim/embedded.js';
+import { standInsFor } from '../sim/stand-ins.js';
 import { renderGraph } from './graph.js';
 
 function apiGet(sim: EmbeddedSim, path: string): Promise<unknown> {
@@ -51,7 +52,7 @@ export const demoCommand = defineCommand({
     }
     say(`3. Start the embedded simulator (${lab.site.site.nodes.length} nodes, ${px.guests} guests; state in ${px.stateDir}):`);
     const sim = await runStep(ctx.reporter, 'start the simulator', async () =>
-      startEmbedded({ stateDir: resolve(root, px.stateDir), nodes: lab.site.site.nodes.map((n) => ({ name: n.name, cpus: n.cores, memory: n.memory })), guests: px.guests, reporter: ctx.reporter }),
+      startEmbedded({ stateDir: resolve(root, px.stateDir), nodes: lab.site.site.nodes.map((n) => ({ name: n.name, cpus: n.cores, memory: n.memory })), guests: px.guests, reporter: ctx.reporter, standInImages: standInsFor(lab.site.site) }),
     );
     try {
       const version = (await apiGet(sim, '/version')) as { version: string };

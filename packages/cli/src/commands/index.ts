@@ -14,6 +14,7 @@ export const rootCommand = defineCommand({
     graph: () => import('./graph.js').then((m) => m.graphCommand),
     secret: () => import('./secret.js').then((m) => m.secretCommand),
     image: () => import('./image.js').then((m) => m.imageCommand),
+    adopt: () => import('./adopt.js').then((m) => m.adoptCommand),
     sim: () => import('./sim.js').then((m) => m.simCommand),
     demo: () => import('./demo.js').then((m) => m.demoCommand),
   },

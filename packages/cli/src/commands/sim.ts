@@ -4,11 +4,13 @@ import { defineCommand } from 'citty';
 import { ExitCode, LabError } from '@lab/core';
 import { createContext, globalArgs, type CliContext } from '../context.js';
 import { startEmbedded, type GuestMode } from '../sim/embedded.js';
+import { standInsFor } from '../sim/stand-ins.js';
 
 interface SimDefaults {
   readonly stateDir: string;
   readonly nodes: readonly (string | { readonly name: string; readonly cpus?: number; readonly memory?: number })[] | number;
   readonly guests: GuestMode | undefined;
+  readonly standInImages: readonly import('@lab/pve-sim').StandInImage[];
 }
 
 /** Inside a lab with an embedded endpoint, default to its state dir, nodes and guest mode. */
@@ -18,12 +20,17 @@ async function defaults(ctx: CliContext): Promise<SimDefaults> {
     const root = ctx.root();
     const { site } = await loadSite(root);
     if (site.proxmox.mode === 'embedded') {
-      return { stateDir: resolve(root, site.proxmox.stateDir), nodes: site.nodes.map((n) => ({ name: n.name, cpus: n.cores, memory: n.memory })), guests: site.proxmox.guests };
+      return {
+        stateDir: resolve(root, site.proxmox.stateDir),
+        nodes: site.nodes.map((n) => ({ name: n.name, cpus: n.cores, memory: n.memory })),
+        guests: site.proxmox.guests,
+        standInImages: standInsFor(site),
+      };
     }
   } catch {
     // Not in a lab: a standalone simulator for other tools.
   }
-  return { stateDir: resolve('.lab/sim'), nodes: 1, guests: undefined };
+  return { stateDir: resolve('.lab/sim'), nodes: 1, guests: undefined, standInImages: [] };
 }
 
 function waitForSignal(): Promise<NodeJS.Signals> {
@@ -71,6 +78,7 @@ const start = defineCommand({
       reporter: ctx.reporter,
       authorizedKeys: keys,
       publish: true,
+      standInImages: d.standInImages,
       ...(args.port ? { port: Number(args.port) } : {}),
       ...(args.http ? { https: false } : {}),
     });

@@ -73,7 +73,9 @@ async function connect(ctx: LayerContext): Promise<Clients> {
   const endpointAuth: PveAuth | undefined = endpoint ? { kind: 'token', tokenId: endpoint.tokenId, secret: endpoint.tokenSecret } : undefined;
   const isLab = endpoint?.tokenId === identity.tokenId;
   const lab = isLab && endpointAuth ? make(endpointAuth) : undefined;
-  const admin = envAdmin ? make(envAdmin) : !isLab && endpointAuth ? make(endpointAuth) : undefined;
+  // The embedded simulator also hands out its admin token, so L0 can extend the lab's own grants.
+  const embeddedAdmin: PveAuth | undefined = endpoint?.admin ? { kind: 'token', tokenId: endpoint.admin.tokenId, secret: endpoint.admin.tokenSecret } : undefined;
+  const admin = envAdmin ? make(envAdmin) : !isLab && endpointAuth ? make(endpointAuth) : embeddedAdmin ? make(embeddedAdmin) : undefined;
   return { identity, lab, admin };
 }
 

@@ -3,7 +3,7 @@ import { request } from 'node:https';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { LabError, type Plan, type PlanMode } from '@lab/core';
-import { assertHostReady } from '@lab/l0-host';
+import { assertHostReady, poolName } from '@lab/l0-host';
 import { applyVms, desiredVm, observeVms, planVms, type SnippetWriter } from '@lab/l2-vm';
 import { createPveClient, type PveClient } from '@lab/pve';
 import type { LayerAdapter, LayerContext } from './adapter.js';
@@ -59,7 +59,7 @@ function snippetWriter(ctx: LayerContext, url: string, embedded: boolean): Snipp
 async function planWith(ctx: LayerContext, client: PveClient, mode: PlanMode): Promise<Plan> {
   const site = ctx.lab.site.site;
   const key = await labPublicKey(ctx);
-  const desired = ctx.personas.map((p) => desiredVm(p, site, { sshPublicKeys: [key] }));
+  const desired = ctx.personas.map((p) => desiredVm(p, site, { sshPublicKeys: [key], poolOf: (stage) => poolName(site, stage) }));
   const vmids = new Map(desired.filter((d) => d.vmid !== undefined).map((d) => [d.persona, d.vmid!]));
   const obs = await observeVms(client, { personas: desired.map((d) => d.persona), vmids });
   return planVms(desired, obs, { mode, labVersion: ctx.labVersion, allowReboot: ctx.flags.allowReboot, destroyData: ctx.flags.destroyData });

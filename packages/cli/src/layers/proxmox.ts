@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { LabError, Secret } from '@lab/core';
 import type { LayerContext, ProxmoxEndpoint } from './adapter.js';
 import { startEmbedded, type EmbeddedSim } from '../sim/embedded.js';
+import { standInsFor } from '../sim/stand-ins.js';
 
 /**
  * The simulator's state may have been reset since L0 stored the token (a fresh clone, a removed
@@ -52,6 +53,7 @@ export async function resolveProxmox(ctx: LayerContext): Promise<ProxmoxEndpoint
     nodes: site.nodes.map((n) => ({ name: n.name, cpus: n.cores, memory: n.memory })),
     guests: px.guests,
     reporter: ctx.reporter,
+    standInImages: standInsFor(site),
   });
   ctx.onClose(() => sim.close());
   const store = ctx.secrets();

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { rm, writeFile, mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { LabError, type Reporter } from '@lab/core';
 
 export type GuestMode = 'docker' | 'none';
@@ -17,6 +18,8 @@ export interface EmbeddedOptions {
   readonly authorizedKeys?: readonly string[];
   /** Publish endpoint.json so other processes (and tools) can use this simulator. */
   readonly publish?: boolean;
+  /** Image URLs download-url serves offline (the lab's catalogue; see stand-ins.ts). */
+  readonly standInImages?: readonly import('@lab/pve-sim').StandInImage[];
 }
 
 export interface EmbeddedSim {
@@ -67,6 +70,21 @@ function running(stateDir: string): EndpointFile | undefined {
   }
 }
 
+/**
+ * The guest image recipe ships with the workspace (tools/guest-image). Found by walking up from
+ * this module, which sits at different depths in src/ and in the bundle.
+ */
+function guestImageScript(): string | undefined {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = join(dir, 'tools/guest-image/build.sh');
+    if (existsSync(candidate)) return candidate;
+    const up = dirname(dir);
+    if (up === dir) return undefined;
+    dir = up;
+  }
+}
+
 /** Docker instance names must be stable per state dir so a restarted simulator adopts its guests. */
 function instanceName(stateDir: string): string {
   return `sim-${createHash('sha256').update(stateDir).digest('hex').slice(0, 10)}`;
@@ -87,7 +105,9 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
   const instance = instanceName(options.stateDir);
   let backend;
   if (guests === 'docker') {
+    const script = guestImageScript();
     const image = await sim.ensureGuestImage({
+      ...(script ? { script } : {}),
       onProgress: (line) => options.reporter.emit({ type: 'log', level: 'debug', message: `guest image: ${line}` }),
     });
     if (image.built) options.reporter.emit({ type: 'log', level: 'info', message: `built the guest image ${image.tag}` });
@@ -99,6 +119,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
     stateDir: options.stateDir,
     nodes: options.nodes,
     guests: backend,
+    standInImages: options.standInImages ?? [],
     ...(options.port === undefined ? {} : { port: options.port }),
     ...(options.https === undefined ? {} : { https: options.https }),
   });
@@ -120,7 +141,9 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
       if (options.publish) await rm(join(options.stateDir, ENDPOINT), { force: true });
       await jump.close();
       await running_.close();
-      await backend.close();
+      // Guests keep running, as VMs on a real node outlive the API client: the next process
+      // on this state dir adopts them (containers are labelled with the instance).
+      if (guests === 'none') await backend.close();
     },
   };
   if (options.publish) {

@@ -102,7 +102,7 @@ export function vmSchema(b: Build) {
     tags: b
       .list('vm.tags', pattern(/^[a-z0-9_][a-z0-9_.+-]*$/, 'a Proxmox tag', 'media'))
       .default([])
-      .describe('Proxmox tags. lab adds `lab` and `persona-<name>` itself.'),
+      .describe('Proxmox tags. lab adds `lab` and `lab-persona-<name>` itself.'),
     onboot: bool().default(true).describe('Start the VM when the node boots.'),
     startup: obj({
       order: int(0, 1000, 'a start order').optional().describe('Lower starts first.'),

@@ -101,9 +101,10 @@ export async function main(): Promise<number> {
       resources = r.plan.changes.length;
       roundTrips = r.roundTrips;
     }
-    const execsBefore = warmConn.stats.execs;
+    const before = warmConn.stats;
     await checkL3(intent, { host: warmConn });
-    const execsPerCheck = warmConn.stats.execs - execsBefore;
+    const execsPerCheck = warmConn.stats.execs - before.execs;
+    const tripsPerCheck = warmConn.stats.roundTrips - before.roundTrips;
     await warmConn.close();
     const cold: number[] = [];
     for (let i = 0; i < runs; i++) cold.push(await coldCheck(guest, intent));
@@ -148,8 +149,8 @@ export async function main(): Promise<number> {
     const lines = [
       '',
       `L3 no-op check, reference persona (${resources} addresses: 10 packages, 4 users + groups + keys + sudo rules, 5 directories, 8 files, 3 sysctl, 2 sshd lines, 3 services, time zone, and L3's own checks)`,
-      `  lab check, warm connection      ${warmMs.toFixed(0).padStart(6)} ms   (median of ${runs}; ${roundTrips} round trip = ${execsPerCheck} remote command)`,
-      `  lab check, cold (connect via jump host + check)  ${coldMs.toFixed(0).padStart(6)} ms   (median of ${runs}; SSH handshake to the jump host and through it, then 1 round trip)`,
+      `  lab check, warm connection      ${warmMs.toFixed(0).padStart(6)} ms   (median of ${runs}; ${roundTrips} round trip: ${tripsPerCheck} script on the persistent shell, ${execsPerCheck} new channels)`,
+      `  lab check, cold                 ${coldMs.toFixed(0).padStart(6)} ms   (median of ${runs}; SSH to the jump host and through it, sudo shell, then 1 round trip)`,
       ansible
         ? `  ansible-playbook (no-op run)    ${String(ansible.ms).padStart(6)} ms   (${ansible.tasks} tasks, ${ansible.sshExecs} SSH round trips, pipelining on, facts off, ControlPersist warm) ${ansibleNote}`
         : `  ansible-playbook                (skipped: ${ansibleNote || 'L3_BENCH_ANSIBLE=0'})`,

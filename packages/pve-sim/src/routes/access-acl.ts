@@ -8,7 +8,7 @@ import { normalizePath, splitTokenId } from '../access/acl.js';
 import { splitList } from '../util/_list.js';
 
 const ACL_PATH_RE =
-  /^\/(?:access(?:\/groups(?:\/[^/]+)?|\/realm(?:\/[^/]+)?)?|vms(?:\/\d+)?|storage(?:\/[^/]+)?|nodes(?:\/[^/]+)?|pool(?:\/[^/]+)+|sdn(?:\/.+)?|mapping(?:\/.+)?)?$/;
+  /^\/(?:access(?:\/groups(?:\/[^/]+)?|\/realm(?:\/[^/]+)?)?|vms(?:\/\d+)?|storage(?:\/[^/]+)?|nodes(?:\/[^/]+)?|pool(?:\/[^/]+)*|sdn(?:\/.+)?|mapping(?:\/.+)?)?$/;
 
 /** Roles and ACL entries (`/access/roles`, `/access/acl`). */
 export const accessAclRoutes: readonly Route[] = [

@@ -13,6 +13,8 @@ import type { ContentType } from '../state/model.js';
 import { addVolume, findVolume, volumeFile } from './volumes.js';
 import { imageInfo } from './image-info.js';
 import { subdirFor } from './volname.js';
+import { markStandIn, sidecarOf, standInContent, standInDigest, type StandInImage } from './stand-in.js';
+import { writeFile } from 'node:fs/promises';
 
 /** Whether `host` is this machine's loopback; the simulator never downloads from elsewhere. */
 export function isLoopbackHost(host: string): boolean {
@@ -72,6 +74,8 @@ export async function openUrl(sim: Sim, raw: string, method: 'GET' | 'HEAD' = 'G
 }
 
 async function fileHash(algorithm: string, file: string): Promise<string> {
+  const registered = standInDigest(file, algorithm);
+  if (registered !== undefined) return registered;
   const h = createHash(algorithm);
   await pipeline(createReadStream(file), h);
   return h.digest('hex');
@@ -99,23 +103,13 @@ export async function downloadToStorage(sim: Sim, task: TaskHandle, req: Downloa
   }
   await mkdir(path.dirname(abs), { recursive: true });
   const tmp = `${abs}.tmp_dwnl.${process.pid}`;
+  const standIn = sim.options.standInImages.find((i) => i.url === req.url);
   try {
-    const res = await openUrl(sim, req.url);
-    const started = sim.now();
-    const length = Number(res.headers['content-length'] ?? 0);
-    task.log(`--${new Date(started).toISOString().replace('T', ' ').slice(0, 19)}--  ${req.url}`);
-    task.log(`Length: ${length || 'unspecified'} [${res.headers['content-type'] ?? 'application/octet-stream'}]`);
-    task.log(`Saving to: '${dest}.tmp_dwnl.${process.pid}'`);
-    await pipeline(res, createWriteStream(tmp));
-    const size = (await stat(tmp)).size;
-    task.log(`'${dest}.tmp_dwnl.${process.pid}' saved [${size}/${length || size}]`);
-    if (req.checksum) {
-      const got = await fileHash(req.checksum.algorithm, tmp);
-      if (got.toLowerCase() !== req.checksum.value.toLowerCase()) {
-        task.log('calculating checksum...');
-        throw new Error(`checksum mismatch: got '${got}' != expect '${req.checksum.value}'`);
-      }
-      task.log('calculating checksum...OK, checksum verified');
+    if (standIn) {
+      await downloadStandIn(task, req, standIn, tmp, abs, dest);
+    } else {
+      await fetchToTemp(sim, task, req, tmp, dest);
+      await rm(sidecarOf(abs), { force: true });
     }
     let final = tmp;
     if (req.compression) {
@@ -154,4 +148,41 @@ export async function downloadToStorage(sim: Sim, task: TaskHandle, req: Downloa
     await rm(tmp, { force: true });
     await rm(`${abs}.tmp_dcom.${process.pid}`, { force: true });
   }
+}
+
+async function fetchToTemp(sim: Sim, task: TaskHandle, req: DownloadRequest, tmp: string, dest: string): Promise<void> {
+  const res = await openUrl(sim, req.url);
+  const started = sim.now();
+  const length = Number(res.headers['content-length'] ?? 0);
+  task.log(`--${new Date(started).toISOString().replace('T', ' ').slice(0, 19)}--  ${req.url}`);
+  task.log(`Length: ${length || 'unspecified'} [${res.headers['content-type'] ?? 'application/octet-stream'}]`);
+  task.log(`Saving to: '${dest}.tmp_dwnl.${process.pid}'`);
+  await pipeline(res, createWriteStream(tmp));
+  const size = (await stat(tmp)).size;
+  task.log(`'${dest}.tmp_dwnl.${process.pid}' saved [${size}/${length || size}]`);
+  if (req.checksum) {
+    const got = await fileHash(req.checksum.algorithm, tmp);
+    if (got.toLowerCase() !== req.checksum.value.toLowerCase()) {
+      task.log('calculating checksum...');
+      throw new Error(`checksum mismatch: got '${got}' != expect '${req.checksum.value}'`);
+    }
+    task.log('calculating checksum...OK, checksum verified');
+  }
+}
+
+/** A registered stand-in: no network, a generated qcow2 header, the registered digest checked. */
+async function downloadStandIn(task: TaskHandle, req: DownloadRequest, image: StandInImage, tmp: string, abs: string, dest: string): Promise<void> {
+  task.log(`(simulator) ${req.url} is a registered stand-in image: nothing leaves this machine`);
+  const bytes = standInContent(image);
+  await writeFile(tmp, bytes);
+  task.log(`'${dest}.tmp_dwnl.${process.pid}' saved [${bytes.length}/${bytes.length}]`);
+  if (req.checksum) {
+    const got = image.checksums[req.checksum.algorithm] ?? '';
+    if (got.toLowerCase() !== req.checksum.value.toLowerCase()) {
+      task.log('calculating checksum...');
+      throw new Error(`checksum mismatch: got '${got}' != expect '${req.checksum.value}'`);
+    }
+    task.log('calculating checksum...OK, checksum verified');
+  }
+  await markStandIn(abs, image);
 }
