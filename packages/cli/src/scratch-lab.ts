@@ -6,6 +6,7 @@ import { parseDocument } from 'yaml';
 import { Secret } from '@lab/core';
 import { collectSecretRefs, loadLab } from '@lab/intent';
 import { generateIdentity, openSecretStore, writeIdentityFile } from '@lab/secrets';
+import { generateKeyPair } from '@lab/ssh';
 
 export interface ScratchLab {
   readonly root: string;
@@ -24,6 +25,10 @@ export interface ScratchLabOptions {
   readonly identityFile?: string;
   /** Value for each referenced secret; default 24 random bytes, base64url. */
   readonly valueFor?: (name: string) => string;
+  /** Give the copy its own SSH key (ssh.identityFile) instead of the operator's. */
+  readonly sshKeyFile?: string;
+  /** Change the copy's lab.yaml further (e.g. `proxmox.guests: none` for tests). */
+  readonly edit?: (doc: import('yaml').Document) => void;
 }
 
 /**
@@ -49,6 +54,16 @@ export async function createScratchLab(options: ScratchLabOptions): Promise<Scra
   const labFile = join(root, 'lab.yaml');
   const doc = parseDocument(await readFile(labFile, 'utf8'));
   doc.setIn(['secrets', 'recipients'], [recipient]);
+  if (options.sshKeyFile) {
+    const keyFile = resolve(options.sshKeyFile);
+    if (!existsSync(keyFile)) {
+      const pair = generateKeyPair('lab-demo');
+      await writeFile(keyFile, pair.privateKey.reveal(), { mode: 0o600 });
+      await writeFile(`${keyFile}.pub`, `${pair.publicKey}\n`);
+    }
+    doc.setIn(['ssh', 'identityFile'], keyFile);
+  }
+  options.edit?.(doc);
   await writeFile(labFile, doc.toString());
 
   const lab = await loadLab(root);

@@ -35,3 +35,4 @@ export type { WritableLike } from './reporter/ndjson.js';
 export { createHumanReporter, formatMs } from './reporter/human.js';
 export type { HumanReporterOptions } from './reporter/human.js';
 export { colorWanted } from './_style.js';
+export { installLoopbackGuard, isLoopbackDestination } from './loopback-guard.js';

@@ -317,4 +317,14 @@ describe.runIf(engine !== undefined || inCi)('docker guest backend (real Debian 
     expect(await dead.state(7)).toBe('stopped');
     await expect(dead.rollback(7, 'orphan')).rejects.toMatchObject({ code: 'LAB_SIM_SNAPSHOT_MISSING' });
   });
+
+  it('never prunes the persistent guests of a lab, whose CLI process ends after every command', async () => {
+    const image = (await ensureGuestImage()).tag;
+    const lab = createDockerBackend({ image, instance: `persistent-${process.pid}`, persistent: true });
+    await lab.start({ ...spec, vmid: 8, nics: [] });
+    await lab.stop(8);
+    const pruned = await pruneStaleGuests({ keepInstance: `test-${process.pid}`, isAlive: () => false });
+    expect(pruned.containers).not.toContain(`lab-persistent-${process.pid}-8`);
+    await lab.destroy(8);
+  });
 });

@@ -1,81 +1,80 @@
-import { request } from 'node:https';
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { defineCommand } from 'citty';
 import { ExitCode, LabError, runStep } from '@lab/core';
 import { loadLab } from '@lab/intent';
 import { createContext, globalArgs } from '../context.js';
-import { startEmbedded, type EmbeddedSim } from '../sim/embedded.js';
-import { standInsFor } from '../sim/stand-ins.js';
+import { availableLayers } from '../layers/registry.js';
+import { createScratchLab } from '../scratch-lab.js';
 import { renderGraph } from './graph.js';
 
-function apiGet(sim: EmbeddedSim, path: string): Promise<unknown> {
-  return new Promise((done, fail) => {
-    const req = request(
-      `${sim.url}/api2/json${path}`,
-      // Trust exactly the simulator's own certificate: pinned, never unverified.
-      { ...(sim.certificatePem ? { ca: sim.certificatePem } : {}), headers: { Authorization: `PVEAPIToken=${sim.adminToken.id}=${sim.adminToken.secret}` } },
-      (res) => {
-        let body = '';
-        res.on('data', (c: Buffer) => (body += c.toString()));
-        res.on('end', () => (res.statusCode === 200 ? done((JSON.parse(body) as { data: unknown }).data) : fail(new Error(`${path}: HTTP ${res.statusCode} ${res.statusMessage}`))));
-      },
-    );
-    req.on('error', fail);
-    req.end();
-  });
-}
-
 /**
- * The README's main job: show the example lab end to end on the embedded simulator. It says
- * what it does and why at each step, and leaves the simulator's state in the lab's state dir.
+ * The README's main job: the example lab of this repository brought up on the embedded Proxmox
+ * simulator, layer by layer, then planned again to show that nothing is left to change. It
+ * works on a scratch copy under .lab/demo (its own age identity, secrets and SSH key), so the
+ * repository is never modified, and says what it does and why at each step.
  */
 export const demoCommand = defineCommand({
-  meta: { name: 'demo', description: 'Validate and list the example lab, then run it against the embedded Proxmox simulator' },
-  args: { ...globalArgs },
+  meta: { name: 'demo', description: 'Bring the example lab up on the embedded Proxmox simulator, then show a second run changes nothing' },
+  args: { ...globalArgs, fresh: { type: 'boolean', description: 'Start from an empty simulator and a new scratch copy', default: false } },
   async run({ args }) {
     const ctx = createContext(args);
     const say = (s: string) => ctx.io.err(s);
-    const root = ctx.root();
-
-    say('lab demo — the example lab in this repository, against the bundled Proxmox VE 8.4 simulator.\n');
-    say('1. Validate the intent (lab.yaml and every persona; secret references must exist, encrypted):');
-    const lab = await runStep(ctx.reporter, 'validate lab.yaml and personas', async () => loadLab(root));
-    say(`   ${lab.personas.length} personas: ${lab.personas.map((p) => p.name).join(', ')}\n`);
-
-    say('2. The personas and how they map onto the layers (Mermaid; paste into any Markdown viewer):');
-    ctx.io.out(renderGraph(lab));
-    say('');
-
-    const px = lab.site.site.proxmox;
-    if (px.mode !== 'embedded') {
-      throw new LabError({ code: 'LAB_DEMO_REMOTE', summary: 'lab.yaml points at a real Proxmox; the demo runs only on the embedded simulator', hint: 'use the example lab.yaml of this repository' });
-    }
-    say(`3. Start the embedded simulator (${lab.site.site.nodes.length} nodes, ${px.guests} guests; state in ${px.stateDir}):`);
-    const sim = await runStep(ctx.reporter, 'start the simulator', async () =>
-      startEmbedded({ stateDir: resolve(root, px.stateDir), nodes: lab.site.site.nodes.map((n) => ({ name: n.name, cpus: n.cores, memory: n.memory })), guests: px.guests, reporter: ctx.reporter, standInImages: standInsFor(lab.site.site) }),
-    );
-    try {
-      const version = (await apiGet(sim, '/version')) as { version: string };
-      const nodes = (await apiGet(sim, '/nodes')) as { node: string; status: string; maxcpu: number; maxmem: number }[];
-      const storages = (await apiGet(sim, '/storage')) as { storage: string; type: string; content: string }[];
-      say(`   Proxmox VE ${version.version} at ${sim.url} (certificate ${sim.fingerprint?.slice(0, 23)}…)`);
-      for (const n of nodes) say(`   node ${n.node}: ${n.status}, ${n.maxcpu} CPU, ${Math.round(n.maxmem / 2 ** 30)} GiB`);
-      for (const s of storages) say(`   storage ${s.storage} (${s.type}): ${s.content}`);
-      say(`   SSH jump host: 127.0.0.1:${sim.jumpHost.port} (guests: ${sim.guests})`);
-    } finally {
-      await sim.close();
-    }
-    say('\n4. L0 — prepare the host: check it against the lab, create the least-privilege role, user, token,');
-    say('   ACLs and pools, enable missing storage content (admin credentials: the simulator\'s admin token):');
+    const repo = ctx.root();
+    const base = join(repo, '.lab/demo');
+    const root = join(base, 'lab');
     const { main } = await import('../main.js');
     const flags = ['--root', root, ...(args.verbose ? ['-v'] : [])];
-    const applied = await main(['apply', '--layer', 'l0', '-y', ...flags], ctx.io);
-    if (applied !== ExitCode.Ok) return applied;
-    say('\n5. Check L0 again, now as the lab\'s own token: nothing left to change (exit 0).');
-    const checked = await main(['check', '--layer', 'l0', ...flags], ctx.io);
-    if (checked !== ExitCode.Ok) return checked;
-    say('\nNext: `pnpm lab sim start` keeps the simulator running for other tools; `pnpm lab personas` lists the lab;');
-    say('edit personas/*/persona.yaml and `pnpm lab validate` shows exactly what is wrong, where, and how to fix it.');
+    const run = async (argv: string[]) => main([...argv, ...flags], ctx.io);
+
+    say('lab demo — the example lab of this repository on the bundled Proxmox VE 8.4 simulator.\n');
+    if (args.fresh) await rm(base, { recursive: true, force: true });
+    if (!existsSync(join(root, 'lab.yaml'))) {
+      say(`0. The example lab's secrets are encrypted to its maintainers' age keys, which this machine does not have.`);
+      say(`   So the demo works on a copy in ${base}: a new age identity, generated secret values, an SSH key for the lab.`);
+      const scratch = await runStep(ctx.reporter, 'make the scratch copy of the example lab', async () =>
+        createScratchLab({ from: repo, to: root, identityFile: join(base, 'age.key'), sshKeyFile: join(base, 'id_ed25519') }),
+      );
+      say(`   ${scratch.secrets.length} secrets generated and encrypted; identity ${scratch.identityFile}\n`);
+    } else {
+      say(`0. Reusing the scratch copy in ${base} (pass --fresh to start over).\n`);
+    }
+    process.env.LAB_AGE_KEY_FILE = join(base, 'age.key');
+
+    say('1. Validate the intent: lab.yaml and every persona, including that every referenced secret exists.');
+    const lab = await loadLab(root);
+    if (lab.site.site.proxmox.mode !== 'embedded') {
+      throw new LabError({ code: 'LAB_DEMO_REMOTE', summary: 'the demo runs only on the embedded simulator', hint: 'use the example lab.yaml of this repository' });
+    }
+    if ((await run(['validate'])) !== ExitCode.Ok) return ExitCode.Error;
+
+    say('\n2. The personas and the layers that build them (Mermaid; paste into any Markdown viewer):');
+    ctx.io.out(renderGraph(lab));
+
+    const layers = availableLayers().filter((l) => ['l0', 'l1', 'l2'].includes(l));
+    say(`\n3. L0 — check the Proxmox host against the lab and prepare it: a least-privilege role set, user, API token`);
+    say('   (its secret stored encrypted), ACLs, pools, storage content. The simulator starts in-process on first use.');
+    if ((await run(['apply', '--layer', 'l0', '-y'])) !== ExitCode.Ok) return ExitCode.Error;
+    if (layers.includes('l1')) {
+      say('\n4. L1 — build the image catalogue into versioned templates (download with checksum, import, cloud-init, template).');
+      say('   The simulator reaches no network: catalogue URLs are served as stand-in images (docs/simulator.md).');
+      if ((await run(['apply', '--layer', 'l1', '-y'])) !== ExitCode.Ok) return ExitCode.Error;
+    }
+    if (layers.includes('l2')) {
+      say('\n5. L2 — the VMs: full clones of the templates, sized and wired as each persona says, host keys pinned,');
+      say(`   started, guest agent awaited (${lab.site.site.proxmox.guests === 'docker' ? 'real Debian guests in Docker when an engine answers' : 'records only'}).`);
+      if ((await run(['apply', '--layer', 'l2', '--all', '-y'])) !== ExitCode.Ok) return ExitCode.Error;
+    }
+    say(`\n6. The same plan again (${layers.join(', ')}): everything already matches its intent, so nothing changes (exit 0).`);
+    const again = await run(['plan', '--layer', layers.join(','), '--all']);
+    if (again !== ExitCode.Ok) return again;
+
+    say('\nWhere to look:');
+    say(`  pnpm lab personas --root ${root}          the lab`);
+    say(`  pnpm lab sim start --root ${root}         keep the simulator running for other Proxmox clients`);
+    say('  docker ps --filter label=lab.pve-sim.instance       the guests (when a Docker engine runs)');
+    say(`  ${root}/.lab/known_hosts                    host keys pinned before first boot`);
     return ExitCode.Ok;
   },
 });

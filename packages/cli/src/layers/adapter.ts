@@ -25,6 +25,8 @@ export interface ProxmoxEndpoint {
   readonly tokenId: string;
   readonly tokenSecret: import('@lab/core').Secret<string>;
   readonly embedded: boolean;
+  /** The node's SSH jump host, when the CLI knows it (the embedded simulator's, with its host key). */
+  readonly jumpHost?: { readonly host: string; readonly port: number; readonly username: string; readonly hostPublicKey?: string };
   /** Administrator credentials, known only for the embedded simulator (L0 apply uses them). */
   readonly admin?: { readonly tokenId: string; readonly tokenSecret: import('@lab/core').Secret<string> };
 }

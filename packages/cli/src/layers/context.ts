@@ -1,4 +1,4 @@
-import type { Reporter } from '@lab/core';
+import { installLoopbackGuard, type Reporter } from '@lab/core';
 import type { Lab, LoadedPersona } from '@lab/intent';
 import { openSecretStore, type SecretStore } from '@lab/secrets';
 import { LAB_VERSION } from '../version.js';
@@ -12,6 +12,9 @@ export interface LayerSession extends LayerContext {
 
 export function createLayerContext(lab: Lab, personas: readonly LoadedPersona[], reporter: Reporter, flags: LayerFlags): LayerSession {
   const cleanups: (() => Promise<void> | void)[] = [];
+  if (lab.site.site.proxmox.mode === 'embedded') {
+    installLoopbackGuard('this lab is embedded: the simulator and its guests live on this machine, nothing of it needs the network');
+  }
   let store: SecretStore | undefined;
   let endpoint: Promise<ProxmoxEndpoint> | undefined;
   const ctx: LayerSession = {

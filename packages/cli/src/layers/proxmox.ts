@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { expandHome } from './guest-ssh.js';
 import { request } from 'node:https';
 import { resolve } from 'node:path';
 import { LabError, Secret } from '@lab/core';
@@ -24,6 +25,15 @@ async function tokenExists(sim: EmbeddedSim, tokenId: string): Promise<boolean> 
     req.on('error', () => done(false));
     req.end();
   });
+}
+
+/** The public half of the lab's SSH identity, allowed through the embedded jump host. */
+function operatorPublicKeys(root: string, identityFile: string): string[] {
+  try {
+    return readFileSync(`${expandHome(root, identityFile)}.pub`, 'utf8').split('\n').filter((l) => l.trim() !== '');
+  } catch {
+    return [];
+  }
 }
 
 /** The least-privilege token `lab apply --layer l0` creates; its secret lives in the store. */
@@ -54,6 +64,7 @@ export async function resolveProxmox(ctx: LayerContext): Promise<ProxmoxEndpoint
     guests: px.guests,
     reporter: ctx.reporter,
     standInImages: standInsFor(site),
+    authorizedKeys: operatorPublicKeys(ctx.lab.root, site.ssh.identityFile),
   });
   ctx.onClose(() => sim.close());
   const store = ctx.secrets();
@@ -72,5 +83,12 @@ export async function resolveProxmox(ctx: LayerContext): Promise<ProxmoxEndpoint
       });
     }
   }
-  return { url: sim.url, fingerprint: sim.fingerprint, tokenId, tokenSecret, embedded: true, admin: { tokenId: sim.adminToken.id, tokenSecret: new Secret(sim.adminToken.secret) } };
+  return {
+    url: sim.url,
+    fingerprint: sim.fingerprint,
+    tokenId,
+    tokenSecret,
+    embedded: true,
+    jumpHost: { host: sim.jumpHost.host, port: sim.jumpHost.port, username: 'root', hostPublicKey: sim.jumpHost.hostPublicKey },
+    admin: { tokenId: sim.adminToken.id, tokenSecret: new Secret(sim.adminToken.secret) } };
 }

@@ -111,7 +111,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
       onProgress: (line) => options.reporter.emit({ type: 'log', level: 'debug', message: `guest image: ${line}` }),
     });
     if (image.built) options.reporter.emit({ type: 'log', level: 'info', message: `built the guest image ${image.tag}` });
-    backend = sim.createDockerBackend({ image: image.tag, instance });
+    backend = sim.createDockerBackend({ image: image.tag, instance, persistent: true });
   } else {
     backend = sim.createNoneBackend();
   }

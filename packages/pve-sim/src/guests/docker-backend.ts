@@ -57,6 +57,12 @@ export interface DockerBackendOptions {
   readonly publish?: readonly number[];
   /** `close()` removes the guests and their images instead of stopping them (tests). */
   readonly removeOnClose?: boolean;
+  /**
+   * Guests of a lab that outlive the process that started them (the CLI's embedded simulator,
+   * where every command is a new process): labelled with owner pid 0, so `pruneStaleGuests`
+   * never takes them for leftovers of a dead simulator.
+   */
+  readonly persistent?: boolean;
   readonly onEvent?: (event: GuestEvent) => void;
 }
 
@@ -125,7 +131,7 @@ export function createDockerBackend(options: DockerBackendOptions): GuestBackend
         hint: 'sudo tools/guest-image/build.sh',
       });
     }
-    const labels = guestLabels(instance, spec.node, spec.vmid, process.pid);
+    const labels = guestLabels(instance, spec.node, spec.vmid, options.persistent ? 0 : process.pid);
     await timed(spec.vmid, 'create', () => cli.run(createArgs({ name: name(spec.vmid), image: base, labels, publish })), base);
     const created = await inspect(spec.vmid);
     if (!created) throw new LabError({ code: 'LAB_SIM_DOCKER_FAILED', summary: `${name(spec.vmid)} vanished after create` });

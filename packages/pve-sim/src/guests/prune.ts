@@ -31,6 +31,8 @@ export async function pruneStaleGuests(options: PruneOptions = {}): Promise<Prun
   for (const line of listed.stdout.split('\n')) {
     const [name, instance, pid] = line.trim().split('\t');
     if (!name || !instance || instance === options.keepInstance) continue;
+    // Owner pid 0: a persistent lab's guest, removed by `lab destroy`, never by pruning.
+    if (pid === '0') continue;
     if (alive(Number(pid))) continue;
     staleInstances.add(instance);
     await cli.run(['rm', '-f', '-v', name], { allowFailure: true });
