@@ -24,7 +24,7 @@ packages=(
 )
 # Units that have nothing to do in a container, or that would make guests busy at random times.
 masked_units=(
-  qemu-guest-agent.service getty@tty1.service console-getty.service serial-getty@console.service
+  getty@tty1.service console-getty.service serial-getty@console.service
   apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer
 )
 
@@ -144,7 +144,7 @@ rm -f "$root/etc/apt/sources.list"
 
 in_root() { chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C "$@" 9>&-; }
 
-lab_units=(lab-guest-etc.service lab-guest-etc-save.path lab-guest-net.service lab-ssh-hostkeys.service lab-qga.service)
+lab_units=(lab-guest-etc.service lab-guest-etc-save.path lab-guest-net.service lab-ssh-hostkeys.service qemu-guest-agent.service)
 in_root systemctl enable "${lab_units[@]}" >/dev/null 2>&1 || die "systemctl enable ${lab_units[*]} failed"
 in_root systemctl mask "${masked_units[@]}" >/dev/null 2>&1 || die "systemctl mask failed"
 log "enabled ${lab_units[*]}; masked ${#masked_units[@]} units"

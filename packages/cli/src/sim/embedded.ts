@@ -86,7 +86,7 @@ function guestImageScript(): string | undefined {
 }
 
 /** Docker instance names must be stable per state dir so a restarted simulator adopts its guests. */
-function instanceName(stateDir: string): string {
+export function instanceName(stateDir: string): string {
   return `sim-${createHash('sha256').update(stateDir).digest('hex').slice(0, 10)}`;
 }
 
