@@ -70,6 +70,13 @@ export const demoCommand = defineCommand({
     const again = await run(['plan', '--layer', layers.join(','), '--all']);
     if (again !== ExitCode.Ok) return again;
 
+    if (availableLayers().includes('l3') && lab.site.site.proxmox.guests === 'docker') {
+      say('\n7. L3 — what the guests\' operating systems still need, gathered over SSH through the node\'s jump host');
+      say('   (one round trip per guest, host keys pinned by L2). A dry run: nothing on the guests changes.');
+      const l3 = await run(['check', '--layer', 'l3', '--all']);
+      if (l3 === ExitCode.Error) return l3;
+      say(`   Converge them with: pnpm lab apply --layer l3 --all -y --root ${root}   (apt inside each guest; a few minutes)`);
+    }
     say('\nWhere to look:');
     say(`  pnpm lab personas --root ${root}          the lab`);
     say(`  pnpm lab sim start --root ${root}         keep the simulator running for other Proxmox clients`);
