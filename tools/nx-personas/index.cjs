@@ -12,8 +12,8 @@ const YAML = require('yaml');
 
 const LAB = 'node packages/cli/bin/lab.mjs';
 
-/** Layer verbs become targets only once the CLI has them (no stubs). */
-const VERBS = (process.env.LAB_NX_VERBS || '').split(',').filter(Boolean);
+/** The CLI's layer verbs; each runs every layer lab has, in order, for this persona. */
+const VERBS = ['plan', 'check', 'apply', 'destroy'];
 
 const SECTION_PROJECTS = {
   vm: ['l0-host', 'l1-image', 'l2-vm'],
@@ -40,7 +40,7 @@ function personaTargets(name) {
   const targets = {
     validate: { ...run('validate'), cache: true, inputs: ['persona', '^production'] },
   };
-  for (const verb of VERBS) targets[verb] = { ...run(verb), cache: false };
+  for (const verb of VERBS) targets[verb] = { ...run(verb, verb === 'apply' || verb === 'destroy' ? ' -y' : ''), cache: false };
   return targets;
 }
 
