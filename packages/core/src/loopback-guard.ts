@@ -35,7 +35,7 @@ export function installLoopbackGuard(reason: string): void {
   net.Socket.prototype.connect = function guardedConnect(this: net.Socket, ...args: unknown[]) {
     const dest = destinationOf(args);
     if (!dest.path && !isLoopbackDestination(dest.host ?? 'localhost')) {
-      throw new Error(`refused a connection to ${dest.host}: ${reason}`);
+      throw new Error(`network guard: refused a connection to ${dest.host}: ${reason}`);
     }
     return (original as (...a: unknown[]) => net.Socket).apply(this, args);
   } as typeof original;

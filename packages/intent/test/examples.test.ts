@@ -45,7 +45,7 @@ describe('the example lab', () => {
     const library = p.vm.disks.find((d) => d.name === 'library');
     expect(library).toMatchObject({ size: 2 * 1024 * GiB, persistent: true, mount: '/srv/media', filesystem: 'xfs' });
     expect(p.os.users.find((u) => u.name === 'sam')?.groups).toEqual(['adm', 'systemd-journal', 'docker', 'media']);
-    expect(p.os.packages.map((x) => x.name)).toEqual(expect.arrayContaining(['prometheus-node-exporter', 'htop', 'docker-ce', 'docker-compose-plugin', 'mediainfo']));
+    expect(p.os.packages.map((x) => x.name)).toEqual(expect.arrayContaining(['prometheus-node-exporter', 'htop', 'docker.io', 'docker-compose', 'mediainfo']));
     expect(p.os.firewall.policy.forward).toBe('accept');
     expect(p.workloads.stacks.map((s) => [s.name, s.compose])).toEqual([
       ['jellyfin', 'personas/media/compose/jellyfin.yaml'],

@@ -203,5 +203,7 @@ async function destroyVm(ctx: ApplyVmsContext, persona: string, a: VmAfter, b: V
       }
     }
   }
+  // The snippet holds the private host key of a VM that no longer exists.
+  await ctx.snippets.remove?.(b.node, a.snippetStorage, hostKeySnippetName(persona));
   await forgetVm(ctx.knownHostsFile, knownNames(persona, a.address));
 }

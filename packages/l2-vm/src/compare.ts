@@ -3,6 +3,7 @@ import { parseProps } from './_props.js';
 
 const NUMERIC = new Set(['cores', 'sockets', 'memory', 'balloon']);
 const BOOL = new Set(['onboot', 'protection', 'numa']);
+const PVE_DEFAULTS: Readonly<Record<string, string>> = { onboot: '0', protection: '0', numa: '0', sockets: '1' };
 const NIC_MODELS = new Set(['virtio', 'e1000', 'vmxnet3', 'rtl8139', 'e1000e']);
 
 function nicParts(value: string | undefined): Map<string, string> {
@@ -43,7 +44,9 @@ function decodeKeys(value: string | undefined): string {
  * numbers as numbers, lists as sets, property strings field by field, and a generated NIC MAC
  * only when the persona fixes one.
  */
-export function sameValue(key: string, want: string, have: string | undefined): boolean {
+export function sameValue(key: string, want: string, given: string | undefined): boolean {
+  // PVE leaves a key at its default out of the config: an absent `protection` is 0.
+  const have = given ?? PVE_DEFAULTS[key];
   if (have === undefined) return false;
   if (NUMERIC.has(key)) return Number(want) === Number(have);
   if (BOOL.has(key)) return (want === '1') === (have === '1');

@@ -93,7 +93,11 @@ export function snippetStorageOf(site: Site): string {
 
 /** Is a `vm.<key>` written in the persona (or a mixin), not just a schema default? */
 function declared(p: LoadedPersona, key: string): boolean {
-  return p.locate(['vm', key]) !== undefined;
+  // `locate` answers for a missing key too, with its parent map's position; a written key has its own.
+  const at = p.locate(['vm', key])?.source;
+  const parent = p.locate(['vm'])?.source;
+  if (!at) return false;
+  return !parent || at.file !== parent.file || at.line !== parent.line || at.column !== parent.column;
 }
 
 export function desiredVm(p: LoadedPersona, site: Site, options: DesiredOptions): DesiredVm {

@@ -3,11 +3,13 @@ import { forgetHost, pinHostKey } from '@lab/ssh';
 
 /**
  * Places a cloud-init snippet on a node's dir storage and returns its volid. PVE has no API for
- * snippets (pve-api.md §7.23): on real PVE this writes `/var/lib/vz/snippets/<name>` over SSH
- * on the node; the simulator takes it through its control endpoint (adr/0087).
+ * snippets (pve-api.md §7.23): on real PVE `sshSnippetWriter` writes `<storage path>/snippets/<name>`
+ * over SSH on the node; the simulator takes it through its control endpoint (adr/0087).
  */
 export interface SnippetWriter {
   place(node: string, storage: string, name: string, content: string): Promise<string>;
+  /** Delete the snippet (destroy); absent where snippets cannot be deleted (the simulator keeps them). */
+  remove?(node: string, storage: string, name: string): Promise<void>;
 }
 
 export interface HostKey {

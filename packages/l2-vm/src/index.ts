@@ -24,6 +24,8 @@ export { acquireLock, lockPool } from './lock.js';
 export type { HeldLock, LockOptions } from './lock.js';
 export { generateHostKey, hostKeyVendorData, knownNames } from './hostkey.js';
 export type { HostKey, SnippetWriter } from './hostkey.js';
+export { sshSnippetWriter, storagePathOf, snippetFile } from './snippets-ssh.js';
+export type { SshSnippetOptions } from './snippets-ssh.js';
 export { adoptVm, renderVmSection, markAdopted } from './adopt.js';
 export type { AdoptedVm } from './adopt.js';
 export {

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasChanges } from '@lab/core';
 import { apiPath, parseUpid, pveArray, pveRecord, pveString } from '@lab/pve';
+import type { PveClient } from '@lab/pve';
 import type { SimEvent } from '@lab/pve-sim';
+import type { ApplyVmsContext, SnippetWriter } from '../src/index.js';
 import { HOLDER_VMID, observeVms, parseResources } from '../src/index.js';
 import { startL2, type L2Fixture } from './_fixture.js';
 
@@ -10,7 +12,9 @@ import { startL2, type L2Fixture } from './_fixture.js';
  * of `media` (it has a persistent data disk), then for every call in turn inject a 5xx, a
  * config-lock timeout (mutations) and, for every task the run starts, a task error; apply,
  * then re-run apply without faults and check it converged: one VM (or none after destroy), no
- * orphan volume, the data disk present exactly once and never recreated.
+ * orphan volume, the data disk present exactly once and never recreated. A killed process is
+ * swept too: after the simulator has seen call N the apply gets no answer and makes no call again
+ * (no `finally`, so its cluster lock stays behind as a dead process leaves it).
  */
 type Phase = 'create' | 'update' | 'destroy';
 const PERSONA = 'media';
@@ -21,12 +25,47 @@ describe('L2 fault sweep', () => {
   let calls: { method: string; path: string }[] = [];
   let tasks: string[] = [];
   const personas = () => fx.lab.personas.filter((p) => p.name === PERSONA);
-  const apply = async (mode: 'normal' | 'destroy') => fx.apply(await fx.plan(mode, { personas: personas(), allowReboot: true }), { lock: { ttlMs: 0 } });
+  const apply = async (mode: 'normal' | 'destroy', extra: Partial<ApplyVmsContext> = {}) => fx.apply(await fx.plan(mode, { personas: personas(), allowReboot: true }), { lock: { ttlMs: 0 }, ...extra });
+  // Kill switch: once the simulator has seen `killAt` calls, the process is "dead".
+  let killAt: number | undefined;
+  let seen = 0;
+  let killed = false;
+  const dead = (): Error => new Error('process killed');
+
+  /** The client and snippet writer of a process that dies at call `n` of its apply. */
+  function mortal(n: number): Partial<ApplyVmsContext> {
+    killAt = n;
+    seen = 0;
+    killed = false;
+    const client = new Proxy(fx.client, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        if (typeof value !== 'function') return value;
+        return async (...args: unknown[]) => {
+          if (killed) throw dead();
+          const out = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+          // Died while this call was answered: its effect happened, its answer is lost.
+          if (killed) throw dead();
+          return out;
+        };
+      },
+    }) as PveClient;
+    const snippets: SnippetWriter = {
+      place: async (node, storage, name, content) => {
+        if (killed) throw dead();
+        return fx.sim.engine.placeSnippet(node, storage, name, content);
+      },
+    };
+    return { client, snippets };
+  }
 
   beforeAll(async () => {
     fx = await startL2();
     fx.sim.engine.on((e: SimEvent) => {
-      if (e.kind === 'request' && !/\/tasks\//.test(e.path) && !e.path.startsWith('/_sim')) calls.push({ method: e.method, path: e.path });
+      if (e.kind === 'request' && !/\/tasks\//.test(e.path) && !e.path.startsWith('/_sim')) {
+        calls.push({ method: e.method, path: e.path });
+        if (killAt !== undefined && ++seen >= killAt) killed = true;
+      }
       if (e.kind === 'task-finished') tasks.push(e.upid);
     });
   }, 120_000);
@@ -86,7 +125,7 @@ describe('L2 fault sweep', () => {
     const types = [...new Set(tasks.map((u) => parseUpid(u)?.type).filter((t): t is string => t !== undefined))];
     const dataVolume = `local-lvm:vm-${HOLDER_VMID}-lab-${PERSONA}-library`;
     let n = 0;
-    const inject: { label: string; arm: () => void }[] = [];
+    const inject: { label: string; arm: () => Partial<ApplyVmsContext> | void }[] = [];
     recorded.forEach((c, i) => {
       const nth = recorded.slice(0, i + 1).filter((x) => x.method === c.method && x.path === c.path).length;
       const exact = new RegExp(`^${c.path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
@@ -95,12 +134,16 @@ describe('L2 fault sweep', () => {
         inject.push({ label: `lock timeout at ${c.method} ${c.path} #${nth}`, arm: () => void fx.sim.faults.failRequest({ method: c.method, path: exact, nth, status: 500, message: "can't lock file '/var/lock/qemu-server/lock-120.conf' - got timeout" }) });
       }
     });
+    recorded.forEach((c, i) => inject.push({ label: `process killed after call ${i + 1} (${c.method} ${c.path})`, arm: () => mortal(i + 1) }));
     for (const type of types) inject.push({ label: `task error in ${type}`, arm: () => void fx.sim.faults.failTask({ type, message: `simulated ${type} failure` }) });
     for (const s of inject) {
       await setup(phase);
-      s.arm();
-      await apply(phase === 'destroy' ? 'destroy' : 'normal').catch(() => undefined);
+      const extra = s.arm() ?? {};
+      await apply(phase === 'destroy' ? 'destroy' : 'normal', extra).catch(() => undefined);
       fx.sim.faults.clear();
+      if (killAt !== undefined) expect(killed, `${s.label}: the process was never killed`).toBe(true);
+      killAt = undefined;
+      killed = false;
       await apply(phase === 'destroy' ? 'destroy' : 'normal');
       try {
         await check(phase, dataVolume);

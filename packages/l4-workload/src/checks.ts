@@ -62,7 +62,7 @@ export function publishedPorts(entry: unknown): Published[] {
   const text = String(entry);
   const [spec, protocol = 'tcp'] = text.split('/') as [string, string?];
   // IPv6 host IPs come in brackets: [::1]:8080:80
-  const m = /^(?:(\[[^\]]+\]|[\d.]+):)?(?:([\d-]*):)?([\d-]+)$/.exec(spec);
+  const m = /^(?:(\[[^\]]+\]|\d+\.\d+\.\d+\.\d+):)?(?:([\d-]*):)?([\d-]+)$/.exec(spec);
   if (!m || m[2] === undefined || m[2] === '') return [];
   return expand(m[2]).map((port) => ({ ip: m[1]?.replace(/^\[|\]$/g, '') ?? '0.0.0.0', port, protocol }));
 }

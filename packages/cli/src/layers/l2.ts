@@ -2,10 +2,12 @@ import { readFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { LabError, type Plan, type PlanMode } from '@lab/core';
+import { LabError, Secret, type Plan, type PlanMode } from '@lab/core';
 import { assertHostReady, poolName } from '@lab/l0-host';
-import { applyVms, desiredVm, observeVms, planVms, type SnippetWriter } from '@lab/l2-vm';
+import { applyVms, desiredVm, observeVms, planVms, sshSnippetWriter, storagePathOf, type SnippetWriter } from '@lab/l2-vm';
 import { createPveClient, type PveClient } from '@lab/pve';
+import { SshPool, type SshTarget } from '@lab/ssh';
+import { expandHome } from './guest-ssh.js';
 import type { LayerAdapter, LayerContext } from './adapter.js';
 
 async function connect(ctx: LayerContext): Promise<{ client: PveClient; embedded: boolean }> {
@@ -27,17 +29,46 @@ async function labPublicKey(ctx: LayerContext): Promise<string> {
 }
 
 /**
- * Snippets: the embedded simulator takes them through its control endpoint (TLS pinned to its
- * own certificate). Real Proxmox has no API for them; writing over SSH to the node is adr/0087's
- * plan and not built yet.
+ * Snippets on a real node (adr/0087): over SSH as lab.yaml `ssh.jumpHost` (a Proxmox node, root
+ * by default). A node with its own `address` is reached through the jump host. Host keys must
+ * already be pinned in the lab's known_hosts; an unknown or changed key is refused by @lab/ssh.
  */
+function remoteSnippetWriter(ctx: LayerContext): SnippetWriter {
+  const site = ctx.lab.site.site;
+  const jh = site.ssh.jumpHost;
+  if (!jh) {
+    const fail = (name: string, node: string): never => {
+      throw new LabError({ code: 'LAB_L2_SNIPPETS_REMOTE', summary: `cannot place the host-key snippet ${name} on ${node}: lab.yaml names no ssh.jumpHost (the Proxmox node lab writes snippets on)`, hint: 'add ssh: { jumpHost: { host: pve1.home.arpa } } to lab.yaml and pin its host key (docs/l2-vm.md)' });
+    };
+    return { place: async (node, _s, name) => fail(name, node), remove: async (node, _s, name) => fail(name, node) };
+  }
+  const pool = new SshPool();
+  ctx.onClose(() => pool.closeAll());
+  const knownHostsFile = resolve(ctx.lab.root, site.ssh.knownHosts);
+  const keyFile = expandHome(ctx.lab.root, site.ssh.identityFile);
+  return sshSnippetWriter({
+    storagePath: (storage) => storagePathOf(site, storage),
+    async connect(node) {
+      let privateKey: Secret<string>;
+      try {
+        privateKey = new Secret(await readFile(keyFile, 'utf8'));
+      } catch (cause) {
+        throw new LabError({ code: 'LAB_SSH_NO_KEY', summary: `cannot read the lab's SSH key ${keyFile}`, hint: `create it: ssh-keygen -t ed25519 -f ${keyFile}`, cause });
+      }
+      const jump = { host: jh.host, port: jh.port, username: jh.user, privateKey };
+      const address = site.nodes.find((n) => n.name === node)?.address;
+      const target: SshTarget = address && address !== jh.host ? { host: address, username: jh.user, privateKey, knownHostsFile, jump } : { ...jump, knownHostsFile };
+      return pool.get(target);
+    },
+  });
+}
+
+/** Snippets: the embedded simulator takes them through its control endpoint (TLS pinned to its own certificate). */
 function snippetWriter(ctx: LayerContext, url: string, embedded: boolean): SnippetWriter {
+  const px = ctx.lab.site.site.proxmox;
+  if (!embedded || px.mode !== 'embedded') return remoteSnippetWriter(ctx);
   return {
     async place(node, storage, name, content) {
-      const px = ctx.lab.site.site.proxmox;
-      if (!embedded || px.mode !== 'embedded') {
-        throw new LabError({ code: 'LAB_L2_SNIPPETS_REMOTE', summary: `cannot place the host-key snippet ${name} on ${node}: writing snippets to a real Proxmox node is not implemented yet`, hint: 'see adr/0087; use the embedded simulator for now' });
-      }
       const stateDir = resolve(ctx.lab.root, px.stateDir);
       const [token, ca] = await Promise.all([readFile(join(stateDir, 'control-token'), 'utf8'), readFile(join(stateDir, 'tls', 'pve-ssl.pem'), 'utf8')]);
       const body = JSON.stringify({ node, storage, name, content });
