@@ -42,6 +42,11 @@ export interface Change {
   readonly sensitivePaths: readonly string[];
   readonly steps: readonly StepSummary[];
   readonly reason?: string;
+  /**
+   * For text files: a unified diff (`--- path` / `+++ path` / hunks) of what apply will write.
+   * Never set for sensitive content (those compare by digest only).
+   */
+  readonly unifiedDiff?: string;
 }
 
 export function isPending(change: Change): boolean {

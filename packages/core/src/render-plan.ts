@@ -44,7 +44,18 @@ function renderChange(change: Change, paint: Paint): string[] {
   const lines = [`${sym} ${paint('bold', change.address)} ${paint('dim', VERB[change.action])}${impact}`];
   if (change.reason) lines.push(`      ${paint('dim', `# ${change.reason}`)}`);
   for (const d of change.diff) lines.push(`      ${renderField(d, change, paint)}`);
+  if (change.unifiedDiff && change.action !== 'noop') lines.push(...renderUnifiedDiff(change.unifiedDiff, paint));
   return lines;
+}
+
+function renderUnifiedDiff(diff: string, paint: Paint): string[] {
+  return diff
+    .trimEnd()
+    .split('\n')
+    .map((l) => {
+      const color: Color | undefined = l.startsWith('+++') || l.startsWith('---') ? 'bold' : l.startsWith('+') ? 'green' : l.startsWith('-') ? 'red' : l.startsWith('@@') ? 'cyan' : undefined;
+      return `        ${color ? paint(color, l) : l}`;
+    });
 }
 
 function renderImpact(impact: Impact, paint: Paint): string {

@@ -86,6 +86,13 @@ describe('Plan', () => {
     expect(renderPlan(plan, { showNoop: true })).toContain('# installed (7.88.1)');
   });
 
+  it('prints a text file change as a unified diff under its change', () => {
+    const file: Change = { ...pkg, address: address('media', 'l3', 'file', '/etc/motd'), kind: 'file', action: 'update', diff: [], unifiedDiff: '--- a/etc/motd\n+++ b/etc/motd\n@@ -1 +1 @@\n-bye\n+hello\n' };
+    const text = renderPlan(createPlan({ labVersion: '0', changes: [file, { ...file, address: address('media', 'l3', 'file', '/etc/x'), action: 'noop' }] }));
+    expect(text).toContain('~   media/l3/file[/etc/motd] will be updated in place\n        --- a/etc/motd\n        +++ b/etc/motd\n        @@ -1 +1 @@\n        -bye\n        +hello');
+    expect(text).not.toContain('/etc/x');
+  });
+
   it('colours data loss red only when asked', () => {
     expect(renderPlan(plan, { color: true })).toContain('\x1b[31m');
     expect(renderPlan(plan)).not.toContain('\x1b[');

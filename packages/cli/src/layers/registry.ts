@@ -10,6 +10,7 @@ const loaders: Partial<Record<Layer, () => Promise<LayerAdapter>>> = {
   l1: () => import('./l1.js').then((m) => m.l1Adapter),
   l2: () => import('./l2.js').then((m) => m.l2Adapter),
   l3: () => import('./l3.js').then((m) => m.l3Adapter),
+  l4: () => import('./l4.js').then((m) => m.l4Adapter),
 };
 
 export const LAYER_ORDER: readonly Layer[] = ['l0', 'l1', 'l2', 'l3', 'l4', 'capture'];
