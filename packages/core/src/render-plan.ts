@@ -40,7 +40,8 @@ export function renderPlan(plan: Plan, options: RenderPlanOptions = {}): string 
 
 function renderChange(change: Change, paint: Paint): string[] {
   const sym = paint(COLOR[change.action], SYMBOL[change.action].padEnd(3));
-  const impact = change.action === 'noop' ? '' : ` ${renderImpact(change.impact, paint)}`;
+  const impactText = change.action === 'noop' ? '' : renderImpact(change.impact, paint);
+  const impact = impactText ? ` ${impactText}` : '';
   const lines = [`${sym} ${paint('bold', change.address)} ${paint('dim', VERB[change.action])}${impact}`];
   if (change.reason) lines.push(`      ${paint('dim', `# ${change.reason}`)}`);
   for (const d of change.diff) lines.push(`      ${renderField(d, change, paint)}`);
