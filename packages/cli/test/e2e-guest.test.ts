@@ -21,7 +21,7 @@ describe.skipIf(!engine)('embedded lab with a real guest (CLI, L0 → L3)', () =
   let root: string;
   beforeAll(async () => {
     const base = mkdtempSync(join(tmpdir(), 'lab-e2e-'));
-    s = await createScratchLab({ from: WORKSPACE, to: join(base, 'lab'), identityFile: join(base, 'age.key'), sshKeyFile: join(base, 'id_ed25519') });
+    s = await createScratchLab({ from: WORKSPACE, to: join(base, 'lab'), identityFile: join(base, 'age.key'), sshKeyFile: join(base, 'id_ed25519'), valueFor: (n) => `CANARY-${n.replace(/\W/g, '')}-7c1e` });
     process.env.LAB_AGE_KEY_FILE = s.identityFile;
     root = s.root;
   }, 60_000);
@@ -49,5 +49,21 @@ describe.skipIf(!engine)('embedded lab with a real guest (CLI, L0 → L3)', () =
     const plan = JSON.parse(r.stdout);
     expect(plan.layers).toEqual(['l3']);
     expect(plan.changes.some((c: { address: string }) => c.address.startsWith('identity/l3/'))).toBe(true);
+  }, 120_000);
+
+  it('L3 apply converges the guest (apt inside it), and a second check finds nothing to change', async () => {
+    const r = await lab('apply', '--layer', 'l3', '--persona', 'identity', '-y', '--root', root);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('re-verify');
+    const again = await lab('check', '--layer', 'l3', '--persona', 'identity', '--root', root);
+    expect(again.code, again.stderr).toBe(0);
+  }, 600_000);
+
+  it('L4 check plans the stack over SSH with its secrets masked', async () => {
+    const r = await lab('check', '--layer', 'l4', '--persona', 'identity', '--root', root, '--json');
+    expect(r.code, r.stderr).toBe(2);
+    const plan = JSON.parse(r.stdout);
+    expect(plan.changes.map((c: { address: string; action: string }) => `${c.address} ${c.action}`)).toContain('identity/l4/stack[vaultwarden] create');
+    expect(r.stdout + r.stderr).not.toContain('CANARY-');
   }, 120_000);
 });
