@@ -2,11 +2,13 @@
 // so `lab validate` starts in a fraction of the time tsx needs to transpile the sources.
 // bin/lab.mjs uses dist/ only while it is newer than every source it was built from.
 import { build } from 'esbuild';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const started = performance.now();
+// A clean outdir: chunk names are content hashes, so stale ones would pile up.
+rmSync(`${here}dist`, { recursive: true, force: true });
 const result = await build({
   entryPoints: [`${here}src/main.ts`],
   outdir: `${here}dist`,

@@ -70,7 +70,13 @@ export const demoCommand = defineCommand({
     const again = await run(['plan', '--layer', layers.join(','), '--all']);
     if (again !== ExitCode.Ok) return again;
 
-    if (availableLayers().includes('l3') && lab.site.site.proxmox.guests === 'docker') {
+    const { dockerEngineVersion } = await import('@lab/pve-sim');
+    const guests = lab.site.site.proxmox.guests === 'docker' && (await dockerEngineVersion()) !== undefined;
+    if (availableLayers().includes('l3') && !guests) {
+      say('\n7. L3 and L4 need real guests to SSH into, and no Docker engine answers here: the demo stops after L2.');
+      say('   Start one (as root: bash tools/docker/ensure-dockerd.sh) and run `pnpm demo` again.');
+    }
+    if (availableLayers().includes('l3') && guests) {
       say('\n7. L3 — what the guests\' operating systems still need, gathered over SSH through the node\'s jump host');
       say('   (one round trip per guest, host keys pinned by L2). A dry run: nothing on the guests changes.');
       const l3 = await run(['check', '--layer', 'l3', '--all']);
