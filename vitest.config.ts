@@ -11,6 +11,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 120_000,
     pool: 'forks',
-    reporters: ['default'],
+    // CI also writes a JSON report; .ci/run prints the plain `N passed, N failed` line from it.
+    reporters: process.env.CI === 'true' ? ['default', ['json', { outputFile: '.lab/test-report.json' }]] : ['default'],
   },
 });
