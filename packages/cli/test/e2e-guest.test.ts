@@ -3,10 +3,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dockerEngineVersion } from '@lab/pve-sim';
+import { dockerEngineVersion, guestInstanceName } from '@lab/pve-sim';
 import { lab, WORKSPACE } from './_harness.js';
 import { createScratchLab, type ScratchLab } from '../src/scratch-lab.js';
-import { instanceName } from '../src/sim/embedded.js';
 
 const engine = await dockerEngineVersion();
 if (!engine && process.env.CI === 'true') throw new Error('no Docker engine answers (CI=true): run tools/docker/ensure-dockerd.sh');
@@ -28,7 +27,7 @@ describe.skipIf(!engine)('embedded lab with a real guest (CLI, L0 → L3)', () =
   afterAll(async () => {
     // identity is `protection: true`, so lab refuses to destroy it (as it should); a scratch
     // lab's guests are removed by their simulator instance label instead.
-    const instance = instanceName(join(root, '.lab/sim'));
+    const instance = guestInstanceName(join(root, '.lab/sim'));
     const ids = execFileSync('docker', ['ps', '-aq', '--filter', `label=lab.pve-sim.instance=${instance}`], { encoding: 'utf8' }).split('\n').filter(Boolean);
     if (ids.length > 0) execFileSync('docker', ['rm', '-f', ...ids]);
   }, 120_000);

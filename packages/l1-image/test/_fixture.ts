@@ -7,17 +7,12 @@ import path from 'node:path';
 import { createMemoryReporter, Secret, type MemoryReporter } from '@lab/core';
 import { loadLab, type Site } from '@lab/intent';
 import { createPveClient, type PveClient } from '@lab/pve';
-import { createNoneBackend, startSimulator, type RunningSimulator } from '@lab/pve-sim';
+import { createNoneBackend, qcow2Header, startSimulator, type RunningSimulator } from '@lab/pve-sim';
 import type { ImageLayerOptions } from '../src/index.js';
 
 /** A qcow2 header claiming `virtualSize` bytes, unique per `label` (so digests differ). */
 export function qcow2(label: string, virtualSize = 2 * 2 ** 30): Buffer {
-  const buf = Buffer.alloc(4096, 0);
-  buf.writeUInt32BE(0x514649fb, 0);
-  buf.writeUInt32BE(3, 4);
-  buf.writeBigUInt64BE(BigInt(virtualSize), 24);
-  buf.write(`lab test image ${label}`, 1024);
-  return buf;
+  return qcow2Header(virtualSize, { label: `lab test image ${label}` });
 }
 
 export const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');

@@ -10,6 +10,8 @@ export { FAST_TIMING, REALISTIC_TIMING, DEFAULT_COMPAT } from './options.js';
 export type { SimulatorOptions, TimingOptions, CompatOptions, HostDns, NodeSpec } from './options.js';
 export { FaultController } from './faults/faults.js';
 export type { StandInImage } from './storage/stand-in.js';
+export { qcow2Header } from './storage/qcow2.js';
+export { guestInstanceName } from './guests/instance-name.js';
 export type { RequestFault, TaskFault, LatencyFault, FaultEntry, FaultKind } from './faults/faults.js';
 export type { SimEvent, SimListener } from './engine/sim.js';
 export type { TaskRecord } from './state/model.js';

@@ -6,10 +6,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { createHash } from 'node:crypto';
 import { isLabError } from '@lab/core';
 import { startSimulator } from './simulator.js';
 import { createDockerBackend, createNoneBackend, ensureGuestImage } from './guests/index.js';
+import { guestInstanceName } from './guests/instance-name.js';
 import type { GuestBackend } from './guests/backend.js';
 
 async function main(): Promise<void> {
@@ -31,7 +31,7 @@ async function main(): Promise<void> {
   let guests: GuestBackend;
   if (values.guests === 'docker') {
     const image = await ensureGuestImage({ onProgress: (l) => process.stderr.write(`${l}\n`) });
-    const instance = `sim-${createHash('sha256').update(values.state).digest('hex').slice(0, 10)}`;
+    const instance = guestInstanceName(values.state);
     guests = createDockerBackend({ image: image.tag, instance });
   } else if (values.guests === 'none') {
     guests = createNoneBackend();

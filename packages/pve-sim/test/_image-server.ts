@@ -1,16 +1,11 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { qcow2Header } from '../src/index.js';
 
 /** A qcow2 header claiming `virtualSize` bytes (enough for the simulator's image check). */
 export function fakeQcow2(virtualSize: number, backingFile = false): Buffer {
-  const buf = Buffer.alloc(4096, 0);
-  buf.writeUInt32BE(0x514649fb, 0);
-  buf.writeUInt32BE(3, 4);
-  if (backingFile) buf.writeBigUInt64BE(512n, 8);
-  buf.writeBigUInt64BE(BigInt(virtualSize), 24);
-  buf.write('lab test image', 1024);
-  return buf;
+  return qcow2Header(virtualSize, { backingFile });
 }
 
 export function sha256(buf: Buffer): string {

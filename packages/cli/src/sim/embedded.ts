@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { rm, writeFile, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -85,11 +84,6 @@ function guestImageScript(): string | undefined {
   }
 }
 
-/** Docker instance names must be stable per state dir so a restarted simulator adopts its guests. */
-export function instanceName(stateDir: string): string {
-  return `sim-${createHash('sha256').update(stateDir).digest('hex').slice(0, 10)}`;
-}
-
 /**
  * Start the bundled Proxmox VE simulator for a lab — API, guests and the SSH jump host of its
  * first node — or connect to the one another process already runs on the same state dir.
@@ -102,7 +96,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
   }
   const sim = await import('@lab/pve-sim');
   const guests = await chooseGuests(options, sim);
-  const instance = instanceName(options.stateDir);
+  const instance = sim.guestInstanceName(options.stateDir);
   let backend;
   if (guests === 'docker') {
     const script = guestImageScript();

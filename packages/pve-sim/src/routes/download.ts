@@ -11,6 +11,25 @@ import { rm } from 'node:fs/promises';
 
 const urlPattern = /https?:\/\/.*/;
 
+/**
+ * The name a file is stored under and, for disk images, its format — PVE's rules, shared by
+ * `download-url` and `upload`: path stripped, unsafe characters replaced, extension per content.
+ */
+function storedFilename(given: string, content: ContentType): { filename: string; imageFormat: string | undefined } {
+  const filename = given.trim().replace(/^.*[/\\]/, '').replace(/[^a-zA-Z0-9_.-]/g, '_');
+  if (content === 'iso') {
+    if (!ISO_EXT_RE.test(filename)) paramError({ filename: 'wrong file extension' });
+    return { filename, imageFormat: undefined };
+  }
+  if (content === 'vztmpl') {
+    if (!VZTMPL_EXT_RE.test(filename)) paramError({ filename: 'wrong file extension' });
+    return { filename, imageFormat: undefined };
+  }
+  const m = /^[a-zA-Z0-9\-.+=_]+\.(ova|qcow2|raw|vmdk)$/.exec(filename);
+  if (!m) paramError({ filename: 'invalid filename or wrong extension' });
+  return { filename, imageFormat: m[1] === 'ova' ? undefined : m[1] };
+}
+
 /** Files into dir storages: `download-url` (loopback URLs only), `upload`, `query-url-metadata`. */
 export const downloadRoutes: readonly Route[] = [
   {
@@ -41,17 +60,7 @@ export const downloadRoutes: readonly Route[] = [
       if (cfg.type !== 'dir') fail(`can't upload to storage type '${cfg.type}', not a file based storage!`);
       const content = req(params, 'content') as ContentType;
       if (!cfg.content.includes(content)) fail(`storage '${storage}' is not configured for content-type '${content}'`);
-      const filename = req(params, 'filename').trim().replace(/^.*[/\\]/, '').replace(/[^a-zA-Z0-9_.-]/g, '_');
-      let imageFormat: string | undefined;
-      if (content === 'iso') {
-        if (!ISO_EXT_RE.test(filename)) paramError({ filename: 'wrong file extension' });
-      } else if (content === 'vztmpl') {
-        if (!VZTMPL_EXT_RE.test(filename)) paramError({ filename: 'wrong file extension' });
-      } else {
-        const m = /^[a-zA-Z0-9\-.+=_]+\.(ova|qcow2|raw|vmdk)$/.exec(filename);
-        if (!m) paramError({ filename: 'invalid filename or wrong extension' });
-        if (m[1] !== 'ova') imageFormat = m[1];
-      }
+      const { filename, imageFormat } = storedFilename(req(params, 'filename'), content);
       const algorithm = p(params, 'checksum-algorithm');
       const checksum = p(params, 'checksum');
       const compression = p(params, 'compression');
@@ -128,17 +137,7 @@ export const downloadRoutes: readonly Route[] = [
         if (cfg.type !== 'dir') fail(`can't upload to storage type '${cfg.type}'`);
         if (!tmpfilename) fail('missing temporary file name');
         const content = req(params, 'content') as ContentType;
-        const filename = req(params, 'filename').trim().replace(/^.*[/\\]/, '').replace(/[^a-zA-Z0-9_.-]/g, '_');
-        let imageFormat: string | undefined;
-        if (content === 'iso') {
-          if (!ISO_EXT_RE.test(filename)) paramError({ filename: 'wrong file extension' });
-        } else if (content === 'vztmpl') {
-          if (!VZTMPL_EXT_RE.test(filename)) paramError({ filename: 'wrong file extension' });
-        } else {
-          const m = /^[a-zA-Z0-9\-.+=_]+\.(ova|qcow2|raw|vmdk)$/.exec(filename);
-          if (!m) paramError({ filename: 'invalid filename or wrong extension' });
-          if (m[1] !== 'ova') imageFormat = m[1];
-        }
+        const { filename, imageFormat } = storedFilename(req(params, 'filename'), content);
         if (!cfg.content.includes(content)) fail(`storage '${storage}' does not support '${content}' content`);
         const algorithm = p(params, 'checksum-algorithm');
         const checksum = p(params, 'checksum');

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { qcow2Header } from './qcow2.js';
 
 /**
  * A cloud image the simulator pretends to download (pve-api.md §10: "a registry mapping URL →
@@ -20,12 +21,7 @@ export const DEFAULT_STAND_IN_SIZE = 2 * 1024 ** 3;
 
 /** The bytes of a stand-in: a valid qcow2 v3 header, no data clusters. */
 export function standInContent(image: StandInImage): Buffer {
-  const buf = Buffer.alloc(4096, 0);
-  buf.writeUInt32BE(0x514649fb, 0);
-  buf.writeUInt32BE(3, 4);
-  buf.writeBigUInt64BE(BigInt(image.virtualSize ?? DEFAULT_STAND_IN_SIZE), 24);
-  buf.write(`lab-pve-sim stand-in for ${image.url}`, 1024);
-  return buf;
+  return qcow2Header(image.virtualSize ?? DEFAULT_STAND_IN_SIZE, { label: `lab-pve-sim stand-in for ${image.url}` });
 }
 
 const sidecar = (file: string) => `${file}.stand-in.json`;
