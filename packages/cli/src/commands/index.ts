@@ -17,5 +17,7 @@ export const rootCommand = defineCommand({
     adopt: () => import('./adopt.js').then((m) => m.adoptCommand),
     sim: () => import('./sim.js').then((m) => m.simCommand),
     demo: () => import('./demo.js').then((m) => m.demoCommand),
+    capture: () => import('./capture.js').then((m) => m.captureCommand),
+    restore: () => import('./capture.js').then((m) => m.restoreCommand),
   },
 });
