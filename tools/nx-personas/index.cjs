@@ -15,6 +15,15 @@ const LAB = 'node packages/cli/bin/lab.mjs';
 /** The CLI's layer verbs; each runs every layer lab has, in order, for this persona. */
 const VERBS = ['plan', 'check', 'apply', 'destroy'];
 
+/**
+ * Whole-persona verbs: `up` (L0 → L4, each layer planned again before it applies), `down`
+ * (L4 → L2, data kept) and `drift` (read-only, exit 2 on drift). They mutate or read the live
+ * lab, so they are never cached; `-y` because Nx runs them without a terminal to ask on. Not
+ * in parallel: every persona's `up` plans the shared L0/L1, and an embedded lab's simulator
+ * state directory must have one writer at a time.
+ */
+const LIFECYCLE = { up: ' -y', down: ' -y', drift: '' };
+
 const SECTION_PROJECTS = {
   vm: ['l0-host', 'l1-image', 'l2-vm'],
   os: ['l3-os'],
@@ -41,6 +50,7 @@ function personaTargets(name) {
     validate: { ...run('validate'), cache: true, inputs: ['persona', '^production'] },
   };
   for (const verb of VERBS) targets[verb] = { ...run(verb, verb === 'apply' || verb === 'destroy' ? ' -y' : ''), cache: false };
+  for (const [verb, extra] of Object.entries(LIFECYCLE)) targets[verb] = { ...run(verb, extra), cache: false, parallelism: false };
   return targets;
 }
 

@@ -3,6 +3,7 @@
 # when everything is already there. Installs only from Debian's packages.
 #   - age: secrets interop tests check files against the real age CLI
 #   - restic: capture tests back up and restore with it
+#   - rclone: `rclone serve restic --stdio` serves a local restic repository to a guest's restic over SSH
 #   - debootstrap + docker.io: guests are Debian containers built from Debian's packages
 #   - python3-proxmoxer: a third-party Proxmox client checks the simulator's fidelity
 set -euo pipefail
@@ -11,6 +12,7 @@ cd "$(dirname "$0")/../.."
 need=()
 command -v age >/dev/null || need+=(age)
 command -v restic >/dev/null || need+=(restic)
+command -v rclone >/dev/null || need+=(rclone)
 command -v debootstrap >/dev/null || need+=(debootstrap)
 command -v dockerd >/dev/null || need+=(docker.io)
 /usr/bin/python3 -c 'import proxmoxer, requests' 2>/dev/null || need+=(python3-proxmoxer python3-requests)

@@ -73,7 +73,7 @@ async function createVm(ctx: ApplyVmsContext, persona: string, a: VmAfter): Prom
   const { client } = ctx;
   const t = a.template;
   if (!t) throw new LabError({ code: 'LAB_INTERNAL', summary: `create of ${persona} without a template` });
-  const vmid = a.vmid ?? Number(pveString(await client.get('/cluster/nextid')));
+  const vmid = a.vmid ?? (await freeVmid(client, a.avoidVmids ?? []));
   const res = await client.mutate<string>('POST', apiPath('nodes', t.node, 'qemu', String(t.vmid), 'clone'), {
     newid: vmid,
     name: persona,
@@ -88,6 +88,24 @@ async function createVm(ctx: ApplyVmsContext, persona: string, a: VmAfter): Prom
     throw new LabError({ code: 'LAB_L2_VMID_TAKEN', summary: `VM ${vmid} exists and is not ${persona}'s`, hint: 'choose another vm.vmid, or omit it' });
   }
   await configure(ctx, persona, { ...a, vmid, node: t.node }, read.config, read.digest, [...a.set], a.add, true);
+}
+
+/**
+ * The next free VMID that no other persona declares. `cluster/nextid` knows only existing VMs,
+ * so a declared-but-not-yet-created id would be handed out; `nextid?vmid=N` checks one id.
+ */
+async function freeVmid(client: ApplyVmsContext['client'], avoid: readonly number[]): Promise<number> {
+  const reserved = new Set(avoid);
+  let candidate = Number(pveString(await client.get('/cluster/nextid')));
+  for (let tries = 0; tries < 1000; tries++, candidate++) {
+    if (reserved.has(candidate)) continue;
+    try {
+      return Number(pveString(await client.get('/cluster/nextid', { vmid: candidate })));
+    } catch {
+      // taken: PVE answers 400 "VM N already exists"; try the next one
+    }
+  }
+  throw new LabError({ code: 'LAB_L2_NO_VMID', summary: 'found no free VMID within 1000 of cluster/nextid', hint: 'declare vm.vmid for this persona' });
 }
 
 function personaOf2(config: Readonly<Record<string, string>>): string | undefined {

@@ -11,6 +11,8 @@ import { committedMemory, findTemplates, pickNode, type TemplateRef } from './pl
 export interface VmAfter {
   readonly node: string;
   readonly vmid?: number;
+  /** Without a declared vmid: ids `cluster/nextid` may offer but other personas declare. */
+  readonly avoidVmids?: readonly number[];
   readonly template?: TemplateRef;
   readonly pool: string;
   readonly config: Readonly<Record<string, string>>;
@@ -44,6 +46,8 @@ export interface PlanVmsOptions {
   readonly allowReboot: boolean;
   readonly destroyData: boolean;
   readonly createdAt?: Date;
+  /** VMIDs other personas declare: a persona without `vm.vmid` must not take one of them. */
+  readonly reservedVmids?: readonly number[];
 }
 
 /** The drive key of the boot disk: first disk in `boot: order=…`, else `scsi0`. */
@@ -64,7 +68,7 @@ function diag(severity: Diagnostic['severity'], code: string, persona: string, s
 
 const show = (key: string, v: string | undefined): unknown => (v === undefined ? undefined : key === 'memory' || key === 'balloon' ? `${v}MiB` : key === 'sshkeys' ? decodeURIComponent(v).split('\n').length + ' key(s)' : v);
 
-function createChange(d: DesiredVm, node: string, template: TemplateRef): Change {
+function createChange(d: DesiredVm, node: string, template: TemplateRef, reserved: readonly number[]): Change {
   const diff: FieldDiff[] = [
     { path: 'node', after: node },
     { path: 'template', after: `${d.image.name}@${d.image.version} (${template.vmid} on ${template.node})` },
@@ -73,7 +77,7 @@ function createChange(d: DesiredVm, node: string, template: TemplateRef): Change
   ];
   const after: VmAfter = {
     node,
-    ...(d.vmid === undefined ? {} : { vmid: d.vmid }),
+    ...(d.vmid === undefined ? (reserved.length > 0 ? { avoidVmids: [...reserved].sort((a, b) => a - b) } : {}) : { vmid: d.vmid }),
     template,
     pool: d.pool,
     config: d.config,
@@ -229,7 +233,7 @@ export function planVms(desired: readonly DesiredVm[], obs: Observation, opts: P
     }
     const mem = Number(d.config['memory']) * 2 ** 20;
     promised.set(node, (promised.get(node) ?? 0) + mem);
-    changes.push(createChange(d, node, template));
+    changes.push(createChange(d, node, template, opts.reservedVmids ?? []));
   }
   return createPlan({
     labVersion: opts.labVersion,

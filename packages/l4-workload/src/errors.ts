@@ -18,5 +18,7 @@ export const L4_ERROR_CODES = [
   'LAB_L4_HEALTH_FAILED',
   'LAB_L4_NOT_CONVERGED',
   'LAB_L4_PLAN_INVALID',
+  'LAB_L4_IMAGE_OVERRIDES_INVALID',
+  'LAB_L4_IMAGE_OVERRIDE',
 ] as const;
 export type L4ErrorCode = (typeof L4_ERROR_CODES)[number];

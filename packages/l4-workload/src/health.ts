@@ -43,7 +43,7 @@ export function healthScript(h: HealthInput): string {
     'while :; do',
     '  ok=1; st=""',
     `  ids=$(docker ps -aq --filter label=com.docker.compose.project=${shq(h.project)})`,
-    `  lines=$([ -z "$ids" ] || docker inspect --format '{{index .Config.Labels "com.docker.compose.service"}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' $ids 2>/dev/null)`,
+    `  lines=$([ -z "$ids" ] || docker inspect --format '{{index .Config.Labels "com.docker.compose.service"}} {{.State.Status}} {{with index .State "Health"}}{{.Status}}{{else}}none{{end}}' $ids 2>/dev/null)`,
     `  svcs=${svcList ? `"${h.services.join(' ')}"` : `$(printf '%s\\n' "$lines" | cut -d' ' -f1 | sort -u)`}`,
     '  [ -n "$svcs" ] || ok=0',
     '  for s in $svcs; do',

@@ -6,6 +6,8 @@
  * version) → plan (pure: create/update/delete/noop per stack, drift, impact) → apply (atomic
  * release upload, `up -d --remove-orphans`, health gate with automatic rollback to the last-good
  * release) → re-verify. The CLI wires `lab plan|check|apply --layer l4` to these functions.
+ * Image overrides (a mirror, an air-gapped copy, the test lane's local builds) rewrite `image:`
+ * at render time and show in the plan.
  */
 export { renderWorkloads } from './render.js';
 export type { RenderOptions, RenderResult, SecretSource } from './render.js';
@@ -22,6 +24,9 @@ export type { ApplyWorkloadsOptions, ApplyWorkloadsResult, StackOutcome } from '
 export { healthScript, parseHealth } from './health.js';
 export type { HealthInput, HealthResult } from './health.js';
 export { workloadDiffs } from './render-plan.js';
+export { checkImageOverrides, resolveImage, overrideImages } from './image-overrides.js';
+export type { ImageOverrides, ImageOverrideNote } from './image-overrides.js';
+export { readImageOverrides } from './image-overrides-file.js';
 export { L4_ERROR_CODES } from './errors.js';
 export type { L4ErrorCode } from './errors.js';
 export { LABEL_STACK, LABEL_SERVICE_HASH, MANIFEST_FILE } from './types.js';

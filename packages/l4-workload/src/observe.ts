@@ -24,7 +24,7 @@ export function observeScript(stacksDir: string, composeCommand: string): string
     'done; fi',
     'if command -v docker >/dev/null 2>&1; then',
     '  ids=$(docker ps -aq --filter label=com.docker.compose.project)',
-    `  [ -z "$ids" ] || docker inspect --format '@@ctr {{.Id}} {{.Name}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{json .Config.Labels}}' $ids`,
+    `  [ -z "$ids" ] || docker inspect --format '@@ctr {{.Id}} {{.Name}} {{.State.Status}} {{with index .State "Health"}}{{.Status}}{{else}}none{{end}} {{json .Config.Labels}}' $ids`,
     'fi',
     'true',
   ].join('\n');

@@ -127,6 +127,7 @@ function stackChange(persona: string, want: RenderedStack, obs: WorkloadObservat
     diff.push(...envDiff(want, have));
     for (const s of d.recreate) diff.push({ path: `services.${s}`, note: cs.some((c) => c.service === s) ? 'recreate' : 'create', impact: 'restart' });
     for (const r of d.reasons) diff.push({ path: 'drift', note: r });
+    for (const n of want.imageOverrides ?? []) diff.push({ path: `services.${n.service}.image`, before: n.declared, after: n.image, note: `image override "${n.rule}"` });
   }
   const impact: Impact = action === 'noop' ? 'none' : d.recreate.some((s) => cs.some((c) => c.service === s)) || want.state === 'down' || d.reasons.some((r) => r.startsWith('service')) ? 'restart' : 'none';
   const after: StackAfter = { stack: want.name, release: want.hash, state: want.state, services: Object.keys(want.services), recreate: d.recreate, drift: d.reasons, upload: d.upload };

@@ -4,6 +4,8 @@ import { stringify } from 'yaml';
 import { LabError, Secret, hasErrors, type Diagnostic } from '@lab/core';
 import type { LoadedPersona, Stack } from '@lab/intent';
 import { labChecks, type CheckedCompose } from './checks.js';
+import { imageOverrideNotes, overridesOrThrow } from './_image-notes.js';
+import { overrideImages, type ImageOverrides, type ImageOverrideNote } from './image-overrides.js';
 import { canonicalJson, contentText, sha256 } from './_digest.js';
 import { LABEL_SERVICE_HASH, LABEL_STACK, MANIFEST_FILE, type DesiredWorkloads, type HealthProbe, type ReleaseFile, type ReleaseManifest, type RenderedStack } from './types.js';
 import { parseCompose } from './validate.js';
@@ -18,11 +20,19 @@ export interface RenderOptions {
   /** Lab root; compose and source paths in the persona are relative to it. */
   readonly root: string;
   readonly secrets: SecretSource;
+  /**
+   * Run other images than the compose files name (lab.yaml `workloads.imageOverrides`, or the
+   * test lane's map): a registry mirror, an air-gapped copy, local builds. adr/0120.
+   */
+  readonly imageOverrides?: ImageOverrides;
 }
 
 export interface RenderResult {
   readonly desired: DesiredWorkloads;
-  /** Warnings of lab's checks; errors are thrown as one LAB_L4_COMPOSE_INVALID. */
+  /**
+   * Warnings of lab's checks, and one `info` note per image an override rewrote (so plans show
+   * it); errors are thrown as one LAB_L4_COMPOSE_INVALID.
+   */
   readonly warnings: readonly Diagnostic[];
 }
 
@@ -140,7 +150,7 @@ function withLabels(svc: Record<string, unknown>, labels: Record<string, string>
   return { ...svc, labels: { ...((existing as Record<string, string> | undefined) ?? {}), ...labels } };
 }
 
-async function renderStack(o: RenderOptions, stack: Stack, i: number, checked: CheckedCompose[], errors: Diagnostic[]): Promise<RenderedStack | undefined> {
+async function renderStack(o: RenderOptions, stack: Stack, i: number, checked: CheckedCompose[], errors: Diagnostic[], notes: Map<string, readonly ImageOverrideNote[]>): Promise<RenderedStack | undefined> {
   const inline = typeof stack.compose !== 'string';
   const composeText = inline ? stringify(stack.compose) : await readSource(o.root, stack.compose as string, 'compose file');
   const at = o.persona.locate(['workloads', 'stacks', i, 'compose'])?.source;
@@ -157,7 +167,11 @@ async function renderStack(o: RenderOptions, stack: Stack, i: number, checked: C
   const filesDigest = sha256(files.map((f) => `${f.path}\0${f.mode}\0${f.digest}`).join('\n'));
   const services: Record<string, string> = {};
   const rendered: Record<string, unknown> = { ...parsed.data, services: {} };
-  for (const [name, svc] of Object.entries(parsed.data.services as Record<string, Record<string, unknown>>)) {
+  // After lab's checks (they judge the image the author named), before hashing (a changed
+  // override recreates the service).
+  const effective = overrideImages(parsed.data.services as Record<string, Record<string, unknown>>, o.imageOverrides ?? {});
+  if (effective.notes.length > 0) notes.set(stack.name, effective.notes);
+  for (const [name, svc] of Object.entries(effective.services)) {
     const hash = serviceHash(svc, env.file.digest, filesDigest);
     if (active(svc, stack.profiles)) services[name] = hash;
     (rendered.services as Record<string, unknown>)[name] = withLabels(svc, { [LABEL_STACK]: stack.name, [LABEL_SERVICE_HASH]: hash });
@@ -187,6 +201,7 @@ async function renderStack(o: RenderOptions, stack: Stack, i: number, checked: C
     envDisplay: env.display,
     envDigests: env.digests,
     services,
+    ...(effective.notes.length > 0 ? { imageOverrides: effective.notes } : {}),
     files: [...content, fileOf(MANIFEST_FILE, `${JSON.stringify(manifest, null, 2)}\n`, '0644')],
   };
 }
@@ -198,11 +213,13 @@ async function renderStack(o: RenderOptions, stack: Stack, i: number, checked: C
  */
 export async function renderWorkloads(o: RenderOptions): Promise<RenderResult> {
   const w = o.persona.persona.workloads;
+  overridesOrThrow(o.imageOverrides);
   const errors: Diagnostic[] = [];
   const checked: CheckedCompose[] = [];
   const stacks: RenderedStack[] = [];
+  const notes = new Map<string, readonly ImageOverrideNote[]>();
   for (const [i, s] of w.stacks.entries()) {
-    const r = await renderStack(o, s, i, checked, errors);
+    const r = await renderStack(o, s, i, checked, errors, notes);
     if (r) stacks.push(r);
   }
   const dataPaths = o.persona.persona.vm.disks.filter((d) => d.persistent && d.mount !== undefined).map((d) => d.mount!);
@@ -219,6 +236,6 @@ export async function renderWorkloads(o: RenderOptions): Promise<RenderResult> {
   }
   return {
     desired: { persona: o.persona.name, composeCommand: w.composeCommand, stacksDir: w.stacksDir, stacks },
-    warnings: all.filter((d) => d.severity !== 'error'),
+    warnings: [...all.filter((d) => d.severity !== 'error'), ...imageOverrideNotes(o.persona.name, notes)],
   };
 }

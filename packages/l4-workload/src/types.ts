@@ -1,4 +1,5 @@
 import type { Secret } from '@lab/core';
+import type { ImageOverrideNote } from './image-overrides.js';
 
 /** One file of a release, relative to the release directory. */
 export interface ReleaseFile {
@@ -44,6 +45,8 @@ export interface RenderedStack {
   readonly envDigests: Readonly<Record<string, string>>;
   /** Services that should run (profiles applied) and their lab hash label. */
   readonly services: Readonly<Record<string, string>>;
+  /** Services whose `image:` an override rewrote (adr/0120); absent when none did. */
+  readonly imageOverrides?: readonly ImageOverrideNote[];
   readonly files: readonly ReleaseFile[];
 }
 

@@ -30,3 +30,5 @@ export { shq, guardScript, atomicWriteScript, STDIN_SCRIPT_COMMAND } from './she
 export type { AtomicWriteOptions } from './shell.js';
 export { SSH_ERROR_CODES } from './errors.js';
 export type { SshErrorCode } from './errors.js';
+export { forwardRemoteSocket } from './socket-forward.js';
+export type { RemoteSocketForward, SocketStreamHandler } from './socket-forward.js';

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { defineCommand } from 'citty';
 import { ExitCode, hasChanges, hasErrors, LabError, parsePlan, renderSummaryLine, type PlanMode } from '@lab/core';
 import { createContext, globalArgs } from '../context.js';
+import { beginLayerRun } from '../journal/layer-run.js';
 import { applyLayers, confirm, planExitCode, planLayers, prepare, showPlan } from '../layers/run.js';
 
 const scopeArgs = {
@@ -52,25 +53,41 @@ export const applyCommand = defineCommand({
     if (args.plan) {
       const saved = parsePlan(await readFile(args.plan, 'utf8'), args.plan);
       const p = await prepare(ctx, { ...args, layer: saved.layers.join(','), persona: saved.personas.join(',') || undefined });
+      const run = beginLayerRun('apply', ctx, p);
+      run.usePlan(saved);
       try {
         // Each layer re-observes and refuses the plan if its basis moved (LAB_PLAN_STALE).
         await applyLayers(p, saved);
+        if (hasChanges(saved)) await run.ok();
         ctx.io.err(`Apply complete: ${renderSummaryLine(saved).replace(/^Plan: /, '')}`);
         return ExitCode.Ok;
+      } catch (error) {
+        await run.failed(error);
+        throw error;
       } finally {
         await p.session.close();
       }
     }
     const p = await prepare(ctx, args);
+    const run = beginLayerRun('apply', ctx, p);
     try {
       const plan = await planLayers(p, 'normal');
+      run.usePlan(plan);
       await showPlan(ctx, plan, undefined);
-      if (hasErrors(plan.diagnostics)) return ExitCode.Error;
+      if (hasErrors(plan.diagnostics)) {
+        await run.failed();
+        return ExitCode.Error;
+      }
+      // Nothing to change: nothing happened, so the journal (a changelog) gets no line.
       if (!hasChanges(plan)) return ExitCode.Ok;
       await confirm(ctx, 'Apply these changes?', args.yes);
       await applyLayers(p, plan);
+      await run.ok();
       ctx.io.err(`Apply complete: ${renderSummaryLine(plan).replace(/^Plan: /, '')}`);
       return ExitCode.Ok;
+    } catch (error) {
+      await run.failed(error);
+      throw error;
     } finally {
       await p.session.close();
     }
@@ -85,15 +102,31 @@ export const destroyCommand = defineCommand({
     if (!args.persona && !args.all) {
       throw new LabError({ code: 'LAB_CLI_USAGE', summary: 'destroy needs --persona <name> (or --all)', hint: 'lab destroy --persona tinker' });
     }
-    const p = await prepare(ctx, args);
+    // Destroy removes VMs (L2). Stacks go with their VM; taking them down cleanly first, in the
+    // guest, is `lab down` (L4 → L2). L3 has nothing to undo, L0/L1 are shared by every persona.
+    const asked = args.layer ? args.layer.split(',').map((l) => l.trim()) : ['l2'];
+    const refused = asked.filter((l) => l !== 'l2');
+    if (refused.length > 0) {
+      throw new LabError({ code: 'LAB_CLI_USAGE', summary: `destroy acts on L2 (the VMs) only, not ${refused.join(', ')}`, hint: `take the stacks down in the guest, then the VM: lab down --persona ${args.persona ?? '<name>'}` });
+    }
+    const p = await prepare(ctx, { ...args, layer: 'l2' });
+    const run = beginLayerRun('destroy', ctx, p);
     try {
       const plan = await planLayers({ ...p, adapters: [...p.adapters].reverse() }, 'destroy');
+      run.usePlan(plan);
       await showPlan(ctx, plan, undefined);
-      if (hasErrors(plan.diagnostics)) return ExitCode.Error;
+      if (hasErrors(plan.diagnostics)) {
+        await run.failed();
+        return ExitCode.Error;
+      }
       if (!hasChanges(plan)) return ExitCode.Ok;
       await confirm(ctx, 'Destroy these resources?', args.yes);
       await applyLayers({ ...p, adapters: [...p.adapters].reverse() }, plan);
+      await run.ok();
       return ExitCode.Ok;
+    } catch (error) {
+      await run.failed(error);
+      throw error;
     } finally {
       await p.session.close();
     }

@@ -2,6 +2,7 @@ import { defineCommand } from 'citty';
 import { ExitCode } from '@lab/core';
 import { formatDuration, formatSize, loadLab, type LoadedPersona } from '@lab/intent';
 import { createContext, globalArgs } from '../context.js';
+import { describeExpiry, expiryOf, readJournal, type Expiry, type JournalEntry } from '../journal/index.js';
 
 interface Row {
   readonly name: string;
@@ -13,9 +14,24 @@ interface Row {
   readonly memory: string;
   readonly workloads: readonly string[];
   readonly description: string;
+  /** Experimental personas with a ttl: when their VM was created (journal) and when they expire. */
+  readonly createdAt?: string | null;
+  readonly expiresAt?: string | null;
+  readonly expired?: boolean;
+  readonly expiry?: string;
 }
 
-function row(p: LoadedPersona): Row {
+function expiryFields(e: Expiry, now: Date): Partial<Row> {
+  if (e.stage !== 'experimental' || e.ttlSeconds === undefined) return {};
+  return {
+    createdAt: e.vm.state === 'created' ? e.vm.at.toISOString() : null,
+    expiresAt: e.expiresAt?.toISOString() ?? null,
+    expired: e.expired,
+    ...(describeExpiry(e, now) ? { expiry: describeExpiry(e, now) } : {}),
+  };
+}
+
+function row(p: LoadedPersona, entries: readonly JournalEntry[], now: Date): Row {
   const { persona } = p;
   return {
     name: p.name,
@@ -27,6 +43,7 @@ function row(p: LoadedPersona): Row {
     memory: formatSize(persona.vm.memory),
     workloads: persona.workloads.stacks.map((s) => s.name),
     description: persona.description,
+    ...expiryFields(expiryOf(p, entries, now), now),
   };
 }
 
@@ -38,12 +55,13 @@ export function renderTable(headers: readonly string[], rows: readonly (readonly
 }
 
 export const personasCommand = defineCommand({
-  meta: { name: 'personas', description: 'List personas: lifecycle, node, image, size, workloads' },
+  meta: { name: 'personas', description: 'List personas: lifecycle (age and expiry of experimental ones), node, image, size, workloads' },
   args: { ...globalArgs },
   async run({ args }) {
     const ctx = createContext(args);
-    const lab = await loadLab(ctx.root());
-    const rows = lab.personas.map(row);
+    const [lab, journal] = await Promise.all([loadLab(ctx.root()), readJournal(ctx.root())]);
+    const now = new Date();
+    const rows = lab.personas.map((p) => row(p, journal.entries, now));
     if (ctx.json) {
       ctx.io.out(JSON.stringify(rows, null, 2));
       return ExitCode.Ok;
@@ -53,7 +71,7 @@ export const personasCommand = defineCommand({
         ['NAME', 'LIFECYCLE', 'NODE', 'IMAGE', 'CPU', 'MEMORY', 'WORKLOADS'],
         rows.map((r) => [
           r.name,
-          r.ttl ? `${r.lifecycle} (ttl ${r.ttl})` : r.lifecycle,
+          r.expiry ? `${r.lifecycle} (${r.expiry})` : r.ttl ? `${r.lifecycle} (ttl ${r.ttl})` : r.lifecycle,
           r.node,
           r.image,
           String(r.cores),

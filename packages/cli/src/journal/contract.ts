@@ -16,7 +16,12 @@ export interface JournalRun {
   readonly command: JournalCommand;
   /** Personas the run was about (empty for site-wide runs such as L0/L1). */
   readonly personas: readonly string[];
-  /** The plan that was applied (its changes and impacts are journalled), when there was one. */
+  /** Layers the run acted on; default: the plan's layers, else none. */
+  readonly layers?: readonly string[];
+  /**
+   * The plan that was applied, when there was one. Only each pending change's address, action,
+   * impact and a short summary (field names, never values) are journalled.
+   */
   readonly plan?: Plan;
   readonly result: JournalResult;
   readonly startedAt: Date;

@@ -93,7 +93,8 @@ async function planWith(ctx: LayerContext, client: PveClient, mode: PlanMode): P
   const desired = ctx.personas.map((p) => desiredVm(p, site, { sshPublicKeys: [key], poolOf: (stage) => poolName(site, stage) }));
   const vmids = new Map(desired.filter((d) => d.vmid !== undefined).map((d) => [d.persona, d.vmid!]));
   const obs = await observeVms(client, { personas: desired.map((d) => d.persona), vmids });
-  return planVms(desired, obs, { mode, labVersion: ctx.labVersion, allowReboot: ctx.flags.allowReboot, destroyData: ctx.flags.destroyData });
+  const reservedVmids = ctx.lab.personas.flatMap((p) => (p.persona.vm.vmid === undefined ? [] : [p.persona.vm.vmid]));
+  return planVms(desired, obs, { mode, labVersion: ctx.labVersion, allowReboot: ctx.flags.allowReboot, destroyData: ctx.flags.destroyData, reservedVmids });
 }
 
 export const l2Adapter: LayerAdapter = {

@@ -132,6 +132,29 @@ function repository() {
   });
 }
 
+// Docker's reference grammar (distribution/reference), or a prefix ending in "/". L4 checks the
+// pairs further (a prefix maps to a prefix) when it applies them.
+const PATH_PART = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+const IMAGE_OR_PREFIX = new RegExp(
+  `^(?:[A-Za-z0-9.-]+(?::\\d+)?/)?${PATH_PART}(?:/${PATH_PART})*(?:/|(?::[\\w][\\w.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?)$`,
+);
+
+function workloads() {
+  const ref = (example: string) =>
+    pattern(IMAGE_OR_PREFIX, 'an image reference or a prefix ending in "/"', example, 'repo, repo:tag, repo@sha256:…, or registry/namespace/ for a whole prefix');
+  return obj({
+    imageOverrides: z
+      .record(ref('prom/prometheus'), ref('registry.home.arpa/prom/prometheus:v3.4.1'))
+      .default({})
+      .meta({ examples: [{ 'prom/prometheus:v3.4.1': 'registry.home.arpa/prom/prometheus:v3.4.1', 'docker.io/': 'registry.home.arpa/hub/' }] })
+      .describe(
+        'Run other images than the compose files name: a registry mirror, an air-gapped copy, local builds. Keys: `repo:tag` (that image), `repo` (every tag), `prefix/` (every image below it; the value is a prefix too). The plan notes every rewrite (adr/0120).',
+      ),
+  })
+    .prefault({})
+    .describe('Site-wide settings of layer L4 (Docker Compose workloads).');
+}
+
 function siteObject() {
   return obj({
     name: dnsLabel('homelab').describe('Site name; prefixes Proxmox pools and tags.'),
@@ -187,6 +210,7 @@ function siteObject() {
     }).describe('The encrypted secrets store.'),
     images: z.array(image()).default([]).describe('Image catalogue (layer L1).'),
     repositories: z.array(repository()).default([]).describe('Backup repositories for `capture`.'),
+    workloads: workloads(),
   });
 }
 

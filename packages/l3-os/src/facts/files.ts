@@ -13,6 +13,9 @@ export type PathInfo =
       readonly mode: string;
       readonly owner: string;
       readonly group: string;
+      /** Numeric ids, for personas that declare `owner: "65534"` (ids with or without a name). */
+      readonly uid?: string;
+      readonly gid?: string;
       readonly size: number;
       readonly sha256?: string;
       /** UTF-8 text of a regular file up to 1 MiB, when the fact asked for content. */
@@ -36,7 +39,7 @@ function command(path: string, withContent: boolean): string {
   return [
     `p=${p}`,
     `[ -L "$p" ] || [ -e "$p" ] || return 3`,
-    `stat -c '%F|%a|%U|%G|%s' -- "$p"`,
+    `stat -c '%F|%a|%U|%G|%u|%g|%s' -- "$p"`,
     `if [ -L "$p" ]; then readlink -- "$p"; else echo; fi`,
     `if [ -f "$p" ] && [ ! -L "$p" ]; then`,
     `  sha256sum <"$p" | cut -c1-64`,
@@ -67,9 +70,9 @@ function parse(withContent: boolean) {
     if (code === 3) return { exists: false };
     if (code !== 0) throw new Error(`stat exited with ${code}`);
     const [statLine = '', link = '', third = '', b64 = ''] = stdout.split('\n');
-    const [kind = '', mode = '', owner = '', group = '', size = '0'] = statLine.split('|');
+    const [kind = '', mode = '', owner = '', group = '', uid = '', gid = '', size = '0'] = statLine.split('|');
     const type = TYPES[kind] ?? 'other';
-    const base = { exists: true as const, type, mode: mode.padStart(4, '0'), owner, group, size: Number(size) };
+    const base = { exists: true as const, type, mode: mode.padStart(4, '0'), owner, group, uid, gid, size: Number(size) };
     if (type === 'symlink') return { ...base, target: link };
     if (type === 'directory') return { ...base, entries: Number(third.trim()) };
     if (type !== 'file') return base;

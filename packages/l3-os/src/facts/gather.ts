@@ -28,7 +28,7 @@ const PRELUDES: Record<BatchKind, (args: readonly string[]) => string> = {
     [
       'declare -A LAB_STAT=() LAB_SUM=()',
       `lab_paths=(${args.map(shq).join(' ')})`,
-      `while IFS=$'\\t' read -r n rest; do LAB_STAT[$n]=$rest; done < <(stat --printf '%n\\t%F|%a|%U|%G|%s\\n' -- "\${lab_paths[@]}" 2>/dev/null)`,
+      `while IFS=$'\\t' read -r n rest; do LAB_STAT[$n]=$rest; done < <(stat --printf '%n\\t%F|%a|%U|%G|%u|%g|%s\\n' -- "\${lab_paths[@]}" 2>/dev/null)`,
       'lab_files=()',
       `for n in "\${!LAB_STAT[@]}"; do case \${LAB_STAT[$n]} in 'regular file|'*|'regular empty file|'*) lab_files+=("$n") ;; esac; done`,
       '[ ${#lab_files[@]} -eq 0 ] || while read -r h n; do LAB_SUM[$n]=$h; done < <(sha256sum -- "${lab_files[@]}" 2>/dev/null)',

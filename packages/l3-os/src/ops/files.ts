@@ -47,6 +47,20 @@ function revealed(content: string | Secret<string>): string {
   return isSecret(content) ? content.reveal() : content;
 }
 
+const NUMERIC_ID = /^\d+$/;
+
+/**
+ * Ownership as found, in the persona's terms: a persona may name an owner by id (`"65534"`,
+ * common for container users with no account in the guest), which stat reports by name.
+ */
+export function foundOwnership(info: { readonly mode: string; readonly owner: string; readonly group: string; readonly uid?: string; readonly gid?: string }, want: Ownership): Ownership {
+  return {
+    mode: info.mode,
+    owner: NUMERIC_ID.test(want.owner) ? (info.uid ?? info.owner) : info.owner,
+    group: NUMERIC_ID.test(want.group) ? (info.gid ?? info.group) : info.group,
+  };
+}
+
 /** Predicted path fact after writing `content` with `own`. */
 export function writtenPath(content: string, own: Ownership, withContent: boolean): PathInfo {
   return {
@@ -66,7 +80,7 @@ function convergeFile(spec: FileSpec, info: PathInfo, text: string): { steps: St
   const want = { mode: normMode(spec.mode), owner: spec.owner, group: spec.group };
   const isFile = info.exists && info.type === 'file';
   const contentChanged = !isFile || info.sha256 !== sha256(text);
-  const have = isFile ? { mode: info.mode, owner: info.owner, group: info.group } : {};
+  const have = isFile ? foundOwnership(info, want) : {};
   const diff = fieldDiffs(have, want, ['mode', 'owner', 'group']);
   if (contentChanged) {
     const sensitive = spec.content !== undefined && isSecret(spec.content);
@@ -173,7 +187,7 @@ export function directoryOp(ctx: OpContext, spec: DirectorySpec): Operation {
           diagnostics: [{ severity: 'error', code: 'LAB_L3_PATH_CONFLICT', summary: `${spec.path} is a ${info.type} on the guest, the persona declares a directory`, hint: 'remove it on the guest or change the path in the persona' }],
         });
       }
-      const have = info.exists ? { mode: info.mode, owner: info.owner, group: info.group } : {};
+      const have = info.exists ? foundOwnership(info, want) : {};
       const diff = fieldDiffs(have, want, ['mode', 'owner', 'group']);
       if (info.exists && diff.length === 0) return result([noopChange(ctx, 'directory', spec.path, 'exists with owner and mode', want)]);
       const script = `mkdir -p -- ${p} && chown ${shq(`${spec.owner}:${spec.group}`)} ${p} && chmod ${want.mode} ${p}`;

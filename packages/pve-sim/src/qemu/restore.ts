@@ -4,7 +4,7 @@ import { fail } from '../http/_errors.js';
 import type { Params } from '../http/_router.js';
 import { p, pBool } from '../routes/_helpers.js';
 import { isDriveKey } from './config-schema.js';
-import { checkProtection, parseDrive, parseNet, printDrive, printNet } from './vmconf.js';
+import { checkProtection, isCdrom, isCloudinitDrive, parseDrive, parseNet, printDrive, printNet } from './vmconf.js';
 import { checkVolumeAccess } from '../routes/node-storage.js';
 import { allocImage, findVolume, removeVolume, storageConfig, volid } from '../storage/volumes.js';
 import { readArchive } from './vzdump.js';
@@ -22,6 +22,8 @@ import { parseVolumeId } from '../storage/volname.js';
  * Restore (`POST /qemu` with `archive`): the VM gets `lock: create` at dispatch (an existing
  * one only with `force`); the `qmrestore` task recreates disks on `storage` (or their original
  * storage), merges config overrides, optionally regenerates MACs, and converts templates back.
+ * Over an existing VM only the volumes of restored drives are freed; its other volumes come back
+ * as `unusedN`, and drives vzdump excluded (`backup=0`) as comment lines of the description.
  */
 export function startRestore(sim: Sim, principal: string, node: string, vmid: number, archive: string, params: Params, overrides: Record<string, string>): string {
   const force = pBool(params, 'force') ?? false;
@@ -63,11 +65,10 @@ export function startRestore(sim: Sim, principal: string, node: string, vmid: nu
           for (const d of content.disks) task.log(`DEV: dev_id=${content.disks.indexOf(d) + 1} size: ${d.size} devname: drive-${d.key}`);
           task.log(`CTIME: ${new Date(content.ctime * 1000).toString()}`);
           if (existing) {
-            for (const ref of referencedVolumes([vm.conf, vm.pending, ...Object.values(vm.snapshots)])) {
-              if (new RegExp(`(vm|base)-${vmid}-`).test(ref)) await removeVolume(sim, node, ref);
-            }
+            await freeRestoredVolumes(sim, node, vm.conf, vm.snapshots, vmid, new Set(content.disks.map((d) => d.key)));
             await guestCall(sim, vmid, 'destroy', undefined, () => sim.guests.destroy(vmid));
           }
+          const excludedLines: string[] = [];
           const conf: ConfigSection = {};
           for (const [k, v] of Object.entries(content.conf)) {
             if (['parent', 'lock', 'snaptime', 'vmstate'].includes(k) || /^unused\d+$/.test(k)) continue;
@@ -78,8 +79,17 @@ export function startRestore(sim: Sim, principal: string, node: string, vmid: nu
             const drive = parseDrive(k, v);
             if (!drive) continue;
             const disk = content.disks.find((d) => d.key === k);
+            if (!disk && drive['backup'] === '0') {
+              // `restore_update_config_line`: a drive vzdump left out comes back as a comment line.
+              excludedLines.push(`${k}: ${v}`);
+              delete conf[k];
+              continue;
+            }
             if (!disk) {
-              if (parseVolumeId(drive.file) && /vm-\d+-cloudinit/.test(drive.file)) {
+              const kept = existing && parseVolumeId(drive.file) && /vm-\d+-cloudinit/.test(drive.file) ? findVolume(sim, node, drive.file) : undefined;
+              if (kept) {
+                conf[k] = v;
+              } else if (parseVolumeId(drive.file) && /vm-\d+-cloudinit/.test(drive.file)) {
                 const st = storage ?? drive.file.split(':')[0]!;
                 const cfg = storageConfig(sim, st);
                 const ci = allocImage(sim, { node, storage: st, vmid, size: 4 * 1024 * 1024, name: `vm-${vmid}-cloudinit`, format: cfg.type === 'dir' ? 'qcow2' : 'raw' });
@@ -100,7 +110,9 @@ export function startRestore(sim: Sim, principal: string, node: string, vmid: nu
             conf[k] = printDrive(k, { ...drive, file: volid(nv), size: formatSize(disk.size) });
           }
           task.log('progress 100% (read 0 bytes, duration 0 sec)');
+          if (excludedLines.length > 0) conf['description'] = [conf['description'], ...excludedLines].filter((l) => l !== undefined && l !== '').join('\n');
           task.log('rescan volumes...');
+          rescanUnused(sim, node, vmid, conf);
           for (const [k, v] of Object.entries(overrides)) conf[k] = v;
           if (unique) {
             for (const k of Object.keys(conf)) {
@@ -137,4 +149,34 @@ export function startRestore(sim: Sim, principal: string, node: string, vmid: nu
       }
     },
   });
+}
+
+const ownedBy = (vmid: number, volid: string): boolean => new RegExp(`(?:^|[:/])(?:vm|base)-${vmid}-`).test(volid);
+
+/**
+ * `$restore_cleanup_oldconf` of an overwrite: only the volumes of drives the archive restores
+ * are freed (and snapshot RAM states); the VM's other volumes stay, to come back as `unusedN`.
+ */
+async function freeRestoredVolumes(sim: Sim, node: string, conf: ConfigSection, snapshots: Readonly<Record<string, ConfigSection>>, vmid: number, restoring: ReadonlySet<string>): Promise<void> {
+  for (const [k, v] of Object.entries(conf)) {
+    if (!isDriveKey(k)) continue;
+    const drive = parseDrive(k, v);
+    if (!drive || (isCdrom(drive) && !isCloudinitDrive(drive)) || !parseVolumeId(drive.file) || !ownedBy(vmid, drive.file)) continue;
+    if (restoring.has(k)) await removeVolume(sim, node, drive.file);
+  }
+  for (const snap of Object.values(snapshots)) if (snap['vmstate']) await removeVolume(sim, node, snap['vmstate']);
+}
+
+/** `rescan`: volumes the VM owns that its new config does not reference become `unusedN`. */
+function rescanUnused(sim: Sim, node: string, vmid: number, conf: ConfigSection): void {
+  const referenced = referencedVolumes([conf]);
+  let slot = 0;
+  for (const v of sim.state.volumes) {
+    if (v.content !== 'images' || v.vmid !== vmid || (v.node !== node && !sim.state.storage[v.storage]?.shared)) continue;
+    const id = volid(v);
+    if (referenced.has(id) || /-cloudinit(?:\.\w+)?$/.test(v.volname)) continue;
+    while (conf[`unused${slot}`] !== undefined) slot++;
+    conf[`unused${slot}`] = id;
+    referenced.add(id);
+  }
 }

@@ -1,0 +1,141 @@
+import { LabError } from '@lab/core';
+import { apiPath, pveArray, pveInt, pveList, pveNumber, pveRecord, pveString, type PveClient } from '@lab/pve';
+import { vmAddress } from './_addresses.js';
+
+/**
+ * Finding a persona's VM the way L2 does (adr/0085), without importing L2: candidates from one
+ * `cluster/resources` read (tag `lab-persona-<name>`, the persona's name, or its declared VMID),
+ * and the description marker `lab:managed persona=<name>` as the proof of ownership.
+ */
+
+const MARKER_RE = /^lab:managed persona=([a-z0-9-]+)( adopted)?$/m;
+
+/** The persona named by a description's marker line, if lab manages the VM. */
+export function markerPersona(description: string | undefined): string | undefined {
+  return description ? MARKER_RE.exec(description)?.[1] : undefined;
+}
+
+export function personaTagOf(persona: string): string {
+  return `lab-persona-${persona}`;
+}
+
+/** One row of `cluster/resources` (type qemu). */
+export interface ClusterVm {
+  readonly vmid: number;
+  readonly node: string;
+  readonly name: string;
+  readonly status: string;
+  readonly tags: readonly string[];
+  readonly template: boolean;
+  readonly lock: string | undefined;
+}
+
+/** A persona's VM as capture reads it: its current config (what vzdump saves). */
+export interface PersonaVm {
+  readonly persona: string;
+  readonly vmid: number;
+  readonly node: string;
+  readonly name: string;
+  readonly status: string;
+  readonly tags: readonly string[];
+  readonly lock: string | undefined;
+  readonly protection: boolean;
+  readonly config: Readonly<Record<string, string>>;
+  readonly digest: string;
+}
+
+export interface ClusterView {
+  readonly nodes: readonly { readonly node: string; readonly online: boolean }[];
+  readonly vms: readonly ClusterVm[];
+}
+
+export async function readCluster(client: PveClient): Promise<ClusterView> {
+  const nodes: { node: string; online: boolean }[] = [];
+  const vms: ClusterVm[] = [];
+  for (const row of pveArray(await client.get('/cluster/resources'))) {
+    const r = pveRecord(row);
+    const type = pveString(r['type']);
+    if (type === 'node') nodes.push({ node: pveString(r['node']) ?? '', online: pveString(r['status']) === 'online' });
+    if (type !== 'qemu') continue;
+    vms.push({
+      vmid: pveInt(r['vmid']) ?? 0,
+      node: pveString(r['node']) ?? '',
+      name: pveString(r['name']) ?? '',
+      status: pveString(r['status']) ?? 'unknown',
+      tags: pveList(r['tags']),
+      template: pveInt(r['template']) === 1,
+      lock: pveString(r['lock']) || undefined,
+    });
+  }
+  return { nodes, vms };
+}
+
+/** The VM's config as stored (no pending values), every value as text. */
+export async function readConfig(client: PveClient, node: string, vmid: number): Promise<{ config: Record<string, string>; digest: string }> {
+  const raw = pveRecord(await client.get(apiPath('nodes', node, 'qemu', String(vmid), 'config')));
+  const config: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    const s = pveString(v);
+    if (s !== undefined && k !== 'digest') config[k] = s;
+  }
+  return { config, digest: pveString(raw['digest']) ?? '' };
+}
+
+export interface FindPersonaVmOptions {
+  /** `vm.vmid` of the persona, when it declares one. */
+  readonly vmid?: number;
+  /** An already read cluster view (saves a call). */
+  readonly cluster?: ClusterView;
+}
+
+/**
+ * The persona's VM, or undefined when it has none. A candidate without lab's marker is not
+ * lab's: refused with `LAB_CAPTURE_VM_FOREIGN` rather than backed up or overwritten by mistake.
+ */
+export async function findPersonaVm(client: PveClient, persona: string, options: FindPersonaVmOptions = {}): Promise<PersonaVm | undefined> {
+  const cluster = options.cluster ?? (await readCluster(client));
+  const candidates = cluster.vms.filter((v) => !v.template && (v.tags.includes(personaTagOf(persona)) || v.name === persona || v.vmid === options.vmid));
+  let foreign: ClusterVm | undefined;
+  for (const vm of candidates.sort((a, b) => a.vmid - b.vmid)) {
+    const { config, digest } = await readConfig(client, vm.node, vm.vmid);
+    const owner = markerPersona(config['description']);
+    if (owner === persona) {
+      return {
+        persona,
+        vmid: vm.vmid,
+        node: vm.node,
+        name: config['name'] ?? vm.name,
+        status: vm.status,
+        tags: pveList(config['tags']),
+        lock: config['lock'] || undefined,
+        protection: pveNumber(config['protection']) === 1,
+        config,
+        digest,
+      };
+    }
+    if (owner === undefined) foreign ??= vm;
+  }
+  if (foreign) {
+    throw new LabError({
+      code: 'LAB_CAPTURE_VM_FOREIGN',
+      summary: `VM ${foreign.vmid} (${foreign.name}) on ${foreign.node} looks like persona ${persona}'s but lab does not manage it (no marker in its description)`,
+      hint: `take it under lab first: lab adopt --vmid ${foreign.vmid} --persona ${persona}`,
+      address: vmAddress(persona),
+    });
+  }
+  return undefined;
+}
+
+/** Like `findPersonaVm`, but a missing VM is an error that says how to create it. */
+export async function requirePersonaVm(client: PveClient, persona: string, options: FindPersonaVmOptions = {}): Promise<PersonaVm> {
+  const vm = await findPersonaVm(client, persona, options);
+  if (!vm) {
+    throw new LabError({
+      code: 'LAB_CAPTURE_VM_NOT_FOUND',
+      summary: `persona ${persona} has no VM on the cluster`,
+      hint: `create it: lab apply --layer l2 --persona ${persona}`,
+      address: vmAddress(persona),
+    });
+  }
+  return vm;
+}

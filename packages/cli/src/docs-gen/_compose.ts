@@ -1,0 +1,83 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { isSecretRef, type Stack } from '@lab/intent';
+
+/** One host port a Compose service publishes. */
+export interface PublishedPort {
+  readonly stack: string;
+  readonly service: string;
+  readonly hostIp: string;
+  readonly port: string;
+  readonly protocol: string;
+  readonly target: string;
+}
+
+export interface ComposeFacts {
+  readonly services: readonly { readonly name: string; readonly image: string; readonly hostNetwork: boolean }[];
+  readonly ports: readonly PublishedPort[];
+  /** Set when the compose file could not be read or parsed; the docs say so instead of failing. */
+  readonly problem?: string;
+}
+
+/**
+ * `${VAR}`, `${VAR:-default}`, `${VAR-default}` and `$VAR` from the stack's plain env values;
+ * secrets and unknown variables stay as written (the docs never hold a secret).
+ */
+export function interpolate(text: string, env: Readonly<Record<string, string>>): string {
+  return text.replace(/\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g, (all, braced: string | undefined, dflt: string | undefined, bare: string | undefined) => {
+    const name = braced ?? bare ?? '';
+    return env[name] ?? dflt ?? all;
+  });
+}
+
+/** Short (`"127.0.0.1:8080:80/udp"`) and long (`{ published, target, host_ip, protocol }`) syntax. */
+export function parsePortEntry(entry: unknown): { hostIp: string; port: string; protocol: string; target: string } | undefined {
+  if (typeof entry === 'object' && entry !== null) {
+    const e = entry as Record<string, unknown>;
+    if (e['published'] === undefined) return undefined;
+    return {
+      hostIp: typeof e['host_ip'] === 'string' ? e['host_ip'] : '0.0.0.0',
+      port: String(e['published']),
+      protocol: typeof e['protocol'] === 'string' ? e['protocol'] : 'tcp',
+      target: String(e['target'] ?? ''),
+    };
+  }
+  const [spec = '', protocol = 'tcp'] = String(entry).split('/');
+  const m = /^(?:(\[[^\]]+\]|\d+\.\d+\.\d+\.\d+):)?(?:([\d-]*):)?([\d-]+)$/.exec(spec);
+  // A bare container port is published on a random host port: nothing stable to document.
+  if (!m || m[2] === undefined || m[2] === '') return undefined;
+  return { hostIp: m[1]?.replace(/^\[|\]$/g, '') ?? '0.0.0.0', port: m[2], protocol, target: m[3] ?? '' };
+}
+
+/** Plain env values of a stack: what Compose would substitute (secrets left out). */
+export function plainEnv(stack: Stack): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(stack.env)) if (!isSecretRef(v)) out[k] = String(v);
+  return out;
+}
+
+/** Services, images and published ports of one stack, from its compose file or inline document. */
+export async function composeFacts(root: string, stack: Stack): Promise<ComposeFacts> {
+  let doc: unknown;
+  try {
+    doc = typeof stack.compose === 'string' ? parse(await readFile(join(root, stack.compose), 'utf8'), { merge: true }) : stack.compose;
+  } catch (error) {
+    return { services: [], ports: [], problem: `compose file not readable: ${(error as Error).message.split('\n')[0]}` };
+  }
+  const env = plainEnv(stack);
+  const services = (doc as { services?: unknown } | null)?.services;
+  if (typeof services !== 'object' || services === null) return { services: [], ports: [] };
+  const outServices: { name: string; image: string; hostNetwork: boolean }[] = [];
+  const ports: PublishedPort[] = [];
+  for (const [name, raw] of Object.entries(services as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b))) {
+    const svc = (raw ?? {}) as Record<string, unknown>;
+    const image = typeof svc['image'] === 'string' ? interpolate(svc['image'], env) : '(built)';
+    outServices.push({ name, image, hostNetwork: svc['network_mode'] === 'host' });
+    for (const entry of Array.isArray(svc['ports']) ? (svc['ports'] as unknown[]) : []) {
+      const p = parsePortEntry(typeof entry === 'string' ? interpolate(entry, env) : entry);
+      if (p) ports.push({ stack: stack.name, service: name, ...p });
+    }
+  }
+  return { services: outServices, ports };
+}
