@@ -1,6 +1,5 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Secret } from '@lab/core';
 import { generateHostKey, hostKeyVendorData } from '@lab/l2-vm';
 import { apiPath, pveRecord } from '@lab/pve';
 import { createDockerBackend, dockerEngineVersion, ensureGuestImage, pruneStaleGuests, startJumpHost, type GuestBackend, type JumpHost } from '@lab/pve-sim';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentReporter } from '@lab/core';
 import type { LoadedPersona } from '@lab/intent';
-import { loadImageCatalog, resolveImage, templateOn } from '@lab/l1-image';
+import { loadImageCatalog, observeSite, planPrune, resolveImage, templateOn } from '@lab/l1-image';
 import { applyVms, desiredVm, observeVms, planVms } from '@lab/l2-vm';
 import { apiPath, pveList, pveRecord } from '@lab/pve';
 import {
@@ -105,6 +105,9 @@ describe('lab capture template (simulator, API-only guests)', () => {
     const resolved = resolveImage(fx.lab.site.site, catalog, `debian-12@${VERSION}`);
     expect(resolved).toMatchObject({ image: 'debian-12', version: VERSION, tag: `lab-image-debian-12-${VERSION}`, templateName: 'tpl-debian-12-media-2025.06', nodes: ['pve1'] });
     expect(templateOn(resolved, 'pve1')).toMatchObject({ vmid: 9000, name: 'tpl-debian-12-media-2025.06', storage: 'local-lvm' });
+    // L1 sees the template as a build of a version lab.yaml does not list: prune may take it while unused.
+    const prune = planPrune(fx.lab.site.site, catalog, await observeSite(fx.client, fx.lab.site.site), [`debian-12@${VERSION}`]);
+    expect(prune.remove).toEqual([{ image: 'debian-12', version: VERSION, vms: [{ node: 'pve1', vmid: 9000 }], files: [] }]);
   });
 
   it('is cloned by L2 for a persona on image@version', async () => {

@@ -37,9 +37,9 @@ describe('the example lab', () => {
     expect(site.images[0]?.versions[0]?.checksum.algorithm).toBe('sha512');
   });
 
-  it('composes media from docker → base → node-exporter', async () => {
+  it('composes media from docker → base → node-exporter, and the log shipper', async () => {
     const { persona: p, files } = await loadPersona(REPO, 'media');
-    expect(files).toEqual(['personas/_mixins/node-exporter.yaml', 'personas/_mixins/base.yaml', 'personas/_mixins/docker.yaml', 'personas/media/persona.yaml']);
+    expect(files).toEqual(['personas/_mixins/node-exporter.yaml', 'personas/_mixins/base.yaml', 'personas/_mixins/log-shipper.yaml', 'personas/_mixins/docker.yaml', 'personas/media/persona.yaml']);
     expect(p.vm.memory).toBe(8 * GiB);
     expect(p.vm.image).toEqual({ name: 'debian-12', version: 'stable' });
     const library = p.vm.disks.find((d) => d.name === 'library');
@@ -47,7 +47,8 @@ describe('the example lab', () => {
     expect(p.os.users.find((u) => u.name === 'sam')?.groups).toEqual(['adm', 'systemd-journal', 'docker', 'media']);
     expect(p.os.packages.map((x) => x.name)).toEqual(expect.arrayContaining(['prometheus-node-exporter', 'htop', 'docker.io', 'docker-compose', 'mediainfo']));
     expect(p.os.firewall.policy.forward).toBe('accept');
-    expect(p.workloads.stacks.map((s) => [s.name, s.compose])).toEqual([
+    expect(p.workloads.stacks.map((s) => s.name)).toEqual(['logs', 'jellyfin', 'arr']);
+    expect(p.workloads.stacks.filter((s) => s.name !== 'logs').map((s) => [s.name, s.compose])).toEqual([
       ['jellyfin', 'personas/media/compose/jellyfin.yaml'],
       ['arr', 'personas/media/compose/arr.yaml'],
     ]);

@@ -2,8 +2,8 @@ import { pveList } from '@lab/pve';
 import { parseProps } from './_props.js';
 
 const NUMERIC = new Set(['cores', 'sockets', 'memory', 'balloon']);
-const BOOL = new Set(['onboot', 'protection', 'numa']);
-const PVE_DEFAULTS: Readonly<Record<string, string>> = { onboot: '0', protection: '0', numa: '0', sockets: '1' };
+const BOOL = new Set(['onboot', 'protection', 'numa', 'ciupgrade']);
+const PVE_DEFAULTS: Readonly<Record<string, string>> = { onboot: '0', protection: '0', numa: '0', sockets: '1', ciupgrade: '1' };
 const NIC_MODELS = new Set(['virtio', 'e1000', 'vmxnet3', 'rtl8139', 'e1000e']);
 
 function nicParts(value: string | undefined): Map<string, string> {

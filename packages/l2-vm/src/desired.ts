@@ -46,7 +46,7 @@ const MIB = 2 ** 20;
 const b01 = (v: boolean): string => (v ? '1' : '0');
 
 /** Keys every lab VM owns whatever the persona says (agent, cloud-init identity, marker). */
-export const ALWAYS_OWNED = ['name', 'cores', 'memory', 'onboot', 'protection', 'tags', 'description', 'agent', 'ciuser', 'sshkeys', 'cicustom', 'hotplug', 'numa'] as const;
+export const ALWAYS_OWNED = ['name', 'cores', 'memory', 'onboot', 'protection', 'tags', 'description', 'agent', 'ciuser', 'ciupgrade', 'sshkeys', 'cicustom', 'hotplug', 'numa'] as const;
 
 export function netValue(nic: Nic): string {
   return formatProps([
@@ -119,6 +119,9 @@ export function desiredVm(p: LoadedPersona, site: Site, options: DesiredOptions)
     hotplug: 'network,disk,usb,memory',
     numa: '1',
     ciuser: site.ssh.user,
+    // Packages are L3's business: a first-boot upgrade by cloud-init would race L3 for apt's
+    // lock and make every rebuild slower and less reproducible.
+    ciupgrade: '0',
     sshkeys: encodeURIComponent(options.sshPublicKeys.map((k) => k.trim()).join('\n')),
     cicustom: `vendor=${snippetStorage}:snippets/${hostKeySnippetName(name)}`,
   };

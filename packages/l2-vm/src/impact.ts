@@ -4,7 +4,7 @@ import { parseProps } from './_props.js';
 /** Keys PVE applies at once even on a running VM (QS `$fast_plug_option`), without effect on the guest. */
 const FAST = new Set(['name', 'description', 'tags', 'onboot', 'protection', 'startup']);
 /** Cloud-init keys: written at once, but the guest sees them only after the ISO is regenerated at the next boot. */
-const CLOUD_INIT = /^(ciuser|sshkeys|cicustom|nameserver|searchdomain|ipconfig\d+)$/;
+const CLOUD_INIT = /^(ciuser|ciupgrade|sshkeys|cicustom|nameserver|searchdomain|ipconfig\d+)$/;
 
 export interface KeyImpact {
   readonly impact: Impact;

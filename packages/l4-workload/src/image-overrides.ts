@@ -58,7 +58,7 @@ function canonicalPrefix(prefix: string): string {
   return `${bare}/`;
 }
 
-/** A key's tag, `latest` when it names neither a tag nor a digest (as Docker reads it). */
+/** A reference's tag, `latest` when it names neither a tag nor a digest (as Docker reads it). */
 function effectiveTag(c: Canonical): string | undefined {
   return c.tag ?? (c.digest ? undefined : 'latest');
 }

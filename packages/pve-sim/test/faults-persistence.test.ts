@@ -147,3 +147,20 @@ describe('persistence', () => {
     }
   });
 });
+
+describe('persistence with the none backend', () => {
+  it('VMs running before a restart run after it (records only: nothing of them died with the process)', async () => {
+    const { createNoneBackend } = await import('../src/guests/none-backend.js');
+    const t = await startTestSim({ guests: createNoneBackend() });
+    try {
+      await t.wait(await t.data('POST', '/nodes/pve/qemu', { body: new URLSearchParams({ vmid: '100', scsi0: 'local-lvm:1' }) }));
+      await t.wait(await t.data('POST', '/nodes/pve/qemu', { body: new URLSearchParams({ vmid: '101', scsi0: 'local-lvm:1' }) }));
+      await t.wait(await t.data('POST', '/nodes/pve/qemu/100/status/start'));
+      await t.restart({ guests: createNoneBackend() });
+      expect((await t.data('GET', '/nodes/pve/qemu/100/status/current')).status).toBe('running');
+      expect((await t.data('GET', '/nodes/pve/qemu/101/status/current')).status).toBe('stopped');
+    } finally {
+      await t.close();
+    }
+  });
+});

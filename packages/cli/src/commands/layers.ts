@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { defineCommand } from 'citty';
-import { ExitCode, hasChanges, hasErrors, LabError, parsePlan, renderSummaryLine, type PlanMode } from '@lab/core';
+import { ExitCode, hasChanges, hasErrors, LabError, parsePlan, renderSummaryLine, type Plan, type PlanMode } from '@lab/core';
 import { createContext, globalArgs } from '../context.js';
 import { beginLayerRun } from '../journal/layer-run.js';
-import { applyLayers, confirm, planExitCode, planLayers, prepare, showPlan } from '../layers/run.js';
+import { applyLayers, confirm, planExitCode, planLayers, prepare, showPlan, type Prepared } from '../layers/run.js';
 
 const scopeArgs = {
   ...globalArgs,
@@ -45,9 +45,21 @@ const mutateArgs = {
   'destroy-data': { type: 'boolean', description: 'Allow deleting persistent data disks and volumes', default: false },
 } as const;
 
+/** Apply, under guard snapshots of the changed guests with --snapshot (adr/0131). */
+async function guarded(p: Prepared, plan: Plan, snapshot: boolean, keep: boolean): Promise<void> {
+  if (!snapshot) return applyLayers(p, plan);
+  const { withGuardSnapshots } = await import('../layers/snapshot-guard.js');
+  await withGuardSnapshots(p.session, plan, () => applyLayers(p, plan), keep);
+}
+
 export const applyCommand = defineCommand({
   meta: { name: 'apply', description: 'Make the lab match its intent (or apply exactly a saved plan file)' },
-  args: { ...mutateArgs, plan: { type: 'positional', description: 'A plan saved with `lab plan --out`', required: false } },
+  args: {
+    ...mutateArgs,
+    plan: { type: 'positional', description: 'A plan saved with `lab plan --out`', required: false },
+    snapshot: { type: 'boolean', description: 'Snapshot each VM whose guest changes (L3/L4) first; revert to it if the apply or its health checks fail', default: false },
+    'keep-snapshot': { type: 'boolean', description: 'With --snapshot: keep the snapshots after a successful apply', default: false },
+  },
   async run({ args }) {
     const ctx = createContext(args);
     if (args.plan) {
@@ -57,7 +69,7 @@ export const applyCommand = defineCommand({
       run.usePlan(saved);
       try {
         // Each layer re-observes and refuses the plan if its basis moved (LAB_PLAN_STALE).
-        await applyLayers(p, saved);
+        await guarded(p, saved, args.snapshot, args['keep-snapshot']);
         if (hasChanges(saved)) await run.ok();
         ctx.io.err(`Apply complete: ${renderSummaryLine(saved).replace(/^Plan: /, '')}`);
         return ExitCode.Ok;
@@ -81,7 +93,7 @@ export const applyCommand = defineCommand({
       // Nothing to change: nothing happened, so the journal (a changelog) gets no line.
       if (!hasChanges(plan)) return ExitCode.Ok;
       await confirm(ctx, 'Apply these changes?', args.yes);
-      await applyLayers(p, plan);
+      await guarded(p, plan, args.snapshot, args['keep-snapshot']);
       await run.ok();
       ctx.io.err(`Apply complete: ${renderSummaryLine(plan).replace(/^Plan: /, '')}`);
       return ExitCode.Ok;

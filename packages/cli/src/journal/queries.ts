@@ -30,9 +30,9 @@ export function lastRun(
   return entries.find((e) => commands.includes(e.command) && concerns(e, persona) && accept(e));
 }
 
-/** The newest successful capture of the persona's data. */
+/** The newest successful capture of the persona's data (not a whole-VM backup or a template capture). */
 export function lastBackup(entries: readonly JournalEntry[], persona: string): JournalEntry | undefined {
-  return lastRun(entries, persona, ['capture'], (e) => e.result === 'ok');
+  return lastRun(entries, persona, ['capture'], (e) => e.result === 'ok' && e.details?.['kind'] !== 'vm' && e.details?.['kind'] !== 'template');
 }
 
 /** The newest restore drill that restored and verified. */

@@ -9,7 +9,7 @@ function secretsOf(ctx: LayerContext) {
 }
 
 async function planOne(ctx: LayerContext, p: LoadedPersona, mode: Plan['mode']): Promise<Plan> {
-  const { desired, warnings } = await renderWorkloads({ persona: p, root: ctx.lab.root, secrets: secretsOf(ctx) });
+  const { desired, warnings } = await renderWorkloads({ persona: p, root: ctx.lab.root, secrets: secretsOf(ctx), imageOverrides: ctx.lab.site.site.workloads.imageOverrides });
   const connection = await guestConnection(ctx, p);
   const observed = await observeWorkloads({ connection, stacksDir: desired.stacksDir, composeCommand: desired.composeCommand });
   return planWorkloads(desired, observed, { mode, labVersion: ctx.labVersion, destroyData: ctx.flags.destroyData, warnings });
@@ -34,7 +34,7 @@ export const l4Adapter: LayerAdapter = {
     const touched = ctx.personas.filter((p) => plan.changes.some((c) => c.address.startsWith(`${p.name}/l4/`) && c.action !== 'noop'));
     const failures: LabError[] = [];
     for (const p of touched) {
-      const { desired } = await renderWorkloads({ persona: p, root: ctx.lab.root, secrets: secretsOf(ctx) });
+      const { desired } = await renderWorkloads({ persona: p, root: ctx.lab.root, secrets: secretsOf(ctx), imageOverrides: ctx.lab.site.site.workloads.imageOverrides });
       const connection = await guestConnection(ctx, p);
       const own = { ...plan, personas: [p.name], changes: plan.changes.filter((c) => c.address.startsWith(`${p.name}/l4/`)) };
       try {

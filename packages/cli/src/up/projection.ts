@@ -103,6 +103,8 @@ export interface ProjectionInput {
   readonly root: string;
   readonly secrets: { get(name: string): Promise<import('@lab/core').Secret<string>> };
   readonly labVersion: string;
+  /** lab.yaml `workloads.imageOverrides`. */
+  readonly imageOverrides?: Readonly<Record<string, string>>;
 }
 
 /** L3 of a guest that does not exist: every fact at its empty value ("absent"), as on a blank guest. */
@@ -114,6 +116,6 @@ export async function projectOs(input: ProjectionInput): Promise<Plan> {
 
 /** L4 of a guest that does not exist: no Docker, no stack on the host, so every stack is a create. */
 export async function projectWorkloads(input: ProjectionInput): Promise<Plan> {
-  const { desired, warnings } = await renderWorkloads({ persona: input.persona, root: input.root, secrets: input.secrets });
+  const { desired, warnings } = await renderWorkloads({ persona: input.persona, root: input.root, secrets: input.secrets, ...(input.imageOverrides ? { imageOverrides: input.imageOverrides } : {}) });
   return mark(planWorkloads(desired, { docker: false, stacks: [], containers: [] }, { labVersion: input.labVersion, warnings }));
 }

@@ -14,13 +14,6 @@ export function noSnapshot(vmid: number, name: string): LabError {
   return new LabError({ code: 'LAB_SIM_SNAPSHOT_MISSING', summary: `snapshot '${name}' does not exist (VM ${vmid})` });
 }
 
-export function sourceRunning(vmid: number): LabError {
-  return new LabError({
-    code: 'LAB_SIM_CLONE_SOURCE_RUNNING',
-    summary: `VM ${vmid} is running; its filesystem can be cloned only while stopped`,
-  });
-}
-
 export function agentNotRunning(vmid: number): LabError {
   return new LabError({
     code: 'LAB_SIM_AGENT_NOT_RUNNING',

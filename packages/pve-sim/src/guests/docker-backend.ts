@@ -17,7 +17,7 @@ import {
 } from './_container.js';
 import { createDockerCli, type DockerCli } from './_docker-cli.js';
 import { orderInterfaces, parseQgaReply } from './_agent.js';
-import { agentNotRunning, noSnapshot, notRunning, snapshotExists, sourceRunning } from './_errors.js';
+import { agentNotRunning, noSnapshot, notRunning, snapshotExists } from './_errors.js';
 import { placeSeed } from './_place-seed.js';
 import { createKeyedSerial } from './_serial.js';
 
@@ -274,7 +274,7 @@ export function createDockerBackend(options: DockerBackendOptions): GuestBackend
         timed(targetVmid, 'clone', async () => {
           const target = diskImage(instance, targetVmid);
           const info = await inspect(sourceVmid);
-          if (info?.State.Running) throw sourceRunning(sourceVmid);
+          // PVE clones a running VM live; `docker commit` copies a running container the same way.
           if (info) {
             await cli.run(['commit', '--message', `clone of VM ${sourceVmid}`, name(sourceVmid), target], {
               timeoutMs: 600_000,

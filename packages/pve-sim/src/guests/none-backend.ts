@@ -8,7 +8,7 @@ import type {
 } from './backend.js';
 import { assertSnapshotName } from './_container.js';
 import { synthesizeInterfaces } from './_agent.js';
-import { agentNotRunning, noSnapshot, notRunning, snapshotExists, sourceRunning } from './_errors.js';
+import { agentNotRunning, noSnapshot, notRunning, snapshotExists } from './_errors.js';
 
 export interface NoneBackendOptions {
   /** How long after a (re)boot the agent starts answering, like a booting guest. Default 0. */
@@ -123,8 +123,7 @@ export function createNoneBackend(options: NoneBackendOptions = {}): NoneBackend
       if (!snapshots.get(vmid)?.delete(name)) throw noSnapshot(vmid, name);
     },
     async cloneFilesystem(sourceVmid, targetVmid) {
-      const source = guests.get(sourceVmid);
-      if (source?.state === 'running') throw sourceRunning(sourceVmid);
+      // PVE clones a running VM live, so a running source is fine.
       pendingClones.set(targetVmid, sourceVmid);
     },
     async agentPing(vmid) {
