@@ -1,5 +1,6 @@
+import { resolveLazy, walkCommands, type Lazy } from '../../packages/cli/src/command-walk.js';
+
 /** The parts of a citty command definition the check reads (structural: citty is the CLI's dependency). */
-type Lazy<T> = T | Promise<T> | (() => T | Promise<T>);
 interface ArgDef {
   readonly type?: string;
   readonly alias?: string | readonly string[];
@@ -9,10 +10,6 @@ export interface AnyCommand {
   readonly subCommands?: unknown;
   readonly args?: unknown;
   readonly run?: unknown;
-}
-
-async function resolve<T>(v: Lazy<T>): Promise<T> {
-  return typeof v === 'function' ? await (v as () => T | Promise<T>)() : await v;
 }
 
 /** What checking one `lab …` argv against the CLI's command tree found. */
@@ -53,29 +50,13 @@ export function flagsOf(argv: readonly string[]): string[] {
  * loaded; one whose module is missing counts as unavailable, like a name that is not there.
  */
 export async function checkArgv(root: AnyCommand, argv: readonly string[]): Promise<ArgvCheck> {
-  let cmd = root;
-  const path: string[] = [];
-  let rest = [...argv];
-  for (;;) {
-    const subs = cmd.subCommands ? await resolve(cmd.subCommands as Lazy<Record<string, Lazy<AnyCommand>>>) : undefined;
-    const i = rest.findIndex((a) => !a.startsWith('-'));
-    if (!subs || i < 0) break;
-    const name = rest[i]!;
-    const next = subs[name];
-    if (!next) {
-      if (cmd.run) break;
-      return { status: 'unavailable', path: [...path, name], why: `no command 'lab ${[...path, name].join(' ')}' (has: ${Object.keys(subs).join(', ')})` };
-    }
-    try {
-      cmd = await resolve(next);
-    } catch (e) {
-      return { status: 'unavailable', path: [...path, name], why: `'lab ${[...path, name].join(' ')}' does not load: ${(e as Error).message.split('\n')[0]}` };
-    }
-    path.push(name);
-    rest = [...rest.slice(0, i), ...rest.slice(i + 1)];
-  }
+  const walk = await walkCommands(root, argv);
+  const where = `lab ${walk.path.join(' ')}`;
+  if (walk.kind === 'unknown') return { status: 'unavailable', path: walk.path, why: `no command '${where}' (has: ${walk.known.join(', ')})` };
+  if (walk.kind === 'unloadable') return { status: 'unavailable', path: walk.path, why: `'${where}' does not load: ${(walk.error as Error).message.split('\n')[0]}` };
+  const { cmd, path, rest } = walk;
   if (!cmd.run) return { status: 'bad', path, why: `'lab ${path.join(' ')}' needs a subcommand` };
-  const known = flagNames(cmd.args ? await resolve(cmd.args as Lazy<ArgsDef>) : {});
+  const known = flagNames(cmd.args ? await resolveLazy(cmd.args as Lazy<ArgsDef>) : {});
   known.add('help');
   known.add('h');
   const unknown = flagsOf(rest).filter((f) => !known.has(f));

@@ -6,37 +6,23 @@ import { parseArgs, renderUsage, type ArgsDef, type CommandDef } from 'citty';
 import { ExitCode, isLabError, LabError, toLabError } from '@lab/core';
 import { processIo, useOutput, type Output } from './context.js';
 import { rootCommand } from './commands/index.js';
+import { resolveLazy, walkCommands } from './command-walk.js';
 
 type AnyCommand = CommandDef<ArgsDef>;
 
-async function resolveValue<T>(v: T | Promise<T> | (() => T | Promise<T>)): Promise<T> {
-  return typeof v === 'function' ? await (v as () => T | Promise<T>)() : await v;
-}
-
-/** Walk argv down the command tree: `secret set x` → [secret, set], rest ['x']. */
+/** The command argv names, or the usage error of a word that names none. */
 async function resolveCommand(argv: readonly string[]): Promise<{ cmd: AnyCommand; path: string[]; rest: string[] }> {
-  let cmd = rootCommand as AnyCommand;
-  const path: string[] = [];
-  let rest = [...argv];
-  for (;;) {
-    const subs = cmd.subCommands ? await resolveValue(cmd.subCommands) : undefined;
-    const i = rest.findIndex((a) => !a.startsWith('-'));
-    if (!subs || i < 0) break;
-    const name = rest[i]!;
-    const next = subs[name];
-    if (!next) {
-      if (cmd.run) break;
-      throw new LabError({
-        code: 'LAB_CLI_UNKNOWN_COMMAND',
-        summary: `unknown command '${[...path, name].join(' ')}'`,
-        hint: `run \`lab ${path.join(' ')}${path.length ? ' ' : ''}--help\` to see the commands (${Object.keys(subs).join(', ')})`,
-      });
-    }
-    cmd = (await resolveValue(next)) as AnyCommand;
-    path.push(name);
-    rest = [...rest.slice(0, i), ...rest.slice(i + 1)];
+  const walk = await walkCommands(rootCommand as AnyCommand, argv);
+  if (walk.kind === 'unloadable') throw walk.error;
+  if (walk.kind === 'unknown') {
+    const parent = walk.path.slice(0, -1);
+    throw new LabError({
+      code: 'LAB_CLI_UNKNOWN_COMMAND',
+      summary: `unknown command '${walk.path.join(' ')}'`,
+      hint: `run \`lab ${parent.join(' ')}${parent.length ? ' ' : ''}--help\` to see the commands (${walk.known.join(', ')})`,
+    });
   }
-  return { cmd, path, rest };
+  return walk;
 }
 
 export async function main(argv: readonly string[], io: Output = processIo): Promise<number> {
@@ -53,7 +39,7 @@ export async function main(argv: readonly string[], io: Output = processIo): Pro
       io.out(await renderUsage(cmd));
       return cmd.run || rest.includes('--help') || rest.includes('-h') ? ExitCode.Ok : ExitCode.Error;
     }
-    const argsDef = cmd.args ? await resolveValue(cmd.args) : {};
+    const argsDef = cmd.args ? await resolveLazy(cmd.args) : {};
     rejectUnknownFlags(rest, argsDef, path);
     const args = parseArgs(rest, argsDef);
     for (const [name, def] of Object.entries(argsDef)) {

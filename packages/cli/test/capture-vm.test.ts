@@ -1,10 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lab, WORKSPACE } from './_harness.js';
-import { createScratchLab, type ScratchLab } from '../src/scratch-lab.js';
+import { lab } from './_harness.js';
+import { startScratchSim } from './_scratch-sim.js';
+import type { SimProcess } from './_sim-process.js';
+import type { ScratchLab } from '../src/scratch-lab.js';
 import { readJournal } from '../src/journal/index.js';
 import { captureVmInSession } from '../src/capture/vm.js';
 import { createLayerContext } from '../src/layers/context.js';
@@ -15,34 +13,13 @@ import { silentReporter } from '@lab/core';
 // simulator in its own process (`lab sim start`), as a real cluster: VMs keep running between
 // commands. API-only guests; the template capture over SSH is in capture-vm-template.test.ts.
 let s: ScratchLab;
-let sim: ChildProcess | undefined;
-
-async function startSim(root: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(WORKSPACE, 'packages/cli/bin/lab.mjs'), 'sim', 'start', '--root', root, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      if (out.includes('\n')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`lab sim start exited ${code}: ${stderr}`)));
-    setTimeout(() => reject(new Error(`lab sim start did not start: ${stderr}`)), 60_000).unref();
-  });
-  return child;
-}
+let sim: SimProcess | undefined;
 
 // vzdump names archives by the second: two backups of one VM need a second between them.
 const nextSecond = () => new Promise((r) => setTimeout(r, 1_100));
 
 beforeAll(async () => {
-  const base = mkdtempSync(join(tmpdir(), 'lab-capture-vm-'));
-  s = await createScratchLab({ from: WORKSPACE, to: join(base, 'lab'), identityFile: join(base, 'age.key'), sshKeyFile: join(base, 'id_ed25519') });
-  process.env.LAB_AGE_KEY_FILE = s.identityFile;
-  const file = join(s.root, 'lab.yaml');
-  writeFileSync(file, readFileSync(file, 'utf8').replace(/guests: docker/, 'guests: none'));
-  sim = await startSim(s.root);
+  ({ scratch: s, sim } = await startScratchSim('lab-capture-vm-'));
   for (const argv of [['apply', '--layer', 'l0', '-y'], ['apply', '--layer', 'l1', '-y'], ['apply', '--layer', 'l2', '--persona', 'media,identity', '-y']]) {
     const r = await lab(...argv, '--root', s.root);
     expect(r.code, `${argv.join(' ')}\n${r.stderr}`).toBe(0);
@@ -50,10 +27,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  if (sim && sim.exitCode === null) {
-    sim.kill('SIGTERM');
-    await new Promise((r) => sim!.once('exit', r));
-  }
+  await sim?.stop();
 });
 
 describe('lab capture vm / backups, lab restore vm (embedded simulator)', () => {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerEngineVersion, guestInstanceName } from '@lab/pve-sim';
 import { lab, WORKSPACE } from './_harness.js';
+import { startSimProcess } from './_sim-process.js';
 import { createScratchLab, type ScratchLab } from '../src/scratch-lab.js';
 
 const engine = await dockerEngineVersion();
@@ -154,7 +155,7 @@ describe.skipIf(!engine)('embedded lab with a real guest (CLI, L0 → L3)', () =
       expect(r.stderr).toContain('reverted identity (VM 130)');
       expect(inGuest(root, 'test -e /etc/lab-guard-probe && echo present || echo absent')).toBe('absent\n');
       // The snapshot did its job and is gone; the stack runs again after the rollback's restart.
-      expect(inGuest(root, 'for i in $(seq 60); do busybox wget -qO- http://127.0.0.1:8080/alive 2>/dev/null && exit 0; sleep 1; done; exit 1')).toBe('ok\n');
+      expect(inGuest(root, 'for i in $(seq 90); do busybox wget -qO- http://127.0.0.1:8080/alive 2>/dev/null && exit 0; sleep 1; done; systemctl is-system-running || true; systemctl status docker --no-pager -n 20 || true; docker ps -a || true; exit 0')).toBe('ok\n');
     } finally {
       await writeFile(personaFile, original);
     }
@@ -187,4 +188,34 @@ describe.skipIf(!engine)('embedded lab with a real guest (CLI, L0 → L3)', () =
     expect(JSON.parse(log.stdout).map((e: { command: string }) => e.command)).toContain('rebuild');
     expect(r.stdout + r.stderr + log.stdout).not.toContain('CANARY-');
   }, 900_000);
+  it('drift injected on L2, L3 and L4 is detected, repaired by apply, and then `lab up` changes nothing', async () => {
+    // L2: an operator flips onboot in the web UI (the simulator in its own process, as a cluster).
+    const sim = await startSimProcess(root);
+    try {
+      const admin = sim.admin();
+      const config = await admin.get<Record<string, unknown>>('/nodes/pve2/qemu/130/config');
+      await admin.put('/nodes/pve2/qemu/130/config', { onboot: String(config['onboot']) === '1' ? 0 : 1 });
+    } finally {
+      await sim.stop();
+    }
+    // L3: a hand edit of a managed file; L4: a container removed by hand.
+    inGuest(root, "echo '# edited by hand' >> /usr/local/sbin/lab-stand-ins");
+    inGuest(root, 'docker rm -f $(docker ps -q --filter label=com.docker.compose.project) >/dev/null');
+
+    const drift = await lab('drift', '--persona', 'identity', '--format', 'json', '--root', root);
+    expect(drift.code, drift.stderr).toBe(2);
+    const report = JSON.parse(drift.stdout) as { personas: { layers: { layer: string; verdict: string; drift: { address: string }[] }[] }[] };
+    const drifted = Object.fromEntries(report.personas[0]!.layers.map((l) => [l.layer, l.drift.map((d) => d.address)]));
+    expect(drifted['l2']).toEqual(['identity/l2/vm']);
+    expect(drifted['l3']).toContain('identity/l3/file[/usr/local/sbin/lab-stand-ins]');
+    expect(drifted['l4']).toEqual(['identity/l4/stack[vaultwarden]']);
+
+    const repair = await lab('apply', '--persona', 'identity', '-y', '--root', root);
+    expect(repair.code, repair.stderr).toBe(0);
+    const clean = await lab('drift', '--persona', 'identity', '--root', root);
+    expect(clean.code, clean.stdout + clean.stderr).toBe(0);
+    const up = await lab('up', '--persona', 'identity', '-y', '--root', root);
+    expect(up.code, up.stderr).toBe(0);
+    expect(up.stdout + up.stderr).toContain('No changes.');
+  }, 600_000);
 });

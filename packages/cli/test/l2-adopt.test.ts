@@ -1,12 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { silentReporter } from '@lab/core';
 import { loadLab } from '@lab/intent';
 import { apiPath, createPveClient } from '@lab/pve';
-import { lab, scratchLab, WORKSPACE } from './_harness.js';
+import { lab } from './_harness.js';
+import { startScratchSim } from './_scratch-sim.js';
+import type { SimProcess } from './_sim-process.js';
 import { createLayerContext } from '../src/layers/context.js';
 import type { ScratchLab } from '../src/scratch-lab.js';
 
@@ -14,37 +15,15 @@ import type { ScratchLab } from '../src/scratch-lab.js';
 // persona whose L2 plan is empty. The simulator runs in its own process (`lab sim start`), as
 // a real cluster would, so the VM started by hand is still running when `lab` connects.
 let s: ScratchLab;
-let sim: ChildProcess | undefined;
+let sim: SimProcess | undefined;
 const VMID = 150;
 
-async function startSim(root: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(WORKSPACE, 'packages/cli/bin/lab.mjs'), 'sim', 'start', '--root', root, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      if (out.includes('\n')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`lab sim start exited ${code}: ${stderr}`)));
-    setTimeout(() => reject(new Error(`lab sim start did not start: ${stderr}`)), 60_000).unref();
-  });
-  return child;
-}
-
 afterAll(async () => {
-  if (sim && sim.exitCode === null) {
-    sim.kill('SIGTERM');
-    await new Promise((r) => sim!.once('exit', r));
-  }
+  await sim?.stop();
 });
 
 beforeAll(async () => {
-  s = await scratchLab();
-  const file = join(s.root, 'lab.yaml');
-  writeFileSync(file, readFileSync(file, 'utf8').replace(/guests: docker/, 'guests: none'));
-  sim = await startSim(s.root);
+  ({ scratch: s, sim } = await startScratchSim('lab-adopt-'));
   const l0 = await lab('apply', '--layer', 'l0', '-y', '--root', s.root);
   expect(l0.code, l0.stderr).toBe(0);
   // By hand, as an operator would in the web UI: no lab tags, no marker.

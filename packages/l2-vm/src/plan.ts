@@ -99,7 +99,7 @@ function beforeOf(o: ObservedVm): VmBefore {
 }
 
 /** Keys lab sets only on VMs it cloned itself; an adopted VM keeps its own (adr/0089). */
-const BASELINE = ['agent', 'ciuser', 'sshkeys', 'cicustom', 'hotplug', 'numa'];
+const BASELINE = ['agent', 'ciuser', 'ciupgrade', 'sshkeys', 'cicustom', 'hotplug', 'numa'];
 
 function updateChange(full: DesiredVm, o: ObservedVm, opts: PlanVmsOptions, diags: Diagnostic[]): Change {
   const adopted = isAdopted(o.config['description']);

@@ -53,10 +53,11 @@ async function access(session: LayerSession, ref: RepositoryRef): Promise<Reposi
   return repositoryAccess(ref, await session.secrets().get(ref.passwordSecret));
 }
 
-async function dataSession(o: Opened): Promise<DataSession> {
-  const connection = await guestConnection(o.session, o.persona);
-  await ensureRestic(connection, o.session.reporter);
-  return { connection, intent: o.intent, reporter: o.session.reporter };
+/** The persona's guest over the lab's SSH connection, with restic installed. */
+async function dataSession(session: LayerSession, persona: LoadedPersona, intent: DataCaptureIntent): Promise<DataSession> {
+  const connection = await guestConnection(session, persona);
+  await ensureRestic(connection, session.reporter);
+  return { connection, intent, reporter: session.reporter };
 }
 
 /** HEAD of the lab's Git repository, for the snapshot's `commit:` tag; undefined outside Git. */
@@ -66,12 +67,24 @@ function labCommit(root: string): Promise<string | undefined> {
   });
 }
 
-/** Run `fn` with the session open and the run journalled (when `command` is given). */
-async function journalled<T>(ctx: CliContext, o: Opened, command: JournalCommand | undefined, fn: (rec: RunRecorder | undefined) => Promise<T>): Promise<T> {
+interface InGuest {
+  readonly data: DataSession;
+  /** The persona's repository, its password read from the lab's secrets. */
+  readonly repo: RepositoryAccess;
+  /** The run's journal record, when the command is journalled. */
+  readonly rec: RunRecorder | undefined;
+}
+
+/**
+ * Run a data command in the persona's guest: connect (restic installed), open its repository,
+ * journal the run when `command` is given (failures too), and close the session in the end.
+ */
+async function inGuest<T>(ctx: CliContext, o: Opened, command: JournalCommand | undefined, fn: (g: InGuest) => Promise<T>): Promise<T> {
   const rec = command ? beginRun(command, { root: o.lab.root, reporter: ctx.reporter, personas: [o.persona.name] }) : undefined;
   rec?.track(o.session);
   try {
-    return await fn(rec);
+    const data = await dataSession(o.session, o.persona, o.intent);
+    return await fn({ data, repo: await access(o.session, o.intent.repository), rec });
   } catch (error) {
     await rec?.failed(error);
     throw error;
@@ -91,10 +104,9 @@ export const captureDataCommand = defineCommand({
   async run({ args }) {
     const ctx = createContext(args);
     const o = await open(ctx, args.persona);
-    return journalled(ctx, o, 'capture', async (rec) => {
-      const s = await dataSession(o);
+    return inGuest(ctx, o, 'capture', async ({ data, repo, rec }) => {
       const commit = await labCommit(o.lab.root);
-      const result = await backupData(s, await access(o.session, o.intent.repository), commit ? { commit } : {});
+      const result = await backupData(data, repo, commit ? { commit } : {});
       await rec?.ok({ kind: 'data', repository: result.repository, snapshot: result.snapshot.id, files: result.files, bytesAdded: result.bytesAdded, forgotten: result.forgotten, warnings: result.warnings.length });
       for (const w of result.warnings) ctx.reporter.emit({ type: 'log', level: 'warn', message: w });
       const paused = result.paused.length > 0 ? `; paused ${result.paused.join(', ')}` : '';
@@ -124,11 +136,10 @@ export const captureSnapshotsCommand = defineCommand({
   async run({ args }) {
     const ctx = createContext(args);
     const o = await open(ctx, args.persona);
-    return journalled(ctx, o, undefined, async () => {
-      const s = await dataSession(o);
+    return inGuest(ctx, o, undefined, async ({ data, repo }) => {
       let snapshots: SnapshotInfo[] = [];
       try {
-        snapshots = await listSnapshots(s, await access(o.session, o.intent.repository));
+        snapshots = await listSnapshots(data, repo);
       } catch (error) {
         if (!(isLabError(error) && error.code === 'LAB_CAPTURE_NO_REPOSITORY')) throw error;
       }
@@ -166,9 +177,8 @@ export const captureVerifyCommand = defineCommand({
   async run({ args }) {
     const ctx = createContext(args);
     const o = await open(ctx, args.persona);
-    return journalled(ctx, o, 'verify', async (rec) => {
-      const s = await dataSession(o);
-      const r = await verifyRestore(s, await access(o.session, o.intent.repository), { ...(args.snapshot ? { snapshot: args.snapshot } : {}), readDataSubset: args['read-data'] });
+    return inGuest(ctx, o, 'verify', async ({ data, repo, rec }) => {
+      const r = await verifyRestore(data, repo, { ...(args.snapshot ? { snapshot: args.snapshot } : {}), readDataSubset: args['read-data'] });
       const details = { snapshot: r.snapshot.id, files: r.files, bytes: r.bytes, verified: r.verified, problems: r.problems.length, readData: r.readDataSubset };
       for (const n of r.notes) ctx.reporter.emit({ type: 'log', level: 'warn', message: n });
       if (!r.verified) {
@@ -201,9 +211,8 @@ export const captureReplicateCommand = defineCommand({
       throw new LabError({ code: 'LAB_CAPTURE_NO_REPLICA', summary: `persona ${o.persona.name} declares no replica repository`, hint: `add capture.replicate: { repository: <name> } to ${o.persona.file}` });
     }
     // Not journalled: the journal's "last backup" means a new snapshot, which a copy is not.
-    return journalled(ctx, o, undefined, async () => {
-      const s = await dataSession(o);
-      const r = await replicateData(s, await access(o.session, o.intent.repository), await access(o.session, to));
+    return inGuest(ctx, o, undefined, async ({ data, repo }) => {
+      const r = await replicateData(data, repo, await access(o.session, to));
       show(ctx, r, `Replicated ${o.persona.name} from ${r.from} to ${r.to}: ${r.copied} snapshots copied, ${r.skipped} already there, ${r.forgotten} forgotten by retention, ${formatMs(r.durationMs)}`);
       return ExitCode.Ok;
     });
@@ -224,11 +233,9 @@ export const restoreDataCommand = defineCommand({
   async run({ args }) {
     const ctx = createContext(args);
     const o = await open(ctx, args.persona);
-    return journalled(ctx, o, 'restore', async (rec) => {
-      const s = await dataSession(o);
-      const repo = await access(o.session, o.intent.repository);
+    return inGuest(ctx, o, 'restore', async ({ data, repo, rec }) => {
       if (!args.target) {
-        const p = await previewRestore(s, repo, args.snapshot);
+        const p = await previewRestore(data, repo, args.snapshot);
         const list = (xs: readonly string[]) => xs.slice(0, MAX_SHOWN).map((x) => `    ${x}`).concat(xs.length > MAX_SHOWN ? [`    … and ${xs.length - MAX_SHOWN} more`] : []);
         ctx.io.err(
           [
@@ -244,7 +251,7 @@ export const restoreDataCommand = defineCommand({
         );
         await confirm(ctx, `Overwrite ${p.overwrite.length} files of ${o.persona.name}?`, args.yes);
       }
-      const r = await restoreData(s, repo, { ...(args.snapshot ? { snapshot: args.snapshot } : {}), ...(args.target ? { target: args.target } : {}) });
+      const r = await restoreData(data, repo, { ...(args.snapshot ? { snapshot: args.snapshot } : {}), ...(args.target ? { target: args.target } : {}) });
       await rec?.ok({ snapshot: r.snapshot.id, files: r.files, target: r.target });
       show(ctx, r, `Restored snapshot ${r.snapshot.shortId} of ${o.persona.name} to ${r.target === '/' ? 'its original paths' : r.target}: ${r.files} files, ${formatMs(r.durationMs)}`);
       return ExitCode.Ok;
@@ -258,16 +265,13 @@ export const restoreDataCommand = defineCommand({
  */
 export async function captureDataFor(session: LayerSession, persona: LoadedPersona): Promise<{ readonly snapshot: string }> {
   const intent = dataCaptureIntent(session.lab.site.site, session.lab.root, persona);
-  const connection = await guestConnection(session, persona);
-  await ensureRestic(connection, session.reporter);
+  const data = await dataSession(session, persona, intent);
   const commit = await labCommit(session.lab.root);
-  const r = await backupData({ connection, intent, reporter: session.reporter }, await access(session, intent.repository), commit ? { commit } : {});
+  const r = await backupData(data, await access(session, intent.repository), commit ? { commit } : {});
   return { snapshot: r.snapshot.id };
 }
 
 export async function restoreDataFor(session: LayerSession, persona: LoadedPersona, snapshot: string): Promise<void> {
   const intent = dataCaptureIntent(session.lab.site.site, session.lab.root, persona);
-  const connection = await guestConnection(session, persona);
-  await ensureRestic(connection, session.reporter);
-  await restoreData({ connection, intent, reporter: session.reporter }, await access(session, intent.repository), { snapshot });
+  await restoreData(await dataSession(session, persona, intent), await access(session, intent.repository), { snapshot });
 }

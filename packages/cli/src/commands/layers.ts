@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { defineCommand } from 'citty';
-import { ExitCode, hasChanges, hasErrors, LabError, parsePlan, renderSummaryLine, type Plan, type PlanMode } from '@lab/core';
+import { ExitCode, hasChanges, LabError, parsePlan, renderSummaryLine, type Plan, type PlanMode } from '@lab/core';
 import { createContext, globalArgs } from '../context.js';
 import { beginLayerRun } from '../journal/layer-run.js';
-import { applyLayers, confirm, planExitCode, planLayers, prepare, showPlan, type Prepared } from '../layers/run.js';
+import { mutateLayers } from '../layers/mutate.js';
+import { applyLayers, planExitCode, planLayers, prepare, showPlan, type Prepared } from '../layers/run.js';
 
 const scopeArgs = {
   ...globalArgs,
@@ -80,29 +81,14 @@ export const applyCommand = defineCommand({
         await p.session.close();
       }
     }
-    const p = await prepare(ctx, args);
-    const run = beginLayerRun('apply', ctx, p);
-    try {
-      const plan = await planLayers(p, 'normal');
-      run.usePlan(plan);
-      await showPlan(ctx, plan, undefined);
-      if (hasErrors(plan.diagnostics)) {
-        await run.failed();
-        return ExitCode.Error;
-      }
-      // Nothing to change: nothing happened, so the journal (a changelog) gets no line.
-      if (!hasChanges(plan)) return ExitCode.Ok;
-      await confirm(ctx, 'Apply these changes?', args.yes);
-      await guarded(p, plan, args.snapshot, args['keep-snapshot']);
-      await run.ok();
-      ctx.io.err(`Apply complete: ${renderSummaryLine(plan).replace(/^Plan: /, '')}`);
-      return ExitCode.Ok;
-    } catch (error) {
-      await run.failed(error);
-      throw error;
-    } finally {
-      await p.session.close();
-    }
+    return mutateLayers(ctx, args, {
+      command: 'apply',
+      mode: 'normal',
+      question: 'Apply these changes?',
+      yes: args.yes,
+      apply: (p, plan) => guarded(p, plan, args.snapshot, args['keep-snapshot']),
+      done: (plan) => ctx.io.err(`Apply complete: ${renderSummaryLine(plan).replace(/^Plan: /, '')}`),
+    });
   },
 });
 
@@ -121,26 +107,6 @@ export const destroyCommand = defineCommand({
     if (refused.length > 0) {
       throw new LabError({ code: 'LAB_CLI_USAGE', summary: `destroy acts on L2 (the VMs) only, not ${refused.join(', ')}`, hint: `take the stacks down in the guest, then the VM: lab down --persona ${args.persona ?? '<name>'}` });
     }
-    const p = await prepare(ctx, { ...args, layer: 'l2' });
-    const run = beginLayerRun('destroy', ctx, p);
-    try {
-      const plan = await planLayers({ ...p, adapters: [...p.adapters].reverse() }, 'destroy');
-      run.usePlan(plan);
-      await showPlan(ctx, plan, undefined);
-      if (hasErrors(plan.diagnostics)) {
-        await run.failed();
-        return ExitCode.Error;
-      }
-      if (!hasChanges(plan)) return ExitCode.Ok;
-      await confirm(ctx, 'Destroy these resources?', args.yes);
-      await applyLayers({ ...p, adapters: [...p.adapters].reverse() }, plan);
-      await run.ok();
-      return ExitCode.Ok;
-    } catch (error) {
-      await run.failed(error);
-      throw error;
-    } finally {
-      await p.session.close();
-    }
+    return mutateLayers(ctx, { ...args, layer: 'l2' }, { command: 'destroy', mode: 'destroy', question: 'Destroy these resources?', yes: args.yes });
   },
 });

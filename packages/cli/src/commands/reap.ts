@@ -1,16 +1,16 @@
 import { defineCommand } from 'citty';
-import { ExitCode, hasChanges, hasErrors } from '@lab/core';
+import { ExitCode } from '@lab/core';
 import { formatDuration, loadLab } from '@lab/intent';
 import { createContext, globalArgs } from '../context.js';
-import { beginLayerRun } from '../journal/layer-run.js';
 import { expiryOf, readJournal, reapVerdict } from '../journal/index.js';
-import { applyLayers, confirm, planLayers, prepare, showPlan } from '../layers/run.js';
+import { mutateLayers } from '../layers/mutate.js';
 import { renderTable } from './personas.js';
 
 /**
- * `lab reap`: destroy experimental personas whose TTL ran out, through exactly the path of
- * `lab destroy --persona X` (every layer, last first, data kept unless --destroy-data). Stable
- * personas and VMs with `protection: true` are never candidates (adr/0113-ephemeral-personas.md).
+ * `lab reap`: destroy experimental personas whose TTL ran out, through the destroy path of
+ * `lab destroy` (`mutateLayers`), over every layer unless --layer (last first, data kept unless
+ * --destroy-data). Stable personas and VMs with `protection: true` are never candidates
+ * (adr/0113-ephemeral-personas.md).
  */
 export const reapCommand = defineCommand({
   meta: { name: 'reap', description: 'Destroy experimental personas whose ttl has run out (never stable or protected ones)' },
@@ -66,30 +66,14 @@ export const reapCommand = defineCommand({
       return ExitCode.Changes;
     }
 
-    const p = await prepare(ctx, { persona: doomed.join(','), ...(args.layer ? { layer: args.layer } : {}), 'destroy-data': args['destroy-data'] });
-    const reversed = { ...p, adapters: [...p.adapters].reverse() };
-    const run = beginLayerRun('reap', ctx, p);
-    try {
-      const plan = await planLayers(reversed, 'destroy');
-      run.usePlan(plan);
-      await showPlan(ctx, plan, undefined);
-      if (hasErrors(plan.diagnostics)) {
-        await run.failed();
-        return ExitCode.Error;
-      }
-      if (hasChanges(plan)) {
-        await confirm(ctx, `Destroy the expired persona(s) ${doomed.join(', ')}?`, args.yes);
-        await applyLayers(reversed, plan);
-      }
-      // Recorded even when nothing was left to delete: the journal then knows the VM is gone.
-      await run.ok({ reaped: doomed.length });
-      ctx.io.err(`Reaped: ${doomed.join(', ')}`);
-      return ExitCode.Ok;
-    } catch (error) {
-      await run.failed(error);
-      throw error;
-    } finally {
-      await p.session.close();
-    }
+    return mutateLayers(ctx, { persona: doomed.join(','), ...(args.layer ? { layer: args.layer } : {}), 'destroy-data': args['destroy-data'] }, {
+      command: 'reap',
+      mode: 'destroy',
+      question: `Destroy the expired persona(s) ${doomed.join(', ')}?`,
+      yes: args.yes,
+      details: { reaped: doomed.length },
+      journalNoop: true,
+      done: () => ctx.io.err(`Reaped: ${doomed.join(', ')}`),
+    });
   },
 });

@@ -28,7 +28,11 @@ export function hostnameOp(ctx: OpContext, spec: HostnameSpec): Operation {
       const h = facts.get(hostnameFact);
       const hostsInfo = facts.get(hosts);
       const hostsBefore = hostsInfo.exists ? (hostsInfo.content ?? '') : '';
-      const hostsAfter = editLine(hostsBefore, { line: hostsLine(spec), match: '^127\\.0\\.1\\.1\\s', state: 'present' });
+      // cloud-init (manage_etc_hosts) writes the same line with a space where Debian puts a tab;
+      // a line with the same words is already right, or every boot would look like drift.
+      const words = (l: string) => l.trim().split(/\s+/).join(' ');
+      const current = hostsBefore.split('\n').find((l) => /^127\.0\.1\.1\s/.test(l));
+      const hostsAfter = current !== undefined && words(current) === words(hostsLine(spec)) ? hostsBefore : editLine(hostsBefore, { line: hostsLine(spec), match: '^127\\.0\\.1\\.1\\s', state: 'present' });
       const steps: Step[] = [];
       if (h.static !== spec.hostname) steps.push({ kind: 'write', description: 'write /etc/hostname', path: '/etc/hostname', content: `${spec.hostname}\n`, mode: '0644', owner: 'root', group: 'root' });
       if (h.transient !== spec.hostname) steps.push({ kind: 'shell', description: `hostname ${spec.hostname}`, script: `hostname ${shq(spec.hostname)}` });
