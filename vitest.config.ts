@@ -11,6 +11,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Vitest leaves one core free by default: one worker on a 2-core machine. The slow files wait
+    // on guests (boots, apt, restic) far more than they compute, so two run side by side.
+    maxWorkers: 2,
     // CI also writes a JSON report; .ci/run prints the plain `N passed, N failed` line from it.
     reporters: process.env.CI === 'true' ? ['default', ['json', { outputFile: '.lab/test-report.json' }]] : ['default'],
   },

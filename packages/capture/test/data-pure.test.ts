@@ -27,7 +27,7 @@ describe('dataCaptureIntent (the example lab)', () => {
     expect(i.consistency.pre).toContain('sqlite3');
     expect(i.consistency.post).toBe('rm -f /srv/vaultwarden/backup/db.sqlite3');
     expect(i.consistency.timeoutS).toBe(120);
-    expect(i.workload.stacks).toEqual(['vaultwarden']);
+    expect(i.workload.stacks).toEqual(['logs', 'vaultwarden']);
     expect(i.drillScope).toBe('stacks');
   });
 

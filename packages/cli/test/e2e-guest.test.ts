@@ -67,7 +67,7 @@ function inGuest(root: string, script: string): string {
  * example lab's `identity` persona from nothing to a VM whose OS L3 can inspect over SSH
  * through the node's jump host, with the host key L2 pinned before first boot.
  */
-describe.skipIf(!engine)('embedded lab with a real guest (CLI, L0 → L3)', () => {
+describe.skipIf(!engine)('embedded lab with a real guest (CLI: L0 → L4, snapshot guard, capture, rebuild, drift)', () => {
   let s: ScratchLab;
   let root: string;
   beforeAll(async () => {

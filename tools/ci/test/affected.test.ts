@@ -17,7 +17,9 @@ let env: NodeJS.ProcessEnv;
 
 function affected(...args: string[]): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(join(repo.dir, 'tools/ci/affected'), args, { cwd: repo.dir, encoding: 'utf8', env, timeout: 180_000 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  // Nx colours its output on some CI runners even without a TTY; assertions read the text.
+  const plain = (t: string) => t.replace(/\x1b\[[0-9;]*m/g, '');
+  return { code: r.status ?? -1, stdout: plain(r.stdout), stderr: plain(r.stderr) };
 }
 
 function list(): Listing {

@@ -98,7 +98,7 @@ describe('readLabFacts (the example lab)', () => {
   it('follows includes through mixins and collects secret references and images', () => {
     const lab = readLabFacts(WORKSPACE);
     const identity = lab.personas.find((p) => p.name === 'identity')!;
-    expect(identity.mixins).toEqual(['personas/_mixins/base.yaml', 'personas/_mixins/docker.yaml', 'personas/_mixins/node-exporter.yaml']);
+    expect(identity.mixins).toEqual(['personas/_mixins/base.yaml', 'personas/_mixins/docker.yaml', 'personas/_mixins/log-shipper.yaml', 'personas/_mixins/node-exporter.yaml']);
     expect(identity.secrets).toEqual(expect.arrayContaining(['identity/vaultwarden-admin-token', 'common/sam-password-hash']));
     expect(identity.image).toBe('debian-12');
     expect(lab.personas.map((p) => p.name)).not.toContain('_mixins');

@@ -14,6 +14,7 @@ export const captureCommand = defineCommand({
     replicate: () => import('../capture/data.js').then((m) => m.captureReplicateCommand),
     snapshots: () => import('../capture/data.js').then((m) => m.captureSnapshotsCommand),
     backups: () => import('../capture/vm.js').then((m) => m.captureBackupsCommand),
+    timers: () => import('../capture/timers.js').then((m) => m.captureTimersCommand),
   },
 });
 
