@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { cp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defineCommand } from 'citty';
 import { ExitCode, LabError, runStep } from '@lab/core';
@@ -49,7 +49,11 @@ export const demoCommand = defineCommand({
       );
       say(`   ${scratch.secrets.length} secrets generated and encrypted; identity ${scratch.identityFile}\n`);
     } else {
-      say(`0. Reusing the scratch copy in ${base} (pass --fresh to start over).\n`);
+      // The intent follows the repository (keys, secrets and simulator state stay): a demo run
+      // after a `git pull` shows the change, not last week's personas.
+      await rm(join(root, 'personas'), { recursive: true, force: true });
+      await cp(join(repo, 'personas'), join(root, 'personas'), { recursive: true });
+      say(`0. Reusing the scratch copy in ${base}, with the personas refreshed from the repository (pass --fresh to start over).\n`);
     }
     process.env.LAB_AGE_KEY_FILE = join(base, 'age.key');
 
