@@ -323,7 +323,8 @@ describe.runIf(engine !== undefined || inCi)('docker guest backend (real Debian 
     const lab = createDockerBackend({ image, instance: `persistent-${process.pid}`, persistent: true });
     await lab.start({ ...spec, vmid: 8, nics: [] });
     await lab.stop(8);
-    const pruned = await pruneStaleGuests({ keepInstance: `test-${process.pid}`, isAlive: () => false });
+    // Only this process counts as dead: other test files' guests, running beside this one, must live.
+    const pruned = await pruneStaleGuests({ keepInstance: `test-${process.pid}`, isAlive: (pid) => pid !== process.pid });
     expect(pruned.containers).not.toContain(`lab-persistent-${process.pid}-8`);
     await lab.destroy(8);
   });

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmod, link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LabError } from '@lab/core';
 import ssh2 from 'ssh2';
@@ -32,11 +32,19 @@ export async function loadOrCreateHostKey(stateDir: string): Promise<HostKey> {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const pair = utils.generateKeyPairSync('ed25519', { comment: 'lab pve-sim jump host' });
     privateKey = pair.private;
-    await writeFile(file, privateKey, { mode: 0o600, flag: 'wx' }).catch(async (err: NodeJS.ErrnoException) => {
-      // Another simulator process on the same state dir won the race: use its key.
-      if (err.code !== 'EEXIST') throw err;
+    // Written whole under a temporary name, then linked into place: a concurrent reader (another
+    // simulator on this state dir, or a second start in this process) never sees a half-written key.
+    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    await writeFile(tmp, privateKey, { mode: 0o600 });
+    try {
+      await link(tmp, file);
+    } catch (err) {
+      // Another one won the race: use its key.
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       privateKey = await readFile(file, 'utf8');
-    });
+    } finally {
+      await unlink(tmp).catch(() => undefined);
+    }
     await writeFile(`${file}.pub`, `${pair.public}\n`, { mode: 0o644 });
   }
   await chmod(file, 0o600);
