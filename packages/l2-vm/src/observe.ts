@@ -1,24 +1,8 @@
-import { apiPath, pveArray, pveInt, pveList, pveNumber, pveRecord, pveString, type PveClient } from '@lab/pve';
+import { apiPath, parseResources, pveArray, pveInt, pveRecord, pveString, type PveClient, type ResourceNode, type ResourceVm } from '@lab/pve';
 import { LAB_TAG, personaOfDescription, personaOfTags } from './identity.js';
 
-/** One VM row of `cluster/resources`. */
-export interface ResourceVm {
-  readonly vmid: number;
-  readonly node: string;
-  readonly name: string;
-  readonly status: string;
-  readonly tags: readonly string[];
-  readonly template: boolean;
-  readonly maxmem: number;
-  readonly lock: string | undefined;
-}
-
-export interface ResourceNode {
-  readonly node: string;
-  readonly online: boolean;
-  readonly maxmem: number;
-  readonly maxcpu: number;
-}
+export { parseResources } from '@lab/pve';
+export type { ResourceVm, ResourceNode } from '@lab/pve';
 
 /** A managed VM as read: effective config (pending applied), current values, and what is pending. */
 export interface ObservedVm {
@@ -87,30 +71,6 @@ export async function readVm(client: PveClient, node: string, vmid: number): Pro
   return { config, current, pending, digest };
 }
 
-export function parseResources(rows: readonly unknown[]): { nodes: ResourceNode[]; vms: ResourceVm[] } {
-  const nodes: ResourceNode[] = [];
-  const vms: ResourceVm[] = [];
-  for (const row of rows) {
-    const r = pveRecord(row);
-    const type = pveString(r['type']);
-    if (type === 'node') {
-      nodes.push({ node: pveString(r['node']) ?? '', online: pveString(r['status']) === 'online', maxmem: pveNumber(r['maxmem']) ?? 0, maxcpu: pveNumber(r['maxcpu']) ?? 0 });
-    } else if (type === 'qemu') {
-      const lock = pveString(r['lock']);
-      vms.push({
-        vmid: pveInt(r['vmid']) ?? 0,
-        node: pveString(r['node']) ?? '',
-        name: pveString(r['name']) ?? '',
-        status: pveString(r['status']) ?? 'unknown',
-        tags: pveList(r['tags']),
-        template: pveInt(r['template']) === 1,
-        maxmem: pveNumber(r['maxmem']) ?? 0,
-        ...(lock ? { lock } : { lock: undefined }),
-      });
-    }
-  }
-  return { nodes, vms };
-}
 
 async function pool<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);

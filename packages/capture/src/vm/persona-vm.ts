@@ -1,5 +1,5 @@
 import { LabError } from '@lab/core';
-import { apiPath, pveArray, pveInt, pveList, pveNumber, pveRecord, pveString, type PveClient } from '@lab/pve';
+import { apiPath, parseResources, personaOfDescription, personaTag, pveArray, pveList, pveNumber, pveRecord, pveString, type PveClient, type ResourceVm } from '@lab/pve';
 import { vmAddress } from './_addresses.js';
 
 /**
@@ -8,27 +8,11 @@ import { vmAddress } from './_addresses.js';
  * and the description marker `lab:managed persona=<name>` as the proof of ownership.
  */
 
-const MARKER_RE = /^lab:managed persona=([a-z0-9-]+)( adopted)?$/m;
-
-/** The persona named by a description's marker line, if lab manages the VM. */
-export function markerPersona(description: string | undefined): string | undefined {
-  return description ? MARKER_RE.exec(description)?.[1] : undefined;
-}
-
-export function personaTagOf(persona: string): string {
-  return `lab-persona-${persona}`;
-}
+/** The persona named by a description's marker line, if lab manages the VM (the rule L2 writes by). */
+export const markerPersona = personaOfDescription;
 
 /** One row of `cluster/resources` (type qemu). */
-export interface ClusterVm {
-  readonly vmid: number;
-  readonly node: string;
-  readonly name: string;
-  readonly status: string;
-  readonly tags: readonly string[];
-  readonly template: boolean;
-  readonly lock: string | undefined;
-}
+export type ClusterVm = ResourceVm;
 
 /** A persona's VM as capture reads it: its current config (what vzdump saves). */
 export interface PersonaVm {
@@ -50,24 +34,7 @@ export interface ClusterView {
 }
 
 export async function readCluster(client: PveClient): Promise<ClusterView> {
-  const nodes: { node: string; online: boolean }[] = [];
-  const vms: ClusterVm[] = [];
-  for (const row of pveArray(await client.get('/cluster/resources'))) {
-    const r = pveRecord(row);
-    const type = pveString(r['type']);
-    if (type === 'node') nodes.push({ node: pveString(r['node']) ?? '', online: pveString(r['status']) === 'online' });
-    if (type !== 'qemu') continue;
-    vms.push({
-      vmid: pveInt(r['vmid']) ?? 0,
-      node: pveString(r['node']) ?? '',
-      name: pveString(r['name']) ?? '',
-      status: pveString(r['status']) ?? 'unknown',
-      tags: pveList(r['tags']),
-      template: pveInt(r['template']) === 1,
-      lock: pveString(r['lock']) || undefined,
-    });
-  }
-  return { nodes, vms };
+  return parseResources(pveArray(await client.get('/cluster/resources')));
 }
 
 /** The VM's config as stored (no pending values), every value as text. */
@@ -94,7 +61,7 @@ export interface FindPersonaVmOptions {
  */
 export async function findPersonaVm(client: PveClient, persona: string, options: FindPersonaVmOptions = {}): Promise<PersonaVm | undefined> {
   const cluster = options.cluster ?? (await readCluster(client));
-  const candidates = cluster.vms.filter((v) => !v.template && (v.tags.includes(personaTagOf(persona)) || v.name === persona || v.vmid === options.vmid));
+  const candidates = cluster.vms.filter((v) => !v.template && (v.tags.includes(personaTag(persona)) || v.name === persona || v.vmid === options.vmid));
   let foreign: ClusterVm | undefined;
   for (const vm of candidates.sort((a, b) => a.vmid - b.vmid)) {
     const { config, digest } = await readConfig(client, vm.node, vm.vmid);

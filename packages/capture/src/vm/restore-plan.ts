@@ -3,7 +3,8 @@ import { pveInt, type PveClient } from '@lab/pve';
 import { restoreAddress, vmAddress } from './_addresses.js';
 import { readArchiveConfig, type ArchiveConfig } from './archive-config.js';
 import { listVmBackups, type BackupArchive } from './backups.js';
-import { findPersonaVm, markerPersona, personaTagOf, readCluster, type PersonaVm } from './persona-vm.js';
+import { personaTag } from '@lab/pve';
+import { findPersonaVm, markerPersona, readCluster, type PersonaVm } from './persona-vm.js';
 
 /**
  * How a restore treats the persona's VM (adr/0102):
@@ -98,7 +99,7 @@ function chooseTarget(intent: VmRestoreIntent, obs: VmRestoreObservation, archiv
 }
 
 function copyIdentity(persona: string, cfg: ArchiveConfig, archive: string): { overrides: Record<string, string>; tags: string[] } {
-  const tags = [...cfg.tags.filter((t) => t !== personaTagOf(persona)), 'lab-restore'].sort();
+  const tags = [...cfg.tags.filter((t) => t !== personaTag(persona)), 'lab-restore'].sort();
   const text = (cfg.config['description'] ?? '').replace(/^lab:managed persona=.*$/m, '').trim();
   const mark = `lab:restored persona=${persona} archive=${archive}`;
   return {
