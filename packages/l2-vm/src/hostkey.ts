@@ -1,5 +1,4 @@
-import ssh2 from 'ssh2';
-import { forgetHost, pinHostKey } from '@lab/ssh';
+import { forgetHost, generateKeyPair, pinHostKey } from '@lab/ssh';
 
 /**
  * Places a cloud-init snippet on a node's dir storage and returns its volid. PVE has no API for
@@ -18,9 +17,10 @@ export interface HostKey {
   readonly publicKey: string;
 }
 
+/** A new ed25519 host key (through @lab/ssh, which discards the pairs ssh2 emits unparsable). */
 export function generateHostKey(comment: string): HostKey {
-  const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
-  return { privateKey: pair.private, publicKey: pair.public.trim() };
+  const pair = generateKeyPair(comment);
+  return { privateKey: pair.privateKey.reveal(), publicKey: pair.publicKey };
 }
 
 /**

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chmod, link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LabError } from '@lab/core';
+import { generateKeyPair } from '@lab/ssh';
 import ssh2 from 'ssh2';
 
 // ssh2 is CommonJS: named value imports work under tsx but not under plain node ESM.
@@ -30,8 +31,9 @@ export async function loadOrCreateHostKey(stateDir: string): Promise<HostKey> {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    const pair = utils.generateKeyPairSync('ed25519', { comment: 'lab pve-sim jump host' });
-    privateKey = pair.private;
+    // @lab/ssh's generator discards the pairs ssh2 emits unparsable (about one in 256).
+    const pair = generateKeyPair('lab pve-sim jump host');
+    privateKey = pair.privateKey.reveal();
     // Written whole under a temporary name, then linked into place: a concurrent reader (another
     // simulator on this state dir, or a second start in this process) never sees a half-written key.
     const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
@@ -45,7 +47,7 @@ export async function loadOrCreateHostKey(stateDir: string): Promise<HostKey> {
     } finally {
       await unlink(tmp).catch(() => undefined);
     }
-    await writeFile(`${file}.pub`, `${pair.public}\n`, { mode: 0o644 });
+    await writeFile(`${file}.pub`, `${pair.publicKey}\n`, { mode: 0o644 });
   }
   await chmod(file, 0o600);
   return describeKey(privateKey, file);
