@@ -6,10 +6,15 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
+// Inputs are named relative to the workspace, whatever directory the build runs from (`pnpm build`
+// runs it in packages/cli): bin/lab.mjs checks each of them (the CLI's, the engine's, the layers')
+// against the bundle's age.
+const workspace = fileURLToPath(new URL('../../', import.meta.url));
 const started = performance.now();
 // A clean outdir: chunk names are content hashes, so stale ones would pile up.
 rmSync(`${here}dist`, { recursive: true, force: true });
 const result = await build({
+  absWorkingDir: workspace,
   entryPoints: [`${here}src/main.ts`],
   outdir: `${here}dist`,
   bundle: true,

@@ -4,9 +4,11 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 /**
- * The module boundaries of house style, enforced on every run: layers never import each other;
- * shared packages never import layers or the CLI. Read from the Nx tags in each package.json
- * and from every import specifier in src/ (adr/0051-module-boundaries.md).
+ * The module boundaries of house style, enforced on every run: the app (CLI) may import
+ * anything; the engine imports layers and shared packages; layers never import each other, the
+ * engine or the app; shared packages import shared packages only. Read from the Nx tags in each
+ * package.json and from every import specifier in src/ (adr/0051-module-boundaries.md,
+ * adr/0140-engine-boundary.md).
  */
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const packagesDir = join(root, 'packages');
@@ -40,7 +42,12 @@ function importsOf(file: string): string[] {
 
 describe('module boundaries', () => {
   it('every package declares one type tag', () => {
-    for (const p of pkgs) expect(['shared', 'layer', 'app'], `${p.name} tags ${p.tags.join(',')}`).toContain(kind(p));
+    for (const p of pkgs) expect(['shared', 'layer', 'engine', 'app'], `${p.name} tags ${p.tags.join(',')}`).toContain(kind(p));
+  });
+
+  it('the orchestration library exists as kind engine, and the app builds on it', () => {
+    expect(pkgs.filter((p) => kind(p) === 'engine').map((p) => p.name)).toEqual(['@lab/engine']);
+    expect(byName.get('@lab/cli')?.deps).toContain('@lab/engine');
   });
 
   for (const p of pkgs) {
@@ -48,7 +55,9 @@ describe('module boundaries', () => {
       const allowed = (target: Pkg): boolean => {
         if (target.name === p.name) return true;
         if (kind(p) === 'app') return true;
-        // Layers and shared packages build on shared packages only.
+        // The engine orchestrates the layers on top of the shared packages.
+        if (kind(p) === 'engine') return kind(target) === 'layer' || kind(target) === 'shared';
+        // Layers and shared packages build on shared packages only (never the engine or the app).
         return kind(target) === 'shared';
       };
       const offending: string[] = [];

@@ -28,6 +28,8 @@ export interface CliContext {
   readonly color: boolean;
   readonly reporter: Reporter;
   readonly io: Output;
+  /** Shows a secret once, on stderr only (the engine's `reveal`). */
+  reveal(text: string): void;
   /** Lazily found, so `lab schema` works outside a lab. */
   root(): string;
 }
@@ -64,6 +66,7 @@ export function createContext(flags: GlobalFlags, io: Output = currentIo): CliCo
     color,
     reporter,
     io,
+    reveal: (text) => io.err(text),
     root: () => (root ??= findLabRoot(flags.root)),
   };
 }

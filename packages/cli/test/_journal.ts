@@ -2,7 +2,7 @@ import { cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { address, createPlan, type Action, type Change, type Impact } from '@lab/core';
-import { recordRun, type JournalRun } from '../src/journal/index.js';
+import { recordRun, type JournalRun } from '@lab/engine';
 import { WORKSPACE } from './_harness.js';
 
 /**

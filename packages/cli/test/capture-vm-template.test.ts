@@ -8,8 +8,8 @@ import { loadLab } from '@lab/intent';
 import { apiPath, createPveClient, pveArray, pveRecord, type PveClient } from '@lab/pve';
 import { dockerEngineVersion, guestInstanceName } from '@lab/pve-sim';
 import { lab, WORKSPACE } from './_harness.js';
-import { createLayerContext } from '../src/layers/context.js';
-import { readJournal } from '../src/journal/index.js';
+import { createLayerContext } from '@lab/engine';
+import { readJournal } from '@lab/engine';
 import { createScratchLab, type ScratchLab } from '../src/scratch-lab.js';
 
 const engine = await dockerEngineVersion();

@@ -3,9 +3,9 @@ import { lab } from './_harness.js';
 import { startScratchSim } from './_scratch-sim.js';
 import type { SimProcess } from './_sim-process.js';
 import type { ScratchLab } from '../src/scratch-lab.js';
-import { readJournal } from '../src/journal/index.js';
-import { captureVmInSession } from '../src/capture/vm.js';
-import { createLayerContext } from '../src/layers/context.js';
+import { readJournal } from '@lab/engine';
+import { captureVmInSession } from '@lab/engine';
+import { createLayerContext } from '@lab/engine';
 import { loadLab } from '@lab/intent';
 import { silentReporter } from '@lab/core';
 

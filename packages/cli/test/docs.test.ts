@@ -2,9 +2,9 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadLab } from '@lab/intent';
-import { diffDocs, generateDocs } from '../src/docs-gen/index.js';
-import { interpolate, parsePortEntry } from '../src/docs-gen/_compose.js';
-import { readJournal } from '../src/journal/index.js';
+import { diffDocs, generateDocs } from '@lab/engine';
+import { interpolate, parsePortEntry } from '../../engine/src/docs-gen/_compose.js';
+import { readJournal } from '@lab/engine';
 import { lab, WORKSPACE } from './_harness.js';
 import { change, intentCopy, planOf, record } from './_journal.js';
 

@@ -9,7 +9,7 @@ import { lab, WORKSPACE } from './_harness.js';
 import { startSimProcess, type SimProcess } from './_sim-process.js';
 import { createScratchLab, type ScratchLab } from '../src/scratch-lab.js';
 import { createPlan, type Change, type Diagnostic } from '@lab/core';
-import { classify, summarize, toItem, type DriftReport } from '../src/drift/report.js';
+import { classify, summarize, toItem, type DriftReport } from '../../engine/src/drift/report.js';
 
 function journal(root: string): { command: string; personas: string[]; result: string; details?: Record<string, unknown> }[] {
   const dir = join(root, 'journal');

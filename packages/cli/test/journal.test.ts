@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryReporter, LabError, Secret } from '@lab/core';
 import { openSecretStore, type SecretStore } from '@lab/secrets';
-import { beginRun, parseJournalText, readJournal, recordRun, toEntry, type JournalEntry } from '../src/journal/index.js';
+import { beginRun, parseJournalText, readJournal, recordRun, toEntry, type JournalEntry } from '@lab/engine';
 import { lab, scratchLab } from './_harness.js';
 import { change, daysAgo, intentCopy, planOf, record } from './_journal.js';
 import type { ScratchLab } from '../src/scratch-lab.js';

@@ -8,7 +8,7 @@ import { apiPath, createPveClient } from '@lab/pve';
 import { lab } from './_harness.js';
 import { startScratchSim } from './_scratch-sim.js';
 import type { SimProcess } from './_sim-process.js';
-import { createLayerContext } from '../src/layers/context.js';
+import { createLayerContext } from '@lab/engine';
 import type { ScratchLab } from '../src/scratch-lab.js';
 
 // `lab adopt` end to end through main(): a VM made by hand on the embedded simulator becomes a

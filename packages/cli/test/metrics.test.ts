@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import parsePrometheusTextFormat, { type MetricFamily } from 'parse-prometheus-text-format';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadLab, type Lab } from '@lab/intent';
-import { readJournal } from '../src/journal/index.js';
-import { METRIC_NAMES, renderMetrics } from '../src/journal/metrics.js';
-import { LAB_VERSION } from '../src/version.js';
+import { readJournal } from '@lab/engine';
+import { METRIC_NAMES, renderMetrics } from '@lab/engine';
+import { LAB_VERSION } from '@lab/engine';
 import { lab, WORKSPACE } from './_harness.js';
 import { intentCopy, record } from './_journal.js';
 

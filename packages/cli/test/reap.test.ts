@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadLab, type Lab, type LoadedPersona } from '@lab/intent';
-import { expiryOf, readJournal, reapVerdict, type JournalEntry } from '../src/journal/index.js';
+import { expiryOf, readJournal, reapVerdict, type JournalEntry } from '@lab/engine';
 import { createScratchLab, type ScratchLab } from '../src/scratch-lab.js';
 import { lab, WORKSPACE } from './_harness.js';
 import { change, daysAgo, intentCopy, planOf, record } from './_journal.js';

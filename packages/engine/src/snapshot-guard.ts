@@ -1,7 +1,7 @@
 import { LabError, type Plan, type Reporter } from '@lab/core';
 import { observeVms } from '@lab/l2-vm';
 import { createPveClient, type PveClient } from '@lab/pve';
-import type { LayerContext } from './adapter.js';
+import type { LayerContext } from './layers/adapter.js';
 
 /** The guest-facing layers a `--snapshot` apply protects. */
 const GUARDED = new Set(['l3', 'l4']);

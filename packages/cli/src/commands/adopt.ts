@@ -8,8 +8,8 @@ import { loadLab } from '@lab/intent';
 import { adoptVm, markAdopted, parseResources, personaOfDescription, readVm } from '@lab/l2-vm';
 import { createPveClient, pveArray } from '@lab/pve';
 import { createContext, globalArgs } from '../context.js';
-import { planLayers, prepare, showPlan } from '../layers/run.js';
-import { createLayerContext } from '../layers/context.js';
+import { createLayerContext, planLayers, prepare } from '@lab/engine';
+import { showPlan } from '../layer-verbs.js';
 
 /**
  * `lab adopt --vmid N --persona name`: write the persona's `vm:` section from an existing VM,

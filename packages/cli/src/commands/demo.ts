@@ -6,8 +6,7 @@ import { ExitCode, LabError, runStep } from '@lab/core';
 import { loadLab } from '@lab/intent';
 import { createContext, globalArgs } from '../context.js';
 import { createScratchLab } from '../scratch-lab.js';
-import { guestReach } from '../up/guests.js';
-import { renderGraph } from './graph.js';
+import { guestReach, renderGraph } from '@lab/engine';
 
 /**
  * The one switch for L4 in the demo. The example personas' stacks name upstream images

@@ -2,8 +2,7 @@ import { defineCommand } from 'citty';
 import { ExitCode } from '@lab/core';
 import { loadLab } from '@lab/intent';
 import { createContext, globalArgs } from '../context.js';
-import { DOCS_DIR, diffDocs, generateDocs, writeDocs } from '../docs-gen/index.js';
-import { readJournal } from '../journal/read.js';
+import { diffDocs, DOCS_DIR, generateDocs, readJournal, writeDocs } from '@lab/engine';
 
 export const docsCommand = defineCommand({
   meta: { name: 'docs', description: `Generate ${DOCS_DIR}/ (inventory, network, one page per persona) from intent and journal; --check for CI` },

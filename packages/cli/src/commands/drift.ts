@@ -2,14 +2,7 @@ import { defineCommand } from 'citty';
 import { ExitCode, LabError, toLabError } from '@lab/core';
 import { loadLab } from '@lab/intent';
 import { createContext, globalArgs, type CliContext } from '../context.js';
-import { checkDrift } from '../drift/check.js';
-import { DRIFT_FORMATS, renderReport, type DriftFormat } from '../drift/render.js';
-import { DRIFT_LAYERS, driftedCount, summarize, type DriftLayer, type PersonaDrift } from '../drift/report.js';
-import { recordRun } from '../journal/index.js';
-import { createLayerContext } from '../layers/context.js';
-import { selectPersonas } from '../layers/select.js';
-import { guestReach } from '../up/guests.js';
-import { LAB_VERSION } from '../version.js';
+import { checkDrift, createLayerContext, DRIFT_FORMATS, DRIFT_LAYERS, driftedCount, type DriftFormat, type DriftLayer, guestReach, LAB_VERSION, type PersonaDrift, recordRun, renderReport, selectPersonas, summarize } from '@lab/engine';
 
 function formatOf(args: { readonly format?: string; readonly json?: boolean }): DriftFormat {
   const f = args.format ?? (args.json ? 'json' : 'human');

@@ -3,9 +3,8 @@ import { ExitCode, LabError } from '@lab/core';
 import { loadLab, type Lab } from '@lab/intent';
 import { applyPrune, listImages, loadImageCatalog, observeSite, planPrune, promoteImage } from '@lab/l1-image';
 import { createContext, globalArgs, type CliContext } from '../context.js';
-import { createLayerContext, type LayerSession } from '../layers/context.js';
-import { imageClient } from '../layers/l1.js';
-import { confirm } from '../layers/run.js';
+import { createLayerContext, imageClient, type LayerSession } from '@lab/engine';
+import { confirm } from '../layer-verbs.js';
 
 async function session(ctx: CliContext): Promise<{ lab: Lab; session: LayerSession }> {
   const lab = await loadLab(ctx.root());

@@ -2,9 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { defineCommand } from 'citty';
 import { ExitCode, hasChanges, LabError, parsePlan, renderSummaryLine, type Plan, type PlanMode } from '@lab/core';
 import { createContext, globalArgs } from '../context.js';
-import { beginLayerRun } from '../journal/layer-run.js';
-import { mutateLayers } from '../layers/mutate.js';
-import { applyLayers, planExitCode, planLayers, prepare, showPlan, type Prepared } from '../layers/run.js';
+import { applyLayers, beginLayerRun, planLayers, prepare, type Prepared, withGuardSnapshots } from '@lab/engine';
+import { mutateLayers } from '../layer-verbs.js';
+import { planExitCode, showPlan } from '../layer-verbs.js';
 
 const scopeArgs = {
   ...globalArgs,
@@ -49,7 +49,6 @@ const mutateArgs = {
 /** Apply, under guard snapshots of the changed guests with --snapshot (adr/0131). */
 async function guarded(p: Prepared, plan: Plan, snapshot: boolean, keep: boolean): Promise<void> {
   if (!snapshot) return applyLayers(p, plan);
-  const { withGuardSnapshots } = await import('../layers/snapshot-guard.js');
   await withGuardSnapshots(p.session, plan, () => applyLayers(p, plan), keep);
 }
 

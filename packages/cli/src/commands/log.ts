@@ -2,7 +2,7 @@ import { defineCommand } from 'citty';
 import { ExitCode, LabError, worstImpact, formatMs } from '@lab/core';
 import { parseDuration } from '@lab/intent';
 import { createContext, globalArgs } from '../context.js';
-import { concerns, readJournal, type JournalEntry } from '../journal/index.js';
+import { concerns, readJournal, type JournalEntry } from '@lab/engine';
 import { renderTable } from './personas.js';
 
 /** `7d`, `36h`, or an ISO date/time. */

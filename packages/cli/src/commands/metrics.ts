@@ -5,8 +5,7 @@ import { defineCommand } from 'citty';
 import { ExitCode, LabError } from '@lab/core';
 import { loadLab } from '@lab/intent';
 import { createContext, globalArgs } from '../context.js';
-import { readJournal } from '../journal/read.js';
-import { LAB_VERSION } from '../version.js';
+import { LAB_VERSION, readJournal, renderMetrics } from '@lab/engine';
 
 /**
  * Write `text` so a reader sees the old file or the new one, never half of one: node-exporter's
@@ -33,7 +32,7 @@ export const metricsCommand = defineCommand({
   async run({ args }) {
     const ctx = createContext(args);
     const root = ctx.root();
-    const [{ renderMetrics }, lab, journal] = await Promise.all([import('../journal/metrics.js'), loadLab(root), readJournal(root)]);
+    const [lab, journal] = await Promise.all([loadLab(root), readJournal(root)]);
     for (const s of journal.skipped) ctx.reporter.emit({ type: 'log', level: 'warn', message: `journal line skipped: ${s}` });
     const text = await renderMetrics(lab, journal.entries, LAB_VERSION);
     if (!args.out) {

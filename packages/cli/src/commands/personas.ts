@@ -2,7 +2,7 @@ import { defineCommand } from 'citty';
 import { ExitCode } from '@lab/core';
 import { formatDuration, formatSize, loadLab, type LoadedPersona } from '@lab/intent';
 import { createContext, globalArgs } from '../context.js';
-import { describeExpiry, expiryOf, readJournal, type Expiry, type JournalEntry } from '../journal/index.js';
+import { describeExpiry, expiryOf, readJournal, type Expiry, type JournalEntry } from '@lab/engine';
 
 interface Row {
   readonly name: string;

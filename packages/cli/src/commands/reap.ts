@@ -2,8 +2,8 @@ import { defineCommand } from 'citty';
 import { ExitCode } from '@lab/core';
 import { formatDuration, loadLab } from '@lab/intent';
 import { createContext, globalArgs } from '../context.js';
-import { expiryOf, readJournal, reapVerdict } from '../journal/index.js';
-import { mutateLayers } from '../layers/mutate.js';
+import { expiryOf, readJournal, reapVerdict } from '@lab/engine';
+import { mutateLayers } from '../layer-verbs.js';
 import { renderTable } from './personas.js';
 
 /**

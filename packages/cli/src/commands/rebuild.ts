@@ -2,12 +2,8 @@ import { defineCommand } from 'citty';
 import { ExitCode, LabError } from '@lab/core';
 import { loadLab } from '@lab/intent';
 import { createContext, globalArgs } from '../context.js';
-import { confirm } from '../layers/run.js';
-import { selectPersonas } from '../layers/select.js';
-import { rebuildPorts } from '../rebuild/ports.js';
-import { planRebuild, runRebuild } from '../rebuild/run.js';
-import { clearRebuildState, loadRebuildState, rebuildStateFile, type RebuildState } from '../rebuild/state.js';
-import { recordRun } from '../journal/index.js';
+import { confirm } from '../layer-verbs.js';
+import { clearRebuildState, loadRebuildState, planRebuild, rebuildPorts, type RebuildState, rebuildStateFile, recordRun, runRebuild, selectPersonas } from '@lab/engine';
 
 /**
  * `lab rebuild --persona X`: capture data → destroy the VM → recreate (L2) → converge (L3) →

@@ -3,8 +3,7 @@ import { resolve } from 'node:path';
 import { defineCommand } from 'citty';
 import { ExitCode, LabError } from '@lab/core';
 import { createContext, globalArgs, type CliContext } from '../context.js';
-import { startEmbedded, type GuestMode } from '../sim/embedded.js';
-import { standInsFor } from '../sim/stand-ins.js';
+import { type GuestMode, standInsFor, startEmbedded } from '@lab/engine';
 
 interface SimDefaults {
   readonly stateDir: string;

@@ -1,16 +1,8 @@
 import { defineCommand } from 'citty';
 import { ExitCode, hasChanges, hasErrors, LabError, mergePlans } from '@lab/core';
 import { createContext, globalArgs, type CliContext } from '../context.js';
-import { beginRun, type RunRecorder } from '../journal/index.js';
-import { confirm, prepare, type Prepared } from '../layers/run.js';
-import { LAYER_ORDER, loadLayer } from '../layers/registry.js';
-import { planDown, refuseProtected } from '../up/down.js';
-import { guestReach } from '../up/guests.js';
-import { GUEST_LAYERS, layerTitle, planUp, withoutUnreachableGuests, type UpPreview } from '../up/plan.js';
-import { runLayers, type LayerOutcome, type LayerStep, type LayersRun } from '../up/run-layers.js';
-import { renderOutcomes, showPreview, totalLine } from '../up/summary.js';
-import { waitForGuests } from '../up/wait-guests.js';
-import { LAB_VERSION } from '../version.js';
+import { beginRun, GUEST_LAYERS, guestReach, LAB_VERSION, LAYER_ORDER, type LayerOutcome, type LayersRun, type LayerStep, layerTitle, loadLayer, planDown, planUp, prepare, type Prepared, refuseProtected, renderOutcomes, runLayers, type RunRecorder, showPreview, totalLine, type UpPreview, waitForGuests, withoutUnreachableGuests } from '@lab/engine';
+import { confirm } from '../layer-verbs.js';
 
 const args = {
   ...globalArgs,

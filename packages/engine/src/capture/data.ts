@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process';
-import { defineCommand } from 'citty';
-import { ExitCode, formatMs, LabError, isLabError } from '@lab/core';
-import { formatSize, loadLab, type Lab, type LoadedPersona } from '@lab/intent';
+import { isLabError, LabError } from '@lab/core';
+import { loadLab, type Lab, type LoadedPersona } from '@lab/intent';
 import {
   backupData,
   dataCaptureIntent,
@@ -12,27 +11,29 @@ import {
   repositoryAccess,
   restoreData,
   verifyRestore,
+  type BackupResult,
   type DataCaptureIntent,
   type DataSession,
+  type ReplicateResult,
   type RepositoryAccess,
   type RepositoryRef,
+  type RestorePreview,
+  type RestoreResult,
   type SnapshotInfo,
+  type VerifyResult,
 } from '@lab/capture';
-import { createContext, globalArgs, type CliContext } from '../context.js';
+import type { EngineEnv } from '../env.js';
 import { beginRun, readJournal, type JournalCommand, type RunRecorder } from '../journal/index.js';
 import { createLayerContext, type LayerSession } from '../layers/context.js';
 import { guestConnection } from '../layers/guest-ssh.js';
-import { confirm } from '../layers/run.js';
 import { selectPersonas } from '../layers/select.js';
 
 /**
- * `lab capture data|verify|replicate|snapshots` and `lab restore data`: restic backups of a
- * persona's data, run in its guest over the lab's SSH connection (docs/capture-data.md).
- * Results go to stdout (`--json` for a document), progress to stderr; capture, verify and
- * restore runs are journalled.
+ * Data capture runs — `lab capture data|verify|replicate|snapshots` and `lab restore data`:
+ * restic backups of a persona's data, run in its guest over the lab's SSH connection
+ * (docs/capture-data.md). Capture, verify and restore runs are journalled; results are returned,
+ * the caller renders them.
  */
-
-const personaArg = { type: 'string', description: 'The persona', valueHint: 'name', required: true } as const;
 
 interface Opened {
   readonly lab: Lab;
@@ -41,11 +42,11 @@ interface Opened {
   readonly session: LayerSession;
 }
 
-async function open(ctx: CliContext, name: string): Promise<Opened> {
-  const lab = await loadLab(ctx.root());
+async function open(env: EngineEnv, name: string): Promise<Opened> {
+  const lab = await loadLab(env.root());
   const [persona] = selectPersonas(lab, name, false, true);
   const intent = dataCaptureIntent(lab.site.site, lab.root, persona!);
-  const session = createLayerContext(lab, [persona!], ctx.reporter, { allowReboot: false, destroyData: false, targets: [] });
+  const session = createLayerContext(lab, [persona!], env.reporter, { allowReboot: false, destroyData: false, targets: [] });
   return { lab, persona: persona!, intent, session };
 }
 
@@ -79,8 +80,8 @@ interface InGuest {
  * Run a data command in the persona's guest: connect (restic installed), open its repository,
  * journal the run when `command` is given (failures too), and close the session in the end.
  */
-async function inGuest<T>(ctx: CliContext, o: Opened, command: JournalCommand | undefined, fn: (g: InGuest) => Promise<T>): Promise<T> {
-  const rec = command ? beginRun(command, { root: o.lab.root, reporter: ctx.reporter, personas: [o.persona.name] }) : undefined;
+async function inGuest<T>(env: EngineEnv, o: Opened, command: JournalCommand | undefined, fn: (g: InGuest) => Promise<T>): Promise<T> {
+  const rec = command ? beginRun(command, { root: o.lab.root, reporter: env.reporter, personas: [o.persona.name] }) : undefined;
   rec?.track(o.session);
   try {
     const data = await dataSession(o.session, o.persona, o.intent);
@@ -93,32 +94,23 @@ async function inGuest<T>(ctx: CliContext, o: Opened, command: JournalCommand | 
   }
 }
 
-function show(ctx: CliContext, value: unknown, human: string): void {
-  if (ctx.json) ctx.io.out(JSON.stringify(value, null, 2));
-  else ctx.io.out(human);
+/** One data run's result, with the persona it was about. */
+export interface DataRun<R> {
+  readonly persona: LoadedPersona;
+  readonly result: R;
 }
 
-export const captureDataCommand = defineCommand({
-  meta: { name: 'data', description: 'Back up a persona’s data paths with restic (creates the repository, applies retention)' },
-  args: { ...globalArgs, persona: personaArg },
-  async run({ args }) {
-    const ctx = createContext(args);
-    const o = await open(ctx, args.persona);
-    return inGuest(ctx, o, 'capture', async ({ data, repo, rec }) => {
-      const commit = await labCommit(o.lab.root);
-      const result = await backupData(data, repo, commit ? { commit } : {});
-      await rec?.ok({ kind: 'data', repository: result.repository, snapshot: result.snapshot.id, files: result.files, bytesAdded: result.bytesAdded, forgotten: result.forgotten, warnings: result.warnings.length });
-      for (const w of result.warnings) ctx.reporter.emit({ type: 'log', level: 'warn', message: w });
-      const paused = result.paused.length > 0 ? `; paused ${result.paused.join(', ')}` : '';
-      show(
-        ctx,
-        result,
-        `Captured ${o.persona.name}: snapshot ${result.snapshot.shortId} in ${result.repository} — ${result.files} files, ${formatSize(result.bytesAdded)} added, ${formatMs(result.durationMs)}${paused}; retention forgot ${result.forgotten}, ${result.kept} kept`,
-      );
-      return ExitCode.Ok;
-    });
-  },
-});
+/** `lab capture data`: back up the persona's data paths (retention applied), journalled; warnings go to the reporter. */
+export async function captureData(env: EngineEnv, personaName: string): Promise<DataRun<BackupResult>> {
+  const o = await open(env, personaName);
+  return inGuest(env, o, 'capture', async ({ data, repo, rec }) => {
+    const commit = await labCommit(o.lab.root);
+    const result = await backupData(data, repo, commit ? { commit } : {});
+    await rec?.ok({ kind: 'data', repository: result.repository, snapshot: result.snapshot.id, files: result.files, bytesAdded: result.bytesAdded, forgotten: result.forgotten, warnings: result.warnings.length });
+    for (const w of result.warnings) env.reporter.emit({ type: 'log', level: 'warn', message: w });
+    return { persona: o.persona, result };
+  });
+}
 
 /** Snapshot ids a successful drill verified, from the journal. */
 async function verifiedIds(root: string, persona: string): Promise<Set<string>> {
@@ -130,134 +122,101 @@ async function verifiedIds(root: string, persona: string): Promise<Set<string>> 
   return new Set(ids);
 }
 
-export const captureSnapshotsCommand = defineCommand({
-  meta: { name: 'snapshots', description: 'List a persona’s restic snapshots; the newest is flagged unverified until a restore drill passes' },
-  args: { ...globalArgs, persona: personaArg },
-  async run({ args }) {
-    const ctx = createContext(args);
-    const o = await open(ctx, args.persona);
-    return inGuest(ctx, o, undefined, async ({ data, repo }) => {
-      let snapshots: SnapshotInfo[] = [];
-      try {
-        snapshots = await listSnapshots(data, repo);
-      } catch (error) {
-        if (!(isLabError(error) && error.code === 'LAB_CAPTURE_NO_REPOSITORY')) throw error;
-      }
-      const verified = await verifiedIds(o.lab.root, o.persona.name);
-      const rows = snapshots.map((x) => ({ ...x, verified: verified.has(x.id) }));
-      const latest = rows[0];
-      const status = latest === undefined ? 'none' : latest.verified ? 'verified' : 'unverified';
-      if (ctx.json) {
-        ctx.io.out(JSON.stringify({ persona: o.persona.name, repository: o.intent.repository.name, latest: status, snapshots: rows }, null, 2));
-        return ExitCode.Ok;
-      }
-      if (rows.length === 0) {
-        ctx.io.out(`${o.persona.name} has no snapshots in ${o.intent.repository.name}; take one: lab capture data --persona ${o.persona.name}`);
-        return ExitCode.Ok;
-      }
-      ctx.io.out(['ID        TIME                       COMMIT        VERIFIED', ...rows.map((r) => `${r.shortId}  ${r.time.slice(0, 19).replace('T', ' ')} UTC    ${(r.commit ?? '-').padEnd(12)}  ${r.verified ? 'yes' : 'no'}`)].join('\n'));
-      ctx.io.out(
-        status === 'verified'
-          ? `latest snapshot ${latest!.shortId} is verified`
-          : `latest snapshot ${latest!.shortId} is unverified: run a restore drill: lab capture verify --persona ${o.persona.name}`,
-      );
-      return ExitCode.Ok;
-    });
-  },
-});
+/** A persona's snapshots, newest first, each flagged verified when a restore drill passed on it. */
+export interface DataSnapshots {
+  readonly persona: string;
+  readonly repository: string;
+  /** The newest snapshot's state. */
+  readonly latest: 'none' | 'verified' | 'unverified';
+  readonly snapshots: readonly (SnapshotInfo & { readonly verified: boolean })[];
+}
 
-export const captureVerifyCommand = defineCommand({
-  meta: { name: 'verify', description: 'Restore drill: restore the newest snapshot into a scratch directory of the guest and verify it' },
-  args: {
-    ...globalArgs,
-    persona: personaArg,
-    snapshot: { type: 'string', description: 'Snapshot id (default: the newest)', valueHint: 'id' },
-    'read-data': { type: 'string', description: 'Share of the repository restic check reads back, e.g. 10% or 1/5', default: '10%', valueHint: 'subset' },
-  },
-  async run({ args }) {
-    const ctx = createContext(args);
-    const o = await open(ctx, args.persona);
-    return inGuest(ctx, o, 'verify', async ({ data, repo, rec }) => {
-      const r = await verifyRestore(data, repo, { ...(args.snapshot ? { snapshot: args.snapshot } : {}), readDataSubset: args['read-data'] });
-      const details = { snapshot: r.snapshot.id, files: r.files, bytes: r.bytes, verified: r.verified, problems: r.problems.length, readData: r.readDataSubset };
-      for (const n of r.notes) ctx.reporter.emit({ type: 'log', level: 'warn', message: n });
-      if (!r.verified) {
-        const error = new LabError({
-          code: 'LAB_CAPTURE_VERIFY_FAILED',
-          summary: `the restore drill of ${o.persona.name} failed for snapshot ${r.snapshot.shortId}`,
-          detail: r.problems.join('\n'),
-          hint: `take a fresh capture (lab capture data --persona ${o.persona.name}) and check the repository with restic check --read-data`,
-        });
-        if (ctx.json) ctx.io.out(JSON.stringify(r, null, 2));
-        await rec?.failed(error, details);
-        throw error;
-      }
-      await rec?.ok(details);
-      show(ctx, r, `Verified ${o.persona.name}: snapshot ${r.snapshot.shortId} restored and checked — ${r.files} files, ${formatSize(r.bytes)}, restic check read ${r.readDataSubset} of the packs, ${formatMs(r.durationMs)}`);
-      return ExitCode.Ok;
-    });
-  },
-});
-
-export const captureReplicateCommand = defineCommand({
-  meta: { name: 'replicate', description: 'Copy a persona’s snapshots to its replica repository (capture.replicate)' },
-  args: { ...globalArgs, persona: personaArg },
-  async run({ args }) {
-    const ctx = createContext(args);
-    const o = await open(ctx, args.persona);
-    const to = o.intent.replicate;
-    if (!to) {
-      await o.session.close();
-      throw new LabError({ code: 'LAB_CAPTURE_NO_REPLICA', summary: `persona ${o.persona.name} declares no replica repository`, hint: `add capture.replicate: { repository: <name> } to ${o.persona.file}` });
+/** `lab capture snapshots`: the persona's restic snapshots (none when the repository does not exist yet). */
+export async function dataSnapshots(env: EngineEnv, personaName: string): Promise<DataSnapshots> {
+  const o = await open(env, personaName);
+  return inGuest(env, o, undefined, async ({ data, repo }) => {
+    let snapshots: SnapshotInfo[] = [];
+    try {
+      snapshots = await listSnapshots(data, repo);
+    } catch (error) {
+      if (!(isLabError(error) && error.code === 'LAB_CAPTURE_NO_REPOSITORY')) throw error;
     }
-    // Not journalled: the journal's "last backup" means a new snapshot, which a copy is not.
-    return inGuest(ctx, o, undefined, async ({ data, repo }) => {
-      const r = await replicateData(data, repo, await access(o.session, to));
-      show(ctx, r, `Replicated ${o.persona.name} from ${r.from} to ${r.to}: ${r.copied} snapshots copied, ${r.skipped} already there, ${r.forgotten} forgotten by retention, ${formatMs(r.durationMs)}`);
-      return ExitCode.Ok;
-    });
-  },
-});
+    const verified = await verifiedIds(o.lab.root, o.persona.name);
+    const rows = snapshots.map((x) => ({ ...x, verified: verified.has(x.id) }));
+    const latest = rows[0];
+    const status = latest === undefined ? 'none' : latest.verified ? 'verified' : 'unverified';
+    return { persona: o.persona.name, repository: o.intent.repository.name, latest: status, snapshots: rows };
+  });
+}
 
-const MAX_SHOWN = 20;
+export interface VerifyDataOptions {
+  /** Snapshot id; default: the newest. */
+  readonly snapshot?: string;
+  /** Share of the repository `restic check` reads back, e.g. `10%`. */
+  readonly readDataSubset: string;
+  /** Called with the drill's result before a failed drill throws. */
+  readonly onFailed?: (result: VerifyResult) => void;
+}
 
-export const restoreDataCommand = defineCommand({
-  meta: { name: 'data', description: 'Restore a persona’s data from a restic snapshot, in place (stacks paused) or into a directory of the guest' },
-  args: {
-    ...globalArgs,
-    persona: personaArg,
-    snapshot: { type: 'string', description: 'Snapshot id (default: the newest)', valueHint: 'id' },
-    target: { type: 'string', description: 'Restore under this directory of the guest instead of in place', valueHint: 'dir' },
-    yes: { type: 'boolean', alias: 'y', description: 'Do not ask for confirmation', default: false },
-  },
-  async run({ args }) {
-    const ctx = createContext(args);
-    const o = await open(ctx, args.persona);
-    return inGuest(ctx, o, 'restore', async ({ data, repo, rec }) => {
-      if (!args.target) {
-        const p = await previewRestore(data, repo, args.snapshot);
-        const list = (xs: readonly string[]) => xs.slice(0, MAX_SHOWN).map((x) => `    ${x}`).concat(xs.length > MAX_SHOWN ? [`    … and ${xs.length - MAX_SHOWN} more`] : []);
-        ctx.io.err(
-          [
-            `Restore snapshot ${p.snapshot.shortId} of ${o.persona.name} (${p.snapshot.time.slice(0, 19).replace('T', ' ')} UTC) in place:`,
-            `  ${p.overwrite.length} files will be overwritten${p.overwrite.length > 0 ? ':' : ''}`,
-            ...list(p.overwrite),
-            `  ${p.create.length} files will be created, ${p.unchanged} are unchanged`,
-            `  ${p.extra.length} files not in the snapshot stay as they are`,
-            o.intent.workload.stacks.length > 0 ? `  stacks ${o.intent.workload.stacks.join(', ')} are stopped during the restore and started again` : '',
-          ]
-            .filter(Boolean)
-            .join('\n'),
-        );
-        await confirm(ctx, `Overwrite ${p.overwrite.length} files of ${o.persona.name}?`, args.yes);
-      }
-      const r = await restoreData(data, repo, { ...(args.snapshot ? { snapshot: args.snapshot } : {}), ...(args.target ? { target: args.target } : {}) });
-      await rec?.ok({ snapshot: r.snapshot.id, files: r.files, target: r.target });
-      show(ctx, r, `Restored snapshot ${r.snapshot.shortId} of ${o.persona.name} to ${r.target === '/' ? 'its original paths' : r.target}: ${r.files} files, ${formatMs(r.durationMs)}`);
-      return ExitCode.Ok;
-    });
-  },
-});
+/**
+ * `lab capture verify`: the restore drill — restore a snapshot into a scratch directory of the
+ * guest and verify it; journalled. A failed drill throws LAB_CAPTURE_VERIFY_FAILED.
+ */
+export async function verifyData(env: EngineEnv, personaName: string, options: VerifyDataOptions): Promise<DataRun<VerifyResult>> {
+  const o = await open(env, personaName);
+  return inGuest(env, o, 'verify', async ({ data, repo, rec }) => {
+    const r = await verifyRestore(data, repo, { ...(options.snapshot ? { snapshot: options.snapshot } : {}), readDataSubset: options.readDataSubset });
+    const details = { snapshot: r.snapshot.id, files: r.files, bytes: r.bytes, verified: r.verified, problems: r.problems.length, readData: r.readDataSubset };
+    for (const n of r.notes) env.reporter.emit({ type: 'log', level: 'warn', message: n });
+    if (!r.verified) {
+      const error = new LabError({
+        code: 'LAB_CAPTURE_VERIFY_FAILED',
+        summary: `the restore drill of ${o.persona.name} failed for snapshot ${r.snapshot.shortId}`,
+        detail: r.problems.join('\n'),
+        hint: `take a fresh capture (lab capture data --persona ${o.persona.name}) and check the repository with restic check --read-data`,
+      });
+      options.onFailed?.(r);
+      await rec?.failed(error, details);
+      throw error;
+    }
+    await rec?.ok(details);
+    return { persona: o.persona, result: r };
+  });
+}
+
+/** `lab capture replicate`: copy the persona's snapshots to its replica repository (not journalled: a copy is no new backup). */
+export async function replicatePersonaData(env: EngineEnv, personaName: string): Promise<DataRun<ReplicateResult>> {
+  const o = await open(env, personaName);
+  const to = o.intent.replicate;
+  if (!to) {
+    await o.session.close();
+    throw new LabError({ code: 'LAB_CAPTURE_NO_REPLICA', summary: `persona ${o.persona.name} declares no replica repository`, hint: `add capture.replicate: { repository: <name> } to ${o.persona.file}` });
+  }
+  return inGuest(env, o, undefined, async ({ data, repo }) => ({ persona: o.persona, result: await replicateData(data, repo, await access(o.session, to)) }));
+}
+
+export interface RestoreDataOptions {
+  /** Snapshot id; default: the newest. */
+  readonly snapshot?: string;
+  /** Restore under this directory of the guest instead of in place. */
+  readonly target?: string;
+  /**
+   * An in-place restore overwrites data: called with what it would overwrite and create (and the
+   * stacks it pauses) before anything changes; throws to stop.
+   */
+  readonly confirm: (preview: RestorePreview, stacks: readonly string[]) => Promise<void>;
+}
+
+/** `lab restore data`: restore a snapshot in place (stacks paused, confirmed first) or into a directory; journalled. */
+export async function restorePersonaData(env: EngineEnv, personaName: string, options: RestoreDataOptions): Promise<DataRun<RestoreResult>> {
+  const o = await open(env, personaName);
+  return inGuest(env, o, 'restore', async ({ data, repo, rec }) => {
+    if (!options.target) await options.confirm(await previewRestore(data, repo, options.snapshot), o.intent.workload.stacks);
+    const r = await restoreData(data, repo, { ...(options.snapshot ? { snapshot: options.snapshot } : {}), ...(options.target ? { target: options.target } : {}) });
+    await rec?.ok({ snapshot: r.snapshot.id, files: r.files, target: r.target });
+    return { persona: o.persona, result: r };
+  });
+}
 
 /**
  * The capture and restore steps of `lab rebuild` (its RebuildPorts): the same operations as the

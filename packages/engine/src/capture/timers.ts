@@ -1,9 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { defineCommand } from 'citty';
-import { ExitCode } from '@lab/core';
-import { loadLab, type Lab, type LoadedPersona } from '@lab/intent';
-import { createContext, globalArgs } from '../context.js';
+import type { Lab, LoadedPersona } from '@lab/intent';
 
 /** One scheduled capture job of a persona, run on the machine that runs lab. */
 export interface CaptureJob {
@@ -52,34 +49,17 @@ export function renderJobUnits(lab: Lab, job: CaptureJob, labCommand: string): {
   return { service, timer };
 }
 
-/** `lab capture timers [--out dir]`: the capture schedules of every persona as systemd timers. */
-export const captureTimersCommand = defineCommand({
-  meta: { name: 'timers', description: 'Write systemd timers that run each persona’s capture schedules (data, replicate, verify, vm)' },
-  args: {
-    ...globalArgs,
-    persona: { type: 'string', description: 'Only this persona (comma-separated for several)', valueHint: 'name' },
-    out: { type: 'string', description: 'Write the units into this directory (e.g. /etc/systemd/system); default: list them', valueHint: 'dir' },
-    lab: { type: 'string', description: 'The lab command in ExecStart', default: '/usr/local/bin/lab', valueHint: 'path' },
-  },
-  async run({ args }) {
-    const ctx = createContext(args);
-    const lab = await loadLab(ctx.root());
-    const wanted = args.persona ? new Set(args.persona.split(',').map((s) => s.trim())) : undefined;
-    const jobs = lab.personas.filter((p) => !wanted || wanted.has(p.name)).flatMap((p) => captureJobs(p));
-    if (ctx.json) ctx.io.out(JSON.stringify(jobs, null, 2));
-    if (!args.out) {
-      if (!ctx.json) for (const j of jobs) ctx.io.out(`${j.unit.padEnd(32)} ${j.calendar.padEnd(16)} lab ${j.argv.join(' ')}`);
-      if (!ctx.json) ctx.io.err(`${jobs.length} job(s); write them with --out /etc/systemd/system, then: systemctl daemon-reload && systemctl enable --now ${jobs.map((j) => `${j.unit}.timer`).join(' ') || '…'}`);
-      return ExitCode.Ok;
-    }
-    const dir = resolve(args.out);
-    await mkdir(dir, { recursive: true });
-    for (const j of jobs) {
-      const u = renderJobUnits(lab, j, args.lab);
-      await writeFile(join(dir, `${j.unit}.service`), u.service);
-      await writeFile(join(dir, `${j.unit}.timer`), u.timer);
-    }
-    if (!ctx.json) ctx.io.err(`wrote ${jobs.length * 2} unit(s) to ${dir}; then: systemctl daemon-reload && systemctl enable --now ${jobs.map((j) => `${j.unit}.timer`).join(' ')}`);
-    return ExitCode.Ok;
-  },
-});
+/**
+ * Write each job's `.service` and `.timer` into `dir` (created when missing); resolves to the
+ * absolute directory written.
+ */
+export async function writeJobUnits(lab: Lab, jobs: readonly CaptureJob[], dir: string, labCommand: string): Promise<string> {
+  const out = resolve(dir);
+  await mkdir(out, { recursive: true });
+  for (const j of jobs) {
+    const u = renderJobUnits(lab, j, labCommand);
+    await writeFile(join(out, `${j.unit}.service`), u.service);
+    await writeFile(join(out, `${j.unit}.timer`), u.timer);
+  }
+  return out;
+}

@@ -1,5 +1,5 @@
 import type { Lab } from '@lab/intent';
-import { renderGraph } from '../commands/graph.js';
+import { renderGraph } from './graph.js';
 import { GENERATED_NOTE, mid, mlabel, page, table } from './_md.js';
 import type { PersonaFacts } from './facts.js';
 

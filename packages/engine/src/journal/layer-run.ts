@@ -1,4 +1,4 @@
-import type { CliContext } from '../context.js';
+import type { Reporter } from '@lab/core';
 import type { Prepared } from '../layers/run.js';
 import type { JournalCommand } from './contract.js';
 import { beginRun, type RunRecorder } from './recorder.js';
@@ -11,7 +11,7 @@ const SITE_LAYERS: ReadonlySet<string> = new Set(['l0', 'l1']);
  * is the selected layers and, when a persona layer is among them, the selected personas; the
  * session's secret store is tracked so whatever the run reads or writes is masked.
  */
-export function beginLayerRun(command: JournalCommand, ctx: Pick<CliContext, 'reporter'>, p: Prepared): RunRecorder {
+export function beginLayerRun(command: JournalCommand, ctx: { readonly reporter: Reporter }, p: Prepared): RunRecorder {
   const layers = p.adapters.map((a) => a.layer);
   const personas = layers.some((l) => !SITE_LAYERS.has(l)) ? p.session.personas.map((x) => x.name) : [];
   const run = beginRun(command, { root: p.lab.root, reporter: ctx.reporter, personas, layers });

@@ -15,7 +15,7 @@ export interface LayerFlags {
 }
 
 /**
- * How a Proxmox endpoint is reached, resolved by the CLI from lab.yaml (`embedded` starts the
+ * How a Proxmox endpoint is reached, resolved by the engine from lab.yaml (`embedded` starts the
  * simulator in-process). Layers get it ready-made and never read credentials themselves.
  */
 export interface ProxmoxEndpoint {
@@ -38,6 +38,11 @@ export interface LayerContext {
   readonly reporter: Reporter;
   readonly labVersion: string;
   readonly flags: LayerFlags;
+  /**
+   * Shows the operator a secret exactly once, outside every log and journal (the CLI writes it
+   * to the terminal). Absent when nobody can be shown it.
+   */
+  readonly reveal?: (text: string) => void;
   /** Opened on first use; reading needs the operator's age identity. */
   secrets(): SecretStore;
   /** Resolved on first use (starts the embedded simulator when lab.yaml says `embedded`). */
@@ -47,8 +52,8 @@ export interface LayerContext {
 }
 
 /**
- * One layer as the CLI sees it: observe + plan (pure inside), then apply a plan and re-verify.
- * Each layer package exports the functions; `packages/cli/src/layers/<layer>.ts` adapts them.
+ * One layer as the engine sees it: observe + plan (pure inside), then apply a plan and re-verify.
+ * Each layer package exports the functions; `packages/engine/src/layers/<layer>.ts` adapts them.
  */
 export interface LayerAdapter {
   readonly layer: Layer;

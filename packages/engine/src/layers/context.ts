@@ -10,7 +10,12 @@ export interface LayerSession extends LayerContext {
   close(): Promise<void>;
 }
 
-export function createLayerContext(lab: Lab, personas: readonly LoadedPersona[], reporter: Reporter, flags: LayerFlags): LayerSession {
+export interface SessionOptions {
+  /** How a secret is shown once to the operator (see `LayerContext.reveal`). */
+  readonly reveal?: (text: string) => void;
+}
+
+export function createLayerContext(lab: Lab, personas: readonly LoadedPersona[], reporter: Reporter, flags: LayerFlags, options: SessionOptions = {}): LayerSession {
   const cleanups: (() => Promise<void> | void)[] = [];
   if (lab.site.site.proxmox.mode === 'embedded') {
     installLoopbackGuard('this lab is embedded: the simulator and its guests live on this machine, nothing of it needs the network');
@@ -23,6 +28,7 @@ export function createLayerContext(lab: Lab, personas: readonly LoadedPersona[],
     reporter,
     labVersion: LAB_VERSION,
     flags,
+    ...(options.reveal ? { reveal: options.reveal } : {}),
     secrets: () =>
       (store ??= openSecretStore({ root: lab.root, dir: lab.site.site.secrets.dir, recipients: lab.site.site.secrets.recipients })),
     proxmox: () => (endpoint ??= resolveProxmox(ctx)),

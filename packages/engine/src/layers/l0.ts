@@ -134,11 +134,18 @@ export const l0Adapter: LayerAdapter = {
     if (token && !token.stored && token.secret) {
       // The one place the secret is shown: it exists nowhere else and cannot be read again.
       const why = token.storeError && isLabError(token.storeError) ? token.storeError.summary : 'no secrets store is usable';
-      process.stderr.write(
+      const text =
         `\nThe secret of the new API token ${token.tokenId} could not be stored (${why}).\n` +
-          `Copy it now, it is shown only once:\n\n  ${token.secret.reveal()}\n\n` +
-          `Then store it: lab secret edit ${token.secretName}\n\n`,
-      );
+        `Copy it now, it is shown only once:\n\n  ${token.secret.reveal()}\n\n` +
+        `Then store it: lab secret edit ${token.secretName}\n\n`;
+      if (ctx.reveal) ctx.reveal(text);
+      else {
+        ctx.reporter.emit({
+          type: 'log',
+          level: 'warn',
+          message: `API token ${token.tokenId} was created but its secret could not be stored (${why}) and nobody could be shown it: delete the token in Proxmox and apply L0 again where a secrets store is usable`,
+        });
+      }
     } else if (token?.stored) {
       ctx.reporter.emit({ type: 'log', level: 'info', message: `API token ${token.tokenId} created; its secret is stored encrypted as ${token.secretName}` });
     }

@@ -1,17 +1,18 @@
-import { ExitCode, hasChanges, hasErrors, type Plan, type PlanMode } from '@lab/core';
-import type { CliContext } from '../context.js';
+import { hasChanges, hasErrors, type Plan, type PlanMode } from '@lab/core';
+import type { EngineEnv } from '../env.js';
 import type { JournalRun } from '../journal/contract.js';
 import { beginLayerRun } from '../journal/layer-run.js';
-import { applyLayers, confirm, planLayers, prepare, showPlan, type LayerRunArgs, type Prepared } from './run.js';
+import { applyLayers, planLayers, prepare, type LayerRunArgs, type Prepared } from './run.js';
 
 export interface MutateOptions {
   /** The verb journalled for the run. */
   readonly command: 'apply' | 'destroy' | 'reap';
   /** `destroy` plans and applies the selected layers last first. */
   readonly mode: Exclude<PlanMode, 'check'>;
-  /** Asked before anything changes, unless `yes`. */
-  readonly question: string;
-  readonly yes: boolean;
+  /** Called with the plan as soon as it is known (the CLI shows it). */
+  readonly onPlan?: (plan: Plan) => Promise<void> | void;
+  /** Called before anything changes; throws to stop (the CLI asks the operator). */
+  readonly confirm: (plan: Plan) => Promise<void>;
   /** Apply the confirmed plan; default: each layer in turn. */
   readonly apply?: (p: Prepared, plan: Plan) => Promise<void>;
   /** Added to the journal line of the run. */
@@ -21,35 +22,38 @@ export interface MutateOptions {
    * journal then knows the VM is gone); otherwise a no-op stays out of the changelog.
    */
   readonly journalNoop?: boolean;
-  /** Tell the operator it is done, once the run is journalled. */
-  readonly done?: (plan: Plan) => void;
+}
+
+/** How a mutating run ended: the plan had errors, had nothing to change, or was applied and journalled. */
+export interface MutateResult {
+  readonly plan: Plan;
+  readonly outcome: 'errors' | 'unchanged' | 'done';
 }
 
 /**
- * The one path of `lab apply`, `lab destroy` and `lab reap`: plan the selected layers, show the
- * plan, confirm, apply it and journal the run (a failure too). Resolves to the exit code.
+ * The one path of `lab apply`, `lab destroy` and `lab reap`: plan the selected layers, hand the
+ * plan to the caller, confirm, apply it and journal the run (a failure too).
  */
-export async function mutateLayers(ctx: CliContext, args: LayerRunArgs, options: MutateOptions): Promise<number> {
-  const p = await prepare(ctx, args);
+export async function mutateLayers(env: EngineEnv, args: LayerRunArgs, options: MutateOptions): Promise<MutateResult> {
+  const p = await prepare(env, args);
   const ordered = options.mode === 'destroy' ? { ...p, adapters: [...p.adapters].reverse() } : p;
-  const run = beginLayerRun(options.command, ctx, p);
+  const run = beginLayerRun(options.command, env, p);
   try {
     const plan = await planLayers(ordered, options.mode);
     run.usePlan(plan);
-    await showPlan(ctx, plan, undefined);
+    await options.onPlan?.(plan);
     if (hasErrors(plan.diagnostics)) {
       await run.failed();
-      return ExitCode.Error;
+      return { plan, outcome: 'errors' };
     }
     if (hasChanges(plan)) {
-      await confirm(ctx, options.question, options.yes);
+      await options.confirm(plan);
       await (options.apply ?? applyLayers)(ordered, plan);
     } else if (!options.journalNoop) {
-      return ExitCode.Ok;
+      return { plan, outcome: 'unchanged' };
     }
     await run.ok(options.details);
-    options.done?.(plan);
-    return ExitCode.Ok;
+    return { plan, outcome: 'done' };
   } catch (error) {
     await run.failed(error);
     throw error;

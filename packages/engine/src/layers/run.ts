@@ -1,18 +1,6 @@
-import { createInterface } from 'node:readline/promises';
-import { writeFile } from 'node:fs/promises';
-import {
-  ExitCode,
-  hasChanges,
-  hasErrors,
-  LabError,
-  mergePlans,
-  serializePlan,
-  type Layer,
-  type Plan,
-  type PlanMode,
-} from '@lab/core';
+import { hasErrors, LabError, mergePlans, type Layer, type Plan, type PlanMode } from '@lab/core';
 import { loadLab, type Lab } from '@lab/intent';
-import type { CliContext } from '../context.js';
+import type { EngineEnv } from '../env.js';
 import { LAB_VERSION } from '../version.js';
 import type { LayerAdapter, LayerFlags } from './adapter.js';
 import { createLayerContext, type LayerSession } from './context.js';
@@ -38,8 +26,9 @@ export interface Prepared {
   readonly session: LayerSession;
 }
 
-export async function prepare(ctx: CliContext, args: LayerRunArgs): Promise<Prepared> {
-  const lab = await loadLab(ctx.root());
+/** Load the lab, pick the layers and personas `args` select, and open their session. */
+export async function prepare(env: EngineEnv, args: LayerRunArgs): Promise<Prepared> {
+  const lab = await loadLab(env.root());
   const layers = selectLayers(args.layer);
   if (layers.length === 0) {
     throw new LabError({ code: 'LAB_LAYER_UNAVAILABLE', summary: 'no layer is available in this version of lab', hint: 'upgrade lab' });
@@ -53,7 +42,7 @@ export async function prepare(ctx: CliContext, args: LayerRunArgs): Promise<Prep
     ...(args.image ? { images: args.image.split(',').map((t) => t.trim()) } : {}),
   };
   const adapters = (await Promise.all(layers.map((l) => loadLayer(l)))).filter((a): a is LayerAdapter => a !== undefined);
-  return { lab, adapters, session: createLayerContext(lab, personas, ctx.reporter, flags) };
+  return { lab, adapters, session: createLayerContext(lab, personas, env.reporter, flags, env.reveal ? { reveal: (t) => env.reveal!(t) } : {}) };
 }
 
 /**
@@ -69,40 +58,6 @@ export async function planLayers(p: Prepared, mode: PlanMode): Promise<Plan> {
     if (hasErrors(plan.diagnostics)) break;
   }
   return mergePlans(LAB_VERSION, plans, mode);
-}
-
-/** Print a plan: JSON on stdout with --json, else the human rendering; optionally save it. */
-export async function showPlan(ctx: CliContext, plan: Plan, out: string | undefined): Promise<void> {
-  if (out) {
-    await writeFile(out, serializePlan(plan));
-    ctx.io.err(`saved the plan to ${out}; apply exactly it with \`lab apply ${out}\``);
-  }
-  if (ctx.json) ctx.io.out(serializePlan(plan));
-  else ctx.reporter.emit({ type: 'plan', plan });
-}
-
-export function planExitCode(plan: Plan): number {
-  if (hasErrors(plan.diagnostics)) return ExitCode.Error;
-  return hasChanges(plan) ? ExitCode.Changes : ExitCode.Ok;
-}
-
-/** Ask on the terminal; without a terminal the operator must have said -y. */
-export async function confirm(ctx: CliContext, question: string, yes: boolean): Promise<void> {
-  if (yes) return;
-  if (!process.stdin.isTTY) {
-    throw new LabError({
-      code: 'LAB_CONFIRM_REQUIRED',
-      summary: 'refusing to apply without confirmation (no terminal to ask on)',
-      hint: 'review the plan, then pass -y (or save it with --out and run `lab apply <file>`)',
-    });
-  }
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const answer = (await rl.question(`${question} Only 'yes' will be accepted: `)).trim();
-    if (answer !== 'yes') throw new LabError({ code: 'LAB_APPLY_CANCELLED', summary: 'apply cancelled; nothing was changed' });
-  } finally {
-    rl.close();
-  }
 }
 
 /** Apply the part of `plan` that belongs to each adapter, in layer order. */
