@@ -12,6 +12,8 @@ export type { DesiredVm, DesiredDisk, DesiredOptions } from './desired.js';
 export { observeVms, readVm, parseResources } from './observe.js';
 export type { Observation, ObservedVm, ObserveScope, ResourceNode, ResourceVm } from './observe.js';
 export { planVms, bootDisk } from './plan.js';
+export { projectVms } from './projection.js';
+export type { ProjectVmsOptions } from './projection.js';
 export type { PlanVmsOptions, VmAfter, VmBefore } from './plan.js';
 export { applyVms } from './apply.js';
 export type { ApplyVmsContext } from './apply.js';

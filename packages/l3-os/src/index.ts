@@ -16,6 +16,7 @@ export type { RemoteHost, L3Context, ApplyResult, CheckResult } from './apply/ap
 export { planL3, planOperations, requiredFacts, factsBasisKey, L3_LAB_VERSION } from './plan.js';
 export type { PlanL3Options, PlannedOperation } from './plan.js';
 export { resolveOs, resolveRepository } from './resolve.js';
+export { projectOs } from './projection.js';
 export type { ResolveOptions, SecretSource } from './resolve.js';
 export { renderL3Plan, planDiffs } from './render.js';
 export { expandOperations } from './expand.js';

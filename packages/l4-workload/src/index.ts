@@ -10,6 +10,7 @@
  * at render time and show in the plan.
  */
 export { renderWorkloads } from './render.js';
+export { projectWorkloads } from './projection.js';
 export type { RenderOptions, RenderResult, SecretSource } from './render.js';
 export { parseCompose } from './validate.js';
 export type { ComposeSource, ParsedCompose } from './validate.js';

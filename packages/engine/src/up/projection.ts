@@ -1,9 +1,9 @@
-import { createPlan, parseAddress, type Change, type Diagnostic, type FieldDiff, type Layer, type Plan } from '@lab/core';
-import { formatSize, type LoadedPersona, type Site } from '@lab/intent';
+import { parseAddress, type Change, type Diagnostic, type Layer, type Plan } from '@lab/core';
+import type { LoadedPersona, Site } from '@lab/intent';
 import { poolName } from '@lab/l0-host';
-import { desiredVm, vmAddress } from '@lab/l2-vm';
-import { FactSet, planL3, requiredFacts, resolveOs } from '@lab/l3-os';
-import { planWorkloads, renderWorkloads } from '@lab/l4-workload';
+import { projectVms, vmAddress } from '@lab/l2-vm';
+import { projectOs as projectOsOf } from '@lab/l3-os';
+import { projectWorkloads as projectWorkloadsOf } from '@lab/l4-workload';
 
 /**
  * The combined plan of `lab up` shows what later layers will do before earlier ones ran. What
@@ -37,13 +37,9 @@ export function note(code: string, layer: Layer, persona: string, summary: strin
   return { severity: 'info', code, summary: `${persona} (${layer}): ${summary}`, ...(hint ? { hint } : {}) };
 }
 
-const show = (key: string, v: string): string => (key === 'memory' || key === 'balloon' ? `${v}MiB` : v);
-
 /**
- * L2 plans `LAB_L2_NO_TEMPLATE` for a persona whose image version L1 has not built yet. When
- * the same combined plan builds exactly that version, the VM is a create waiting on L1, not an
- * error: the diagnostic becomes a projected create (node, template and the owned keys from
- * intent). Any other L2 error stays an error and stops `lab up` before anything is applied.
+ * L2's projection for the combined plan: the image versions this run's L1 plan builds are handed
+ * to `projectVms` of @lab/l2-vm, which turns a VM waiting on one of them into a projected create.
  */
 export function projectVmCreates(l1: Plan | undefined, l2: Plan, personas: readonly LoadedPersona[], site: Site, labVersion: string): { plan: Plan; projected: string[] } {
   const building = new Set(
@@ -52,50 +48,7 @@ export function projectVmCreates(l1: Plan | undefined, l2: Plan, personas: reado
       return key === undefined ? [] : [key];
     }),
   );
-  const changes: Change[] = [];
-  const diagnostics: Diagnostic[] = [];
-  for (const d of l2.diagnostics) {
-    const persona = personas.find((p) => d.address === vmAddress(p.name));
-    if (d.code !== 'LAB_L2_NO_TEMPLATE' || !persona) {
-      diagnostics.push(d);
-      continue;
-    }
-    const want = desiredVm(persona, site, { sshPublicKeys: [], poolOf: (stage) => poolName(site, stage) });
-    const image = `${want.image.name}@${want.image.version}`;
-    if (!building.has(image)) {
-      diagnostics.push(d);
-      continue;
-    }
-    const diff: FieldDiff[] = [
-      { path: 'node', after: want.node === 'auto' ? 'auto (picked when L2 is planned)' : want.node },
-      { path: 'template', after: `${image} (built by L1 in this run)` },
-      ...Object.entries(want.config)
-        .filter(([k]) => k !== 'sshkeys')
-        .map(([k, v]) => ({ path: k, after: show(k, v) })),
-      ...want.disks.map((x) => ({ path: `disk.${x.name}`, after: `${formatSize(x.size)} on ${x.storage}${x.persistent ? ' (persistent)' : ''}` })),
-    ];
-    changes.push({
-      address: vmAddress(persona.name),
-      layer: 'l2',
-      kind: 'vm',
-      action: 'create',
-      impact: 'none',
-      diff,
-      sensitivePaths: [],
-      steps: [{ kind: 'api', description: 'full clone of the template L1 builds first, configure, cloud-init with a pinned host key, start, wait for the guest agent' }],
-      reason: `planned from intent: the template ${image} does not exist until L1 has built it`,
-    });
-  }
-  const plan = createPlan({
-    labVersion,
-    mode: l2.mode,
-    personas: l2.personas,
-    layers: l2.layers,
-    basis: l2.basis,
-    changes: [...l2.changes, ...changes].sort((a, b) => a.address.localeCompare(b.address)),
-    diagnostics,
-  });
-  return { plan, projected: changes.map((c) => c.address.split('/')[0]!) };
+  return projectVms(l2, personas, site, { labVersion, building, poolOf: (stage) => poolName(site, stage) });
 }
 
 export interface ProjectionInput {
@@ -107,15 +60,12 @@ export interface ProjectionInput {
   readonly imageOverrides?: Readonly<Record<string, string>>;
 }
 
-/** L3 of a guest that does not exist: every fact at its empty value ("absent"), as on a blank guest. */
+/** L3 of a guest that does not exist: @lab/l3-os's projection, marked as planned from intent. */
 export async function projectOs(input: ProjectionInput): Promise<Plan> {
-  const intent = await resolveOs(input.persona.persona, { root: input.root, secrets: input.secrets });
-  const facts = new FactSet().with(requiredFacts(intent).map((f) => [f, f.empty] as const));
-  return mark(planL3(intent, facts, { labVersion: input.labVersion, mode: 'normal' }));
+  return mark(await projectOsOf({ persona: input.persona.persona, root: input.root, secrets: input.secrets, labVersion: input.labVersion }));
 }
 
-/** L4 of a guest that does not exist: no Docker, no stack on the host, so every stack is a create. */
+/** L4 of a guest that does not exist: @lab/l4-workload's projection, marked as planned from intent. */
 export async function projectWorkloads(input: ProjectionInput): Promise<Plan> {
-  const { desired, warnings } = await renderWorkloads({ persona: input.persona, root: input.root, secrets: input.secrets, ...(input.imageOverrides ? { imageOverrides: input.imageOverrides } : {}) });
-  return mark(planWorkloads(desired, { docker: false, stacks: [], containers: [] }, { labVersion: input.labVersion, warnings }));
+  return mark(await projectWorkloadsOf({ persona: input.persona, root: input.root, secrets: input.secrets, labVersion: input.labVersion, ...(input.imageOverrides ? { imageOverrides: input.imageOverrides } : {}) }));
 }
