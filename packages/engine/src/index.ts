@@ -27,6 +27,7 @@ export type { MutateOptions, MutateResult } from './layers/mutate.js';
 export { selectLayers, selectPersonas } from './layers/select.js';
 export { expandHome, guestAddress, guestConnection } from './layers/guest-ssh.js';
 export { LAB_TOKEN_ID, LAB_TOKEN_SECRET, resolveProxmox } from './layers/proxmox.js';
+export { pveClientOf } from './layers/pve-client.js';
 export { IMAGE_ENV, imageClient, imageSelection } from './layers/l1.js';
 export { ADMIN_ENV } from './layers/l0.js';
 

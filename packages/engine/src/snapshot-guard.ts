@@ -1,7 +1,7 @@
 import { LabError, type Plan, type Reporter } from '@lab/core';
 import { observeVms } from '@lab/l2-vm';
-import { createPveClient, type PveClient } from '@lab/pve';
 import type { LayerContext } from './layers/adapter.js';
+import { pveClientOf } from './layers/pve-client.js';
 
 /** The guest-facing layers a `--snapshot` apply protects. */
 const GUARDED = new Set(['l3', 'l4']);
@@ -31,13 +31,6 @@ export function personasChangedInGuest(plan: Plan): string[] {
   return [...out].sort();
 }
 
-async function clientFor(ctx: LayerContext): Promise<PveClient> {
-  const ep = await ctx.proxmox();
-  const client = createPveClient({ url: ep.url, ...(ep.fingerprint ? { fingerprint: ep.fingerprint } : {}), auth: { kind: 'token', tokenId: ep.tokenId, secret: ep.tokenSecret }, reporter: ctx.reporter });
-  ctx.onClose(() => client.close());
-  return client;
-}
-
 function step(reporter: Reporter, text: string): void {
   reporter.emit({ type: 'log', level: 'info', message: text });
 }
@@ -48,7 +41,7 @@ function step(reporter: Reporter, text: string): void {
  */
 export async function takeGuardSnapshots(ctx: LayerContext, personas: readonly string[], at = new Date()): Promise<GuardSnapshot[]> {
   if (personas.length === 0) return [];
-  const client = await clientFor(ctx);
+  const client = await pveClientOf(ctx);
   const obs = await observeVms(client, { personas });
   const snapname = guardSnapshotName(at);
   const taken: GuardSnapshot[] = [];
@@ -68,7 +61,7 @@ export async function takeGuardSnapshots(ctx: LayerContext, personas: readonly s
 /** Roll each VM back to its guard snapshot and start it again; then remove the snapshot. */
 export async function revertGuardSnapshots(ctx: LayerContext, snaps: readonly GuardSnapshot[]): Promise<void> {
   if (snaps.length === 0) return;
-  const client = await clientFor(ctx);
+  const client = await pveClientOf(ctx);
   for (const s of snaps) {
     const base = `/nodes/${s.node}/qemu/${s.vmid}`;
     step(ctx.reporter, `reverting ${s.persona} (VM ${s.vmid}) to ${s.snapname}`);
@@ -80,7 +73,7 @@ export async function revertGuardSnapshots(ctx: LayerContext, snaps: readonly Gu
 /** After a successful apply the guard snapshots have done their job: remove them (no sprawl). */
 export async function dropGuardSnapshots(ctx: LayerContext, snaps: readonly GuardSnapshot[]): Promise<void> {
   if (snaps.length === 0) return;
-  const client = await clientFor(ctx);
+  const client = await pveClientOf(ctx);
   for (const s of snaps) await client.runTask('DELETE', `/nodes/${s.node}/qemu/${s.vmid}/snapshot/${s.snapname}`);
 }
 

@@ -6,9 +6,9 @@ import { parseDocument } from 'yaml';
 import { ExitCode, hasChanges, LabError } from '@lab/core';
 import { loadLab } from '@lab/intent';
 import { adoptVm, markAdopted, parseResources, personaOfDescription, readVm } from '@lab/l2-vm';
-import { createPveClient, pveArray } from '@lab/pve';
+import { pveArray } from '@lab/pve';
 import { createContext, globalArgs } from '../context.js';
-import { createLayerContext, planLayers, prepare } from '@lab/engine';
+import { createLayerContext, planLayers, prepare, pveClientOf } from '@lab/engine';
 import { showPlan } from '../layer-verbs.js';
 
 /**
@@ -32,9 +32,7 @@ export const adoptCommand = defineCommand({
     const lab = await loadLab(ctx.root());
     const session = createLayerContext(lab, [], ctx.reporter, { allowReboot: false, destroyData: false, targets: [] });
     try {
-      const ep = await session.proxmox();
-      const client = createPveClient({ url: ep.url, ...(ep.fingerprint ? { fingerprint: ep.fingerprint } : {}), auth: { kind: 'token', tokenId: ep.tokenId, secret: ep.tokenSecret }, reporter: ctx.reporter });
-      session.onClose(() => client.close());
+      const client = await pveClientOf(session);
       const row = parseResources(pveArray(await client.get('/cluster/resources'))).vms.find((v) => v.vmid === vmid && !v.template);
       if (!row) throw new LabError({ code: 'LAB_L2_ADOPT_MISSING', summary: `no VM ${vmid} on the cluster`, hint: 'list VMs: pvesh get /cluster/resources --type vm' });
       const { config } = await readVm(client, row.node, vmid);

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { LabError, type Plan } from '@lab/core';
 import { loadLab, type Lab, type LoadedPersona } from '@lab/intent';
 import { poolName } from '@lab/l0-host';
-import { createPveClient, type PveClient } from '@lab/pve';
+import type { PveClient } from '@lab/pve';
 import {
   applyTemplateCapture,
   applyVmCapture,
@@ -29,6 +29,7 @@ import {
 import type { EngineEnv } from '../env.js';
 import { createLayerContext, type LayerSession } from '../layers/context.js';
 import { guestAddress, guestConnection } from '../layers/guest-ssh.js';
+import { pveClientOf } from '../layers/pve-client.js';
 import { beginRun } from '../journal/index.js';
 import { selectPersonas } from '../layers/select.js';
 
@@ -39,18 +40,10 @@ import { selectPersonas } from '../layers/select.js';
  * are handed to the caller, which renders them; confirmation is the caller's too.
  */
 
-/** A client for the session's Proxmox, closed with the session. */
-async function clientOf(session: LayerSession): Promise<PveClient> {
-  const ep = await session.proxmox();
-  const client = createPveClient({ url: ep.url, ...(ep.fingerprint ? { fingerprint: ep.fingerprint } : {}), auth: { kind: 'token', tokenId: ep.tokenId, secret: ep.tokenSecret }, reporter: session.reporter });
-  session.onClose(() => client.close());
-  return client;
-}
-
 async function open(env: EngineEnv, lab: Lab, personas: readonly LoadedPersona[]): Promise<{ session: LayerSession; client: PveClient }> {
   const session = createLayerContext(lab, personas, env.reporter, { allowReboot: false, destroyData: false, targets: [] });
   try {
-    return { session, client: await clientOf(session) };
+    return { session, client: await pveClientOf(session) };
   } catch (err) {
     await session.close();
     throw err;
@@ -63,7 +56,7 @@ async function open(env: EngineEnv, lab: Lab, personas: readonly LoadedPersona[]
  */
 export async function captureVmInSession(session: LayerSession, persona: LoadedPersona): Promise<{ readonly archive: string }> {
   const intent = vmCaptureIntent(persona);
-  const { result } = await captureVm(intent, { client: await clientOf(session), reporter: session.reporter, labVersion: session.labVersion, revision: await readLabRevision(session.lab.root) });
+  const { result } = await captureVm(intent, { client: await pveClientOf(session), reporter: session.reporter, labVersion: session.labVersion, revision: await readLabRevision(session.lab.root) });
   return { archive: result.archive.volid };
 }
 

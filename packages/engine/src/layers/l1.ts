@@ -1,8 +1,9 @@
 import type { PlanMode } from '@lab/core';
 import { assertHostReady } from '@lab/l0-host';
 import { applyImageLayer, planImageLayer, type ImageLayerOptions } from '@lab/l1-image';
-import { createPveClient, type PveClient } from '@lab/pve';
+import type { PveClient } from '@lab/pve';
 import type { LayerAdapter, LayerContext } from './adapter.js';
+import { pveClientOf } from './pve-client.js';
 
 /** `LAB_IMAGE=debian-12,ubuntu-24@20260101` narrows L1 to these images or versions (what `--image` sets). */
 export const IMAGE_ENV = 'LAB_IMAGE';
@@ -19,17 +20,9 @@ export function imageSelection(ctx: LayerContext): string[] {
   return ctx.flags.targets.map((t) => /^_site\/l1\/image\[([^\]]+)\]$/.exec(t)?.[1]).filter((k): k is string => k !== undefined);
 }
 
-/** A client on the endpoint the CLI resolved (the lab token once L0 made it). */
-export async function imageClient(ctx: LayerContext): Promise<PveClient> {
-  const endpoint = await ctx.proxmox();
-  const client = createPveClient({
-    url: endpoint.url,
-    ...(endpoint.fingerprint ? { fingerprint: endpoint.fingerprint } : {}),
-    auth: { kind: 'token', tokenId: endpoint.tokenId, secret: endpoint.tokenSecret },
-    reporter: ctx.reporter,
-  });
-  ctx.onClose(() => client.close());
-  return client;
+/** A client on the endpoint the engine resolved (the lab token once L0 made it). */
+export function imageClient(ctx: LayerContext): Promise<PveClient> {
+  return pveClientOf(ctx);
 }
 
 function options(ctx: LayerContext): ImageLayerOptions {

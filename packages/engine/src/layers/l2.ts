@@ -5,16 +5,15 @@ import { join, resolve } from 'node:path';
 import { LabError, Secret, type Plan, type PlanMode } from '@lab/core';
 import { assertHostReady, poolName } from '@lab/l0-host';
 import { applyVms, desiredVm, observeVms, planVms, sshSnippetWriter, storagePathOf, type SnippetWriter } from '@lab/l2-vm';
-import { createPveClient, type PveClient } from '@lab/pve';
+import type { PveClient } from '@lab/pve';
 import { SshPool, type SshTarget } from '@lab/ssh';
 import { expandHome } from './guest-ssh.js';
+import { pveClientOf } from './pve-client.js';
 import type { LayerAdapter, LayerContext } from './adapter.js';
 
 async function connect(ctx: LayerContext): Promise<{ client: PveClient; embedded: boolean }> {
-  const ep = await ctx.proxmox();
-  const client = createPveClient({ url: ep.url, ...(ep.fingerprint ? { fingerprint: ep.fingerprint } : {}), auth: { kind: 'token', tokenId: ep.tokenId, secret: ep.tokenSecret }, reporter: ctx.reporter });
-  ctx.onClose(() => client.close());
-  return { client, embedded: ep.embedded };
+  const client = await pveClientOf(ctx);
+  return { client, embedded: (await ctx.proxmox()).embedded };
 }
 
 /** The lab's public key, installed for `ssh.user` by cloud-init. */

@@ -1,9 +1,9 @@
 import { hasChanges, hasErrors, LabError, type Layer, type Plan, type PlanMode, type Reporter } from '@lab/core';
 import type { Lab, LoadedPersona } from '@lab/intent';
 import { observeVms } from '@lab/l2-vm';
-import { createPveClient } from '@lab/pve';
 import type { LayerFlags } from '../layers/adapter.js';
 import { createLayerContext, type LayerSession } from '../layers/context.js';
+import { pveClientOf } from '../layers/pve-client.js';
 import { loadLayer } from '../layers/registry.js';
 import { REBUILD_STEPS, saveRebuildState, type RebuildState, type RebuildStep } from './state.js';
 
@@ -75,9 +75,7 @@ async function layerRun(o: RebuildOptions, layer: Layer, mode: PlanMode, flags: 
 async function clearProtection(o: RebuildOptions): Promise<void> {
   const s = session(o);
   try {
-    const ep = await s.proxmox();
-    const client = createPveClient({ url: ep.url, ...(ep.fingerprint ? { fingerprint: ep.fingerprint } : {}), auth: { kind: 'token', tokenId: ep.tokenId, secret: ep.tokenSecret }, reporter: o.reporter });
-    s.onClose(() => client.close());
+    const client = await pveClientOf(s);
     const vm = (await observeVms(client, { personas: [o.persona.name] })).managed.get(o.persona.name);
     if (vm && vm.config['protection'] === '1') {
       await client.put(`/nodes/${vm.node}/qemu/${vm.vmid}/config`, { protection: 0 });
