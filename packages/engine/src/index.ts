@@ -84,3 +84,5 @@ export { renderGraph } from './docs-gen/graph.js';
 export { startEmbedded } from './sim/embedded.js';
 export type { EmbeddedOptions, EmbeddedSim, GuestMode } from './sim/embedded.js';
 export { standInsFor } from './sim/stand-ins.js';
+export { openGuest } from './guest/shell.js';
+export type { GuestHandle, GuestRunOptions } from './guest/shell.js';

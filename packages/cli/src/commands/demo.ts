@@ -3,101 +3,130 @@ import { cp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defineCommand } from 'citty';
 import { ExitCode, LabError, runStep } from '@lab/core';
-import { loadLab } from '@lab/intent';
-import { createContext, globalArgs } from '../context.js';
-import { createScratchLab } from '../scratch-lab.js';
 import { guestReach, renderGraph } from '@lab/engine';
+import { loadLab } from '@lab/intent';
+import { createContext, globalArgs, type CliContext } from '../context.js';
+import { createScratchLab } from '../scratch-lab.js';
+import { demoSteps, type DemoStep } from './demo-steps.js';
+
+/** One row of the closing table. */
+interface Row {
+  readonly step: DemoStep;
+  readonly status: 'ok' | 'failed' | 'skipped';
+  readonly ms: number;
+  readonly note?: string;
+}
+
+function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${(ms / 1000).toFixed(1)}s`;
+}
+
+function closingTable(rows: readonly Row[], totalMs: number): string {
+  const mark = { ok: '✓', failed: '✗', skipped: '–' } as const;
+  const width = Math.max(...rows.map((r) => r.step.title.length), 10);
+  const lines = rows.map((r) => `  ${mark[r.status]} ${r.step.title.padEnd(width)}  ${formatDuration(r.ms).padStart(7)}${r.note ? `  ${r.note}` : ''}`);
+  return ['', 'lab demo — every step and its wall time:', ...lines, `  ${' '.repeat(width + 2)}  ${formatDuration(totalMs).padStart(7)}  in all`].join('\n');
+}
+
+/** Makes (or refreshes) the scratch copy the demo works on; returns its root. */
+async function scratchCopy(ctx: CliContext, repo: string, base: string, fresh: boolean): Promise<string> {
+  const say = (s: string) => ctx.io.err(s);
+  const root = join(base, 'lab');
+  if (fresh) await rm(base, { recursive: true, force: true });
+  if (!existsSync(join(root, 'lab.yaml'))) {
+    say(`The example lab's secrets are encrypted to its maintainers' age keys, which this machine does not have.`);
+    say(`So the demo works on a copy in ${base}: a new age identity, generated secret values, an SSH key for the lab.`);
+    const scratch = await runStep(ctx.reporter, 'make the scratch copy of the example lab', async () =>
+      createScratchLab({ from: repo, to: root, identityFile: join(base, 'age.key'), sshKeyFile: join(base, 'id_ed25519'), edit: demoSiteEdits }),
+    );
+    say(`${scratch.secrets.length} secrets generated and encrypted; identity ${scratch.identityFile}\n`);
+  } else {
+    // The intent follows the repository (keys, secrets and simulator state stay): a demo run
+    // after a `git pull` shows the change, not last week's personas.
+    await rm(join(root, 'personas'), { recursive: true, force: true });
+    await cp(join(repo, 'personas'), join(root, 'personas'), { recursive: true });
+    say(`Reusing the scratch copy in ${base}, with the personas refreshed from the repository (pass --fresh to start over).\n`);
+  }
+  return root;
+}
 
 /**
- * The one switch for L4 in the demo. The example personas' stacks name upstream images
- * (jellyfin, vaultwarden, grafana…) that no registry reachable here can serve, so applying L4
- * would fail on every pull; until the test lane's image overrides map them to local images,
- * the demo brings the lab up to L3 and only checks L4 (a dry run). Set this to true to make
- * the demo's `lab up` include L4.
+ * What the demo's copy of lab.yaml adds to the example: nothing today beyond the scratch
+ * identity; kept as the one place where the demo's site differs from the repository's.
  */
-export const DEMO_APPLIES_L4 = false;
-
-const UP_LAYERS = DEMO_APPLIES_L4 ? 'l0,l1,l2,l3,l4' : 'l0,l1,l2,l3';
+function demoSiteEdits(_doc: import('yaml').Document): void {}
 
 /**
  * The README's main job: the example lab of this repository brought up on the embedded Proxmox
- * simulator with `lab up --all`, then `lab up` again to show that nothing is left to change. It
+ * simulator and operated for a day, in one command — up (L0 → L4), a second up that changes
+ * nothing, hand edits found by drift and repaired, a data capture and its restore drill, a
+ * rebuild with the data carried over, and a closing table of every step with its wall time. It
  * works on a scratch copy under .lab/demo (its own age identity, secrets and SSH key), so the
- * repository is never modified, and says what it does and why at each step.
+ * repository is never modified; a re-run resumes (every step converges), `--fresh` starts over.
  */
 export const demoCommand = defineCommand({
-  meta: { name: 'demo', description: 'Bring the example lab up on the embedded Proxmox simulator, then show a second run changes nothing' },
+  meta: { name: 'demo', description: 'Bring the example lab up on the embedded Proxmox simulator and operate it: drift, capture, restore drill, rebuild' },
   args: { ...globalArgs, fresh: { type: 'boolean', description: 'Start from an empty simulator and a new scratch copy', default: false } },
   async run({ args }) {
     const ctx = createContext(args);
     const say = (s: string) => ctx.io.err(s);
     const repo = ctx.root();
     const base = join(repo, '.lab/demo');
-    const root = join(base, 'lab');
-    const { main } = await import('../main.js');
-    const flags = ['--root', root, ...(args.verbose ? ['-v'] : [])];
-    const run = async (argv: string[]) => main([...argv, ...flags], ctx.io);
+    const t0 = Date.now();
 
-    say('lab demo — the example lab of this repository on the bundled Proxmox VE 8.4 simulator.\n');
-    if (args.fresh) await rm(base, { recursive: true, force: true });
-    if (!existsSync(join(root, 'lab.yaml'))) {
-      say(`0. The example lab's secrets are encrypted to its maintainers' age keys, which this machine does not have.`);
-      say(`   So the demo works on a copy in ${base}: a new age identity, generated secret values, an SSH key for the lab.`);
-      const scratch = await runStep(ctx.reporter, 'make the scratch copy of the example lab', async () =>
-        createScratchLab({ from: repo, to: root, identityFile: join(base, 'age.key'), sshKeyFile: join(base, 'id_ed25519') }),
-      );
-      say(`   ${scratch.secrets.length} secrets generated and encrypted; identity ${scratch.identityFile}\n`);
-    } else {
-      // The intent follows the repository (keys, secrets and simulator state stay): a demo run
-      // after a `git pull` shows the change, not last week's personas.
-      await rm(join(root, 'personas'), { recursive: true, force: true });
-      await cp(join(repo, 'personas'), join(root, 'personas'), { recursive: true });
-      say(`0. Reusing the scratch copy in ${base}, with the personas refreshed from the repository (pass --fresh to start over).\n`);
-    }
+    say('lab demo — the example lab of this repository on the bundled Proxmox VE simulator.\n');
+    const root = await scratchCopy(ctx, repo, base, args.fresh);
     process.env.LAB_AGE_KEY_FILE = join(base, 'age.key');
-
-    say('1. Validate the intent: lab.yaml and every persona, including that every referenced secret exists.');
     const lab = await loadLab(root);
     if (lab.site.site.proxmox.mode !== 'embedded') {
       throw new LabError({ code: 'LAB_DEMO_REMOTE', summary: 'the demo runs only on the embedded simulator', hint: 'use the example lab.yaml of this repository' });
     }
-    if ((await run(['validate'])) !== ExitCode.Ok) return ExitCode.Error;
-
-    say('\n2. The personas and the layers that build them (Mermaid; paste into any Markdown viewer):');
+    say('The personas and the layers that build them (Mermaid; paste into any Markdown viewer):');
     ctx.io.out(renderGraph(lab));
 
+    const { main } = await import('../main.js');
+    const flags = ['--root', root, ...(args.verbose ? ['-v'] : [])];
     const reach = await guestReach(lab);
-    say('\n3. `lab up --all`: one plan across every layer first — L0 the Proxmox host (least-privilege role, user, token),');
-    say('   L1 the image templates, L2 the VMs, L3 each guest\'s OS over SSH — with the impact of every change. What cannot');
-    say('   be read yet (a VM still to be created) is planned from intent and marked so. Then each layer is planned again');
-    say('   against the lab as it is at that moment and applied, in order. The simulator starts in-process on first use;');
-    say('   catalogue URLs are served as stand-in images (docs/simulator.md).');
-    if (reach.ok) say('   L3 runs apt inside each guest: allow a few minutes on a first run.');
-    else say(`   Here L3 and L4 cannot run: ${reach.reason}. So the demo stops after L2.`);
-    if (!DEMO_APPLIES_L4) say('   L4 is left out of `up` here: the example stacks name upstream images no registry here can serve (step 5).');
-    if ((await run(['up', '--all', '--layer', UP_LAYERS, '-y'])) !== ExitCode.Ok) return ExitCode.Error;
+    const steps = demoSteps({ root, guests: reach.ok, lab: (argv) => main([...argv, ...flags], ctx.io), ctx });
 
-    say('\n4. `lab up --all` again: every layer is planned against the lab it just built; nothing changes (exit 0).');
-    const again = await run(['up', '--all', '--layer', UP_LAYERS]);
-    if (again !== ExitCode.Ok) return again;
-
-    if (!reach.ok) {
-      say('\n5. L3 and L4 need real guests to SSH into. Start a Docker engine (as root: bash tools/docker/ensure-dockerd.sh)');
-      say('   and run `pnpm demo` again: the lab picks up where it stopped.');
-    } else if (!DEMO_APPLIES_L4) {
-      say('\n5. L4 as a dry run: each stack rendered, validated and compared with what runs in its guest (secrets masked).');
-      say('   Applying it would pull upstream images, which no registry reachable here serves (DEMO_APPLIES_L4 in demo.ts).');
-      const l4 = await run(['check', '--layer', 'l4', '--all']);
-      if (l4 === ExitCode.Error) return l4;
+    const rows: Row[] = [];
+    let failed = false;
+    for (const [i, step] of steps.entries()) {
+      if (failed || (step.needsGuests && !reach.ok)) {
+        rows.push({ step, status: 'skipped', ms: 0, ...(failed ? {} : { note: 'needs real guests' }) });
+        continue;
+      }
+      say(`\n${i + 1}. ${step.title}`);
+      for (const line of step.why) say(`   ${line}`);
+      const ts = Date.now();
+      let outcome: { ok: boolean; note?: string };
+      try {
+        outcome = await step.run();
+      } catch (error) {
+        const e = error instanceof LabError ? error : undefined;
+        say(e ? e.format() : String(error));
+        outcome = { ok: false };
+      }
+      rows.push({ step, status: outcome.ok ? 'ok' : 'failed', ms: Date.now() - ts, ...(outcome.note ? { note: outcome.note } : {}) });
+      if (!outcome.ok) failed = true;
     }
 
+    say(closingTable(rows, Date.now() - t0));
+    if (!reach.ok) {
+      say(`\nL3 and L4 need real guests to SSH into: ${reach.reason}.`);
+      say('Start a Docker engine (as root: bash tools/docker/ensure-dockerd.sh) and run `pnpm demo` again: the lab picks up where it stopped.');
+    }
+    if (failed) {
+      say('\nThe demo stopped at the failed step; fix what it says and run `pnpm demo` again: every step converges, so it resumes.');
+      return ExitCode.Error;
+    }
     say('\nWhere to look:');
-    say(`  pnpm lab sim start --root ${root}      the simulator's endpoint (URL, fingerprint, admin token, jump host) for other Proxmox clients`);
-    say(`  pnpm lab log --root ${root}            the journal: what this demo changed, layer by layer`);
+    say(`  pnpm lab log --root ${root}            the journal: every step above, layer by layer`);
     say(`  pnpm lab drift --root ${root}          compare the lab with its intent (exit 2 on drift)`);
-    say(`  pnpm lab docs --root ${root}           write the lab's documentation to ${root}/docs/generated (inventory, network, a page per persona)`);
-    say('  docker ps --filter label=lab.pve-sim.instance    the guests (when a Docker engine runs)');
-    say(`  ${root}/.lab/known_hosts                  host keys pinned before first boot`);
+    say(`  pnpm lab ssh --persona edge --root ${root}    a shell in a guest, through the jump host with pinned keys`);
+    say(`  pnpm lab docs --root ${root}           the lab's documentation in ${root}/docs/generated`);
+    say(`  pnpm lab sim start --root ${root}      the simulator's endpoint for other Proxmox clients`);
     return ExitCode.Ok;
   },
 });

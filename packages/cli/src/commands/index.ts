@@ -27,5 +27,6 @@ export const rootCommand = defineCommand({
     docs: () => import('./docs.js').then((m) => m.docsCommand),
     metrics: () => import('./metrics.js').then((m) => m.metricsCommand),
     reap: () => import('./reap.js').then((m) => m.reapCommand),
+    ssh: () => import('./ssh.js').then((m) => m.sshCommand),
   },
 });
