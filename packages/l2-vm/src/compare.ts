@@ -19,6 +19,8 @@ function nicParts(value: string | undefined): Map<string, string> {
   return out;
 }
 
+const notSource = (t: string): boolean => !t.startsWith('lab-image-');
+
 function setOf(items: Iterable<string>): string {
   return [...new Set(items)].sort().join('\n');
 }
@@ -51,7 +53,8 @@ export function sameValue(key: string, want: string, given: string | undefined):
   if (NUMERIC.has(key)) return Number(want) === Number(have);
   if (BOOL.has(key)) return (want === '1') === (have === '1');
   if (key === 'agent') return parseProps(have, 'enabled').get('enabled') === parseProps(want, 'enabled').get('enabled');
-  if (key === 'tags') return setOf(pveList(want)) === setOf(pveList(have));
+  // The clone-source tag (`lab-image-…`) records history, not intent: it never counts as drift.
+  if (key === 'tags') return setOf(pveList(want).filter(notSource)) === setOf(pveList(have).filter(notSource));
   if (key === 'hotplug') return setOf(want.split(',')) === setOf(have.split(','));
   if (key === 'nameserver' || key === 'searchdomain') return setOf(want.split(/\s+/)) === setOf(have.split(/\s+/));
   if (key === 'description') return want.trim() === have.trim();

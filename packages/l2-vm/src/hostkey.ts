@@ -45,14 +45,30 @@ export function knownNames(persona: string, address: string | undefined): string
   return address ? [persona, address] : [persona];
 }
 
-/** Replace the pinned key of every name (a re-created VM has a new key). */
-export async function pinVmKey(file: string, names: readonly string[], publicKey: string, port = 22): Promise<void> {
-  for (const n of names) {
-    await forgetHost(file, n, port);
-    await pinHostKey(file, n, port, publicKey);
-  }
+/** known_hosts is rewritten whole: VMs applied side by side (adr/0160) take turns per file, so no pin is lost. */
+const turns = new Map<string, Promise<unknown>>();
+function inTurn<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  const run = (turns.get(file) ?? Promise.resolve()).then(fn);
+  const tail = run.catch(() => undefined);
+  turns.set(file, tail);
+  void tail.then(() => {
+    if (turns.get(file) === tail) turns.delete(file);
+  });
+  return run;
 }
 
-export async function forgetVm(file: string, names: readonly string[], port = 22): Promise<void> {
-  for (const n of names) await forgetHost(file, n, port);
+/** Replace the pinned key of every name (a re-created VM has a new key). */
+export function pinVmKey(file: string, names: readonly string[], publicKey: string, port = 22): Promise<void> {
+  return inTurn(file, async () => {
+    for (const n of names) {
+      await forgetHost(file, n, port);
+      await pinHostKey(file, n, port, publicKey);
+    }
+  });
+}
+
+export function forgetVm(file: string, names: readonly string[], port = 22): Promise<void> {
+  return inTurn(file, async () => {
+    for (const n of names) await forgetHost(file, n, port);
+  });
 }

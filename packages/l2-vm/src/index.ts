@@ -9,12 +9,12 @@
  */
 export { desiredVm, snippetStorageOf, netValue, ipconfigValue, ALWAYS_OWNED } from './desired.js';
 export type { DesiredVm, DesiredDisk, DesiredOptions } from './desired.js';
-export { observeVms, readVm, parseResources } from './observe.js';
-export type { Observation, ObservedVm, ObserveScope, ResourceNode, ResourceVm } from './observe.js';
+export { observeVms, observeDesired, readVm, parseResources } from './observe.js';
+export type { Observation, ObservedVm, ObserveScope, DataVolume, ResourceNode, ResourceVm } from './observe.js';
 export { planVms, bootDisk } from './plan.js';
 export { projectVms } from './projection.js';
 export type { ProjectVmsOptions } from './projection.js';
-export type { PlanVmsOptions, VmAfter, VmBefore } from './plan.js';
+export type { PlanVmsOptions, VmAfter, VmBefore, RemovedDisk } from './plan.js';
 export { applyVms } from './apply.js';
 export type { ApplyVmsContext } from './apply.js';
 export { keyImpact, diskImpact, hotplugFeatures } from './impact.js';
@@ -22,8 +22,16 @@ export type { KeyImpact } from './impact.js';
 export { sameValue } from './compare.js';
 export { findTemplates, imageTag, pickNode, committedMemory } from './placement.js';
 export type { TemplateRef } from './placement.js';
-export { acquireLock, lockPool } from './lock.js';
+export { acquireLock, lockPool, lockHolder } from './lock.js';
 export type { HeldLock, LockOptions } from './lock.js';
+export { holderGone, parseHolder, formatHolder, describeHolder, processStart } from './holder.js';
+export type { LockHolder } from './holder.js';
+export { createLimiter, DEFAULT_PARALLELISM } from './limits.js';
+export type { Limiter, Parallelism } from './limits.js';
+export { waitForAgent, startVm } from './agent.js';
+export type { AgentWaitOptions } from './agent.js';
+export { unconverged, notConvergedError } from './verify.js';
+export type { Unconverged } from './verify.js';
 export { generateHostKey, hostKeyVendorData, knownNames } from './hostkey.js';
 export type { HostKey, SnippetWriter } from './hostkey.js';
 export { sshSnippetWriter, storagePathOf, snippetFile } from './snippets-ssh.js';
@@ -38,6 +46,9 @@ export {
   describeVm,
   personaOfDescription,
   persistentVolumeName,
+  legacyVolumeName,
+  parsePersistentVolume,
+  isVolumeOf,
   hostKeySnippetName,
   vmAddress,
 } from './identity.js';

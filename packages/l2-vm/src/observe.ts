@@ -1,5 +1,6 @@
-import { apiPath, parseResources, pveArray, pveInt, pveRecord, pveString, type PveClient, type ResourceNode, type ResourceVm } from '@lab/pve';
-import { LAB_TAG, personaOfDescription, personaOfTags } from './identity.js';
+import { apiPath, isPveError, parseResources, pveArray, pveInt, pveRecord, pveString, type PveClient, type ResourceNode, type ResourceVm } from '@lab/pve';
+import { HOLDER_VMID, LAB_TAG, personaOfDescription, personaOfTags } from './identity.js';
+import type { DesiredVm } from './desired.js';
 
 export { parseResources } from '@lab/pve';
 export type { ResourceVm, ResourceNode } from '@lab/pve';
@@ -27,13 +28,29 @@ export interface Observation {
   readonly managed: ReadonlyMap<string, ObservedVm>;
   /** VMs that carry a persona's name, tag or declared vmid but not lab's marker. */
   readonly foreign: ReadonlyMap<string, ResourceVm>;
+  /** Persistent data volumes (owner HOLDER_VMID) on the storages asked for, per node that answered. */
+  readonly dataVolumes: readonly DataVolume[];
+  /** Nodes whose data volumes could not be listed (offline): data may be there unseen. */
+  readonly unseenNodes: readonly string[];
+  /** The storages whose data volumes were listed. */
+  readonly dataStorages: readonly string[];
   readonly calls: number;
+}
+
+/** A volume owned by HOLDER_VMID as one node lists it (a shared storage lists it on every node). */
+export interface DataVolume {
+  readonly node: string;
+  readonly storage: string;
+  readonly volid: string;
+  readonly size: number;
 }
 
 export interface ObserveScope {
   readonly personas: readonly string[];
   /** Declared vmids by persona: a VM there that is not lab's blocks the create. */
   readonly vmids?: ReadonlyMap<string, number>;
+  /** Storages holding persistent data disks: their HOLDER_VMID volumes are listed on every online node. */
+  readonly dataStorages?: readonly string[];
   /** Parallel config reads (default 16). */
   readonly concurrency?: number;
 }
@@ -113,5 +130,42 @@ export async function observeVms(client: PveClient, scope: ObserveScope): Promis
       foreign.set(persona, vm);
     }
   }
-  return { nodes, vms, managed, foreign, calls: 1 + list.length };
+  const data = await listDataVolumes(client, nodes, scope.dataStorages ?? []);
+  return { nodes, vms, managed, foreign, dataVolumes: data.volumes, unseenNodes: data.unseen, dataStorages: [...(scope.dataStorages ?? [])], calls: 1 + list.length + data.calls };
+}
+
+async function listDataVolumes(client: PveClient, nodes: readonly ResourceNode[], storages: readonly string[]): Promise<{ volumes: DataVolume[]; unseen: string[]; calls: number }> {
+  const volumes: DataVolume[] = [];
+  const unseen = new Set<string>();
+  if (storages.length === 0) return { volumes, unseen: [], calls: 0 };
+  const pairs = nodes.flatMap((n) => storages.map((storage) => ({ node: n.node, online: n.online, storage })));
+  for (const p of pairs) if (!p.online) unseen.add(p.node);
+  const online = pairs.filter((p) => p.online);
+  await pool(online, 8, async ({ node, storage }) => {
+    let rows: readonly unknown[];
+    try {
+      rows = pveArray(await client.get(apiPath('nodes', node, 'storage', storage, 'content'), { vmid: HOLDER_VMID }));
+    } catch (e) {
+      // Not on this node (a storage limited to some nodes) is fine; a node that does not answer is unseen.
+      if (isPveError(e) && /does not exist|not available|no such storage|is not online|not active/i.test(e.pveMessage)) return;
+      if (isPveError(e)) {
+        unseen.add(node);
+        return;
+      }
+      throw e;
+    }
+    for (const row of rows) {
+      const r = pveRecord(row);
+      const volid = pveString(r['volid']);
+      if (volid) volumes.push({ node, storage, volid, size: pveInt(r['size']) ?? 0 });
+    }
+  });
+  return { volumes, unseen: [...unseen].sort(), calls: online.length };
+}
+
+/** Observe what the plan of `desired` needs: their VMs, and the data volumes of their persistent disks. */
+export function observeDesired(client: PveClient, desired: readonly DesiredVm[]): Promise<Observation> {
+  const vmids = new Map(desired.filter((d) => d.vmid !== undefined).map((d) => [d.persona, d.vmid!]));
+  const dataStorages = [...new Set(desired.flatMap((d) => d.disks.filter((x) => x.persistent).map((x) => x.storage)))].sort();
+  return observeVms(client, { personas: desired.map((d) => d.persona), vmids, dataStorages });
 }

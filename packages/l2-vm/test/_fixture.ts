@@ -9,7 +9,7 @@ import { Secret, silentReporter, type Plan, type PlanMode } from '@lab/core';
 import { loadLab, type Lab, type LoadedPersona } from '@lab/intent';
 import { apiPath, createPveClient, type PveClient } from '@lab/pve';
 import { createNoneBackend, startSimulator, type GuestBackend, type RunningSimulator, type SimulatorOptions } from '@lab/pve-sim';
-import { applyVms, desiredVm, imageTag, observeVms, planVms, type ApplyVmsContext, type DesiredVm } from '../src/index.js';
+import { applyVms, desiredVm, imageTag, observeDesired, planVms, type ApplyVmsContext, type DesiredVm } from '../src/index.js';
 
 export const REPO = path.resolve(import.meta.dirname, '../../..');
 
@@ -104,8 +104,7 @@ export async function startL2(opts: { guests?: GuestBackend; sim?: Partial<Simul
     desired,
     async plan(mode = 'normal', o = {}) {
       const d = desired(o.personas);
-      const vmids = new Map(d.filter((x) => x.vmid !== undefined).map((x) => [x.persona, x.vmid!]));
-      const obs = await observeVms(client, { personas: d.map((x) => x.persona), vmids });
+      const obs = await observeDesired(client, d);
       return planVms(d, obs, { mode, labVersion: 'test', allowReboot: o.allowReboot ?? false, destroyData: o.destroyData ?? false });
     },
     apply: (plan, extra = {}) =>

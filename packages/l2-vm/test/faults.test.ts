@@ -124,7 +124,7 @@ describe('L2 fault sweep', () => {
     await apply(phase === 'destroy' ? 'destroy' : 'normal');
     const recorded = [...calls];
     const types = [...new Set(tasks.map((u) => parseUpid(u)?.type).filter((t): t is string => t !== undefined))];
-    const dataVolume = `local-lvm:vm-${HOLDER_VMID}-lab-${PERSONA}-library`;
+    const dataVolume = `local-lvm:vm-${HOLDER_VMID}-lab_${PERSONA}_library`;
     let n = 0;
     const inject: { label: string; arm: () => Partial<ApplyVmsContext> | void }[] = [];
     recorded.forEach((c, i) => {

@@ -107,12 +107,12 @@ describe('L2 against the simulator (example personas)', () => {
     expect(plan.changes[0]!.impact).not.toBe('data-loss');
     await fx.apply(plan);
     const holder = async (): Promise<string[]> =>
-      pveArray(await fx.client.get(apiPath('nodes', vm.node, 'storage', 'local-lvm', 'content'), { vmid: HOLDER_VMID })).map((r) => pveString(pveRecord(r)['volid'])!).filter((v) => v.includes('-lab-identity-'));
-    expect(await holder()).toEqual(['local-lvm:vm-999999999-lab-identity-data']);
+      pveArray(await fx.client.get(apiPath('nodes', vm.node, 'storage', 'local-lvm', 'content'), { vmid: HOLDER_VMID })).map((r) => pveString(pveRecord(r)['volid'])!).filter((v) => v.includes('-lab_identity_'));
+    expect(await holder()).toEqual(['local-lvm:vm-999999999-lab_identity_data']);
     // Re-create: the retained disk comes back.
     await fx.apply(await fx.plan('normal', { personas: identity }));
     const back = (await observeVms(fx.client, { personas: ['identity'] })).managed.get('identity')!;
-    expect(back.config['scsi1']).toMatch(/^local-lvm:vm-999999999-lab-identity-data,/);
+    expect(back.config['scsi1']).toMatch(/^local-lvm:vm-999999999-lab_identity_data,/);
     await fx.client.put(apiPath('nodes', back.node, 'qemu', String(back.vmid), 'config'), { protection: 0 });
     const lossy = await fx.plan('destroy', { personas: identity, destroyData: true });
     expect(lossy.changes[0]!.impact).toBe('data-loss');

@@ -1,0 +1,182 @@
+import { LabError } from '@lab/core';
+import type { Reporter } from '@lab/core';
+import { ALREADY_EXISTS, apiPath, isPveError, pveArray, pveRecord, pveString, type PveClient } from '@lab/pve';
+import { formatPveSize, parseProps, parsePveSize } from './_props.js';
+import { startVm } from './agent.js';
+import { forgetVm, generateHostKey, hostKeyVendorData, knownNames, pinVmKey, type SnippetWriter } from './hostkey.js';
+import { hostKeySnippetName, HOLDER_VMID, isVolumeOf, personaOfDescription, persistentVolumeName } from './identity.js';
+import { readVm } from './observe.js';
+import type { VmAfter, VmBefore } from './plan.js';
+import type { VmidAllocator } from './vmid.js';
+
+/** What the VM operations need; a subset of ApplyVmsContext. */
+export interface OpsContext {
+  readonly client: PveClient;
+  readonly reporter: Reporter;
+  readonly knownHostsFile: string;
+  readonly snippets: SnippetWriter;
+  readonly pollMs?: number;
+  readonly taskPollMs?: number;
+  readonly vmids: VmidAllocator;
+}
+
+/** What an operation leaves for after its slot is released: a VM to wait for. */
+export interface Started {
+  readonly node: string;
+  readonly vmid: number;
+}
+
+const NOT_FOUND = (e: { pveMessage: string }): boolean => /does not exist|unable to find configuration/.test(e.pveMessage);
+const poll = (ctx: OpsContext): { pollMs?: number } => (ctx.taskPollMs === undefined ? {} : { pollMs: ctx.taskPollMs });
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export async function createVm(ctx: OpsContext, persona: string, a: VmAfter): Promise<Started> {
+  const { client } = ctx;
+  const t = a.template;
+  if (!t) throw new LabError({ code: 'LAB_INTERNAL', summary: `create of ${persona} without a template` });
+  const vmid = a.vmid ?? (await ctx.vmids.next(a.avoidVmids ?? []));
+  const res = await client.mutate<string>('POST', apiPath('nodes', t.node, 'qemu', String(t.vmid), 'clone'), {
+    newid: vmid,
+    name: persona,
+    full: 1,
+    pool: a.pool,
+    // The marker travels with the clone, so a VM left half-made by a failure is still found as lab's.
+    description: a.config['description'],
+  }, { alreadyDone: ALREADY_EXISTS });
+  if (res.status === 'done') await client.waitForTask(res.value, { title: `clone template ${t.vmid} → ${vmid} (${persona})`, ...poll(ctx) });
+  const read = await waitUnlocked(ctx, t.node, vmid);
+  if (personaOfDescription(read.config['description']) !== persona) {
+    throw new LabError({ code: 'LAB_L2_VMID_TAKEN', summary: `VM ${vmid} exists and is not ${persona}'s`, hint: 'choose another vm.vmid, or omit it' });
+  }
+  await configure(ctx, persona, { ...a, vmid, node: t.node }, read.config, read.digest, [...a.set], a.add);
+  await startVm(ctx, t.node, vmid, persona);
+  return { node: t.node, vmid };
+}
+
+/** After a clone the new VM carries `lock: clone` until its task ends; wait it out. */
+async function waitUnlocked(ctx: OpsContext, node: string, vmid: number): Promise<Awaited<ReturnType<typeof readVm>>> {
+  for (let i = 0; ; i++) {
+    const read = await readVm(ctx.client, node, vmid);
+    if (!read.config['lock'] || i > 300) return read;
+    await sleep(ctx.pollMs ?? 200);
+  }
+}
+
+export async function updateVm(ctx: OpsContext, persona: string, a: VmAfter, b: VmBefore): Promise<Started | undefined> {
+  const read = await readVm(ctx.client, b.node, b.vmid);
+  await configure(ctx, persona, a, read.config, read.digest, [...a.set], a.add);
+  if (a.remove && a.remove.length > 0) await removeDisks(ctx, persona, a, b);
+  if (a.reboot) await ctx.client.runTask('POST', apiPath('nodes', b.node, 'qemu', String(b.vmid), 'status', 'reboot'), undefined, { title: `reboot ${persona} to apply pending changes`, ...poll(ctx) });
+  if (!a.start) return undefined;
+  await startVm(ctx, b.node, b.vmid, persona);
+  return { node: b.node, vmid: b.vmid };
+}
+
+/** Persistent data disks live on as volumes owned by HOLDER_VMID: the one the plan found, else find or allocate one. */
+async function persistentVolume(ctx: OpsContext, node: string, persona: string, disk: { name: string; storage: string; size: number }, planned: string | undefined): Promise<string> {
+  const name = persistentVolumeName(persona, disk.name);
+  const base = apiPath('nodes', node, 'storage', disk.storage, 'content');
+  const volids = pveArray(await ctx.client.get(base, { vmid: HOLDER_VMID })).map((r) => pveString(pveRecord(r)['volid'])).filter((v): v is string => v !== undefined);
+  if (planned) {
+    if (volids.includes(planned)) return planned;
+    throw new LabError({ code: 'LAB_PLAN_STALE', summary: `data disk ${disk.name} of ${persona}: volume ${planned} the plan would attach is no longer on ${node}`, hint: `make a new plan: lab plan --layer l2 --persona ${persona}` });
+  }
+  const existing = volids.find((v) => isVolumeOf(v, persona, disk.name) === 'current');
+  if (existing) return existing;
+  const res = await ctx.client.mutate<string>('POST', base, { vmid: HOLDER_VMID, filename: name, size: `${Math.ceil(disk.size / 2 ** 30)}G` }, { alreadyDone: ALREADY_EXISTS });
+  return res.status === 'done' ? res.value : `${disk.storage}:${name}`;
+}
+
+/**
+ * Write the owned keys (one `PUT config` guarded by the digest read just before), attach data
+ * disks and grow disks. A host key is made and pinned whenever `cicustom` is (re)written:
+ * known_hosts first, then the snippet, then the config, so a failure at any point leaves nothing
+ * that a re-run would not redo.
+ */
+async function configure(ctx: OpsContext, persona: string, a: VmAfter & { vmid?: number }, config: Readonly<Record<string, string>>, digest: string, set: string[], add: readonly string[]): Promise<void> {
+  const { client } = ctx;
+  const vmid = a.vmid!;
+  const node = a.node;
+  const vmPath = apiPath('nodes', node, 'qemu', String(vmid));
+  const params: Record<string, string | number> = {};
+  if (set.includes('cicustom') || config['cicustom'] === undefined) {
+    const key = generateHostKey(`root@${persona}`);
+    await pinVmKey(ctx.knownHostsFile, knownNames(persona, a.address), key.publicKey);
+    await ctx.snippets.place(node, a.snippetStorage, hostKeySnippetName(persona), hostKeyVendorData(key));
+    if (!set.includes('cicustom')) set.push('cicustom');
+  }
+  for (const k of set) if (a.config[k] !== undefined) params[k] = a.config[k]!;
+  for (const slot of add) {
+    if (config[slot] !== undefined) continue;
+    const disk = a.disks.find((d) => d.slot === slot);
+    if (!disk) continue;
+    const file = disk.persistent ? await persistentVolume(ctx, node, persona, disk, a.attach?.[slot]) : `${disk.storage}:${Math.ceil(disk.size / 2 ** 30)}`;
+    params[slot] = [file, disk.options].filter(Boolean).join(',');
+  }
+  if (Object.keys(params).length > 0) await client.put(`${vmPath}/config`, { ...params, digest });
+  for (const disk of a.disks) {
+    const have = parsePveSize(parseProps(config[disk.slot] ?? (params[disk.slot] === undefined ? undefined : String(params[disk.slot]))).get('size'));
+    if (have !== undefined && disk.size > have) {
+      await client.runTask('PUT', `${vmPath}/resize`, { disk: disk.slot, size: formatPveSize(disk.size) }, { title: `grow ${persona} ${disk.name} to ${formatPveSize(disk.size)}`, ...poll(ctx) });
+    }
+  }
+}
+
+/**
+ * Disks no longer declared: detach them (PVE keeps a VM-owned volume as `unusedN`; a
+ * persistent one stays owned by HOLDER_VMID) or, with --destroy-data, free them.
+ */
+async function removeDisks(ctx: OpsContext, persona: string, a: VmAfter, b: VmBefore): Promise<void> {
+  const vmPath = apiPath('nodes', b.node, 'qemu', String(b.vmid));
+  for (const r of a.remove ?? []) {
+    const read = await readVm(ctx.client, b.node, b.vmid);
+    if ((read.config[r.slot] ?? '').split(',')[0] === r.volid) {
+      await ctx.client.put(`${vmPath}/config`, { delete: r.slot, ...(r.destroy ? { force: 1 } : {}), digest: read.digest });
+    }
+    if (!r.destroy) continue;
+    // `force` frees a VM-owned volume; a persistent one (and a VM-owned one detached earlier) is freed here.
+    const after = await readVm(ctx.client, b.node, b.vmid);
+    const unused = Object.entries(after.config).find(([k, v]) => /^unused\d+$/.test(k) && v.split(',')[0] === r.volid)?.[0];
+    if (unused) await ctx.client.put(`${vmPath}/config`, { delete: unused, digest: after.digest });
+    if (r.persistent) await freeVolume(ctx, b.node, r.volid, `delete data disk ${r.volid} of ${persona}`);
+  }
+}
+
+async function freeVolume(ctx: OpsContext, node: string, volid: string, title: string): Promise<void> {
+  const storage = volid.split(':')[0]!;
+  try {
+    const upid = await ctx.client.delete(apiPath('nodes', node, 'storage', storage, 'content', volid));
+    if (typeof upid === 'string') await ctx.client.waitForTask(upid, { title, ...poll(ctx) });
+  } catch (e) {
+    if (!(isPveError(e) && /does not exist|no such volume/.test(e.pveMessage))) throw e;
+  }
+}
+
+export async function destroyVm(ctx: OpsContext, persona: string, a: VmAfter, b: VmBefore): Promise<void> {
+  const { client } = ctx;
+  const vmPath = apiPath('nodes', b.node, 'qemu', String(b.vmid));
+  // The volumes the VM really has (a legacy-named one included) are the ones --destroy-data frees.
+  const attached = new Map<string, string>();
+  for (const disk of a.disks.filter((d) => d.persistent)) {
+    const volid = (b.config[disk.slot] ?? '').split(',')[0];
+    if (volid && isVolumeOf(volid, persona, disk.name)) attached.set(disk.name, volid);
+  }
+  try {
+    await client.runTask('POST', `${vmPath}/status/stop`, undefined, { title: `stop ${persona}`, ...poll(ctx) });
+    // Persistent volumes are owned by HOLDER_VMID, so PVE's destroy leaves them; nothing else survives.
+    const res = await client.mutate<string>('DELETE', vmPath, { purge: 1, 'destroy-unreferenced-disks': 0 }, { alreadyDone: NOT_FOUND });
+    if (res.status === 'done') await client.waitForTask(res.value, { title: `destroy VM ${b.vmid} (${persona})`, ...poll(ctx) });
+  } catch (e) {
+    if (!(isPveError(e) && NOT_FOUND(e))) throw e;
+  }
+  if (a.destroyData) {
+    for (const disk of a.disks.filter((d) => d.persistent)) {
+      // Only this persona's own volume: never a name another persona could resolve to (adr/0163).
+      const volid = attached.get(disk.name) ?? `${disk.storage}:${persistentVolumeName(persona, disk.name)}`;
+      await freeVolume(ctx, b.node, volid, `delete data disk ${disk.name} of ${persona}`);
+    }
+  }
+  // The snippet holds the private host key of a VM that no longer exists.
+  await ctx.snippets.remove?.(b.node, a.snippetStorage, hostKeySnippetName(persona));
+  await forgetVm(ctx.knownHostsFile, knownNames(persona, a.address));
+}
