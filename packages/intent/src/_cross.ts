@@ -82,5 +82,40 @@ export function crossCheck(site: Site, personas: readonly LoadedPersona[]): Diag
       }
     }
   }
+  out.push(...dataVolumeClashes(personas));
+  return out;
+}
+
+/**
+ * Persistent data disks must stay unambiguous across the lab (adr/0163). L2 now names their
+ * volumes `lab_<persona>_<disk>`, which cannot collide, but labs made before named them
+ * `lab-<persona>-<disk>` and L2 still finds volumes by that name: persona `coll` with disk `a-b`
+ * and persona `coll-a` with disk `b` would both claim `lab-coll-a-b`, and one persona's
+ * `--destroy-data` could free the other's data. Such a pair is refused here.
+ */
+function dataVolumeClashes(personas: readonly LoadedPersona[]): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const seen = new Map<string, { persona: string; disk: string }>();
+  for (const lp of personas) {
+    lp.persona.vm.disks.forEach((d, i) => {
+      if (!d.persistent) return;
+      const legacy = `${lp.name}-${d.name}`;
+      const other = seen.get(legacy);
+      if (other === undefined) {
+        seen.set(legacy, { persona: lp.name, disk: d.name });
+        return;
+      }
+      if (other.persona === lp.name) return;
+      const at = lp.locate(['vm', 'disks', i, 'name']);
+      out.push({
+        severity: 'error',
+        code: 'LAB_INTENT_DATA_DISK_CLASH',
+        summary: `persistent disk "${d.name}" of persona ${lp.name} and disk "${other.disk}" of persona ${other.persona} both read "${legacy}": existing labs name data volumes lab-<persona>-<disk> (vm-999999999-lab-${legacy}), so the two would claim one volume and could take each other's data`,
+        path: at?.path ?? `vm.disks.${i}.name`,
+        ...(at ? { source: at.source } : {}),
+        hint: `rename one of the two disks (e.g. vm.disks[${i}].name: ${d.name}2 in personas/${lp.name}/persona.yaml), or one of the personas`,
+      });
+    });
+  }
   return out;
 }

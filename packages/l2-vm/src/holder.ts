@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 
@@ -44,8 +45,15 @@ export function bootId(): string | undefined {
   return readText('/proc/sys/kernel/random/boot_id')?.trim() || undefined;
 }
 
+let processRun: string | undefined;
+
+/** The id of this lab run: `LAB_RUN_ID` when the caller sets one, else one random id per process. */
+export function currentRunId(): string {
+  return process.env['LAB_RUN_ID'] || (processRun ??= randomUUID().slice(0, 8));
+}
+
 /** This process as a lock holder. */
-export function selfHolder(owner: string, since: number, expires: number, run?: string): LockHolder {
+export function selfHolder(owner: string, since: number, expires: number, run: string = currentRunId()): LockHolder {
   const pstart = processStart(process.pid);
   const boot = bootId();
   return { owner, host: hostname(), pid: process.pid, ...(pstart ? { pstart } : {}), ...(boot ? { boot } : {}), ...(run ? { run } : {}), since, expires };

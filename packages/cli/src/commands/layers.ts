@@ -44,6 +44,7 @@ const mutateArgs = {
   yes: { type: 'boolean', alias: 'y', description: 'Do not ask for confirmation', default: false },
   'allow-reboot': { type: 'boolean', description: 'Apply changes that need a reboot, and reboot', default: false },
   'destroy-data': { type: 'boolean', description: 'Allow deleting persistent data disks and volumes', default: false },
+  'break-lock': { type: 'boolean', description: 'Take over a persona lock held by another lab process, even one on another host (L2)', default: false },
 } as const;
 
 /** Apply, under guard snapshots of the changed guests with --snapshot (adr/0131). */

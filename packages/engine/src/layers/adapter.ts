@@ -10,6 +10,8 @@ export interface LayerFlags {
   readonly destroyData: boolean;
   /** Restrict to these addresses (prefix match), like Terraform's -target. */
   readonly targets: readonly string[];
+  /** L2: take over persona locks held by other lab processes (`--break-lock`). */
+  readonly breakLock?: boolean;
   /** L1: only these images (`debian-12` or `debian-12@<version>`). */
   readonly images?: readonly string[];
 }

@@ -4,7 +4,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { LabError, Secret, type Plan, type PlanMode } from '@lab/core';
 import { assertHostReady, poolName } from '@lab/l0-host';
-import { applyVms, desiredVm, observeVms, planVms, sshSnippetWriter, storagePathOf, type SnippetWriter } from '@lab/l2-vm';
+import { applyVms, desiredVm, observeDesired, planVms, sshSnippetWriter, storagePathOf, type SnippetWriter } from '@lab/l2-vm';
 import type { PveClient } from '@lab/pve';
 import { SshPool, type SshTarget } from '@lab/ssh';
 import { expandHome } from './guest-ssh.js';
@@ -90,8 +90,7 @@ async function planWith(ctx: LayerContext, client: PveClient, mode: PlanMode): P
   const site = ctx.lab.site.site;
   const key = await labPublicKey(ctx);
   const desired = ctx.personas.map((p) => desiredVm(p, site, { sshPublicKeys: [key], poolOf: (stage) => poolName(site, stage) }));
-  const vmids = new Map(desired.filter((d) => d.vmid !== undefined).map((d) => [d.persona, d.vmid!]));
-  const obs = await observeVms(client, { personas: desired.map((d) => d.persona), vmids });
+  const obs = await observeDesired(client, desired);
   const reservedVmids = ctx.lab.personas.flatMap((p) => (p.persona.vm.vmid === undefined ? [] : [p.persona.vm.vmid]));
   return planVms(desired, obs, { mode, labVersion: ctx.labVersion, allowReboot: ctx.flags.allowReboot, destroyData: ctx.flags.destroyData, reservedVmids });
 }
@@ -115,6 +114,8 @@ export const l2Adapter: LayerAdapter = {
       reporter: ctx.reporter,
       knownHostsFile: resolve(ctx.lab.root, ctx.lab.site.site.ssh.knownHosts),
       snippets: snippetWriter(ctx, client.origin, embedded),
+      parallelism: ctx.lab.site.site.parallelism,
+      lock: { breakLock: ctx.flags.breakLock === true },
     });
   },
 };

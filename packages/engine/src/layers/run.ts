@@ -18,6 +18,7 @@ export interface LayerRunArgs {
   readonly image?: string;
   readonly 'allow-reboot'?: boolean;
   readonly 'destroy-data'?: boolean;
+  readonly 'break-lock'?: boolean;
 }
 
 export interface Prepared {
@@ -38,6 +39,7 @@ export async function prepare(env: EngineEnv, args: LayerRunArgs): Promise<Prepa
   const flags: LayerFlags = {
     allowReboot: args['allow-reboot'] === true,
     destroyData: args['destroy-data'] === true,
+    ...(args['break-lock'] === true ? { breakLock: true } : {}),
     targets: args.target ? args.target.split(',').map((t) => t.trim()) : [],
     ...(args.image ? { images: args.image.split(',').map((t) => t.trim()) } : {}),
   };

@@ -211,6 +211,13 @@ function siteObject() {
     images: z.array(image()).default([]).describe('Image catalogue (layer L1).'),
     repositories: z.array(repository()).default([]).describe('Backup repositories for `capture`.'),
     workloads: workloads(),
+    parallelism: obj({
+      vms: int(1, 64, 'a number of VMs').default(4).describe('VMs layer L2 creates, configures and starts at once across the cluster.'),
+      perNode: int(1, 64, 'a number of VMs').default(2).describe('VMs L2 works on at once on one node (clones and disk allocation load its storage).'),
+      nodes: z.record(dnsLabel('pve1'), int(1, 64, 'a number of VMs')).default({}).describe('Per-node overrides of `perNode`, by node name.'),
+    })
+      .prefault({})
+      .describe('How much lab does at once (adr/0160). Guest-agent waits are not counted: a booting VM costs lab nothing.'),
   });
 }
 
@@ -233,6 +240,7 @@ function checkSite(s: z.output<ReturnType<typeof siteObject>>, ctx: z.Refinement
   unique(s.bridges, 'bridge', 'bridges');
   unique(s.images, 'image', 'images');
   unique(s.repositories, 'repository', 'repositories');
+  for (const n of Object.keys(s.parallelism.nodes)) unknownNode(n, ['parallelism', 'nodes', n]);
   if (s.proxmox.mode === 'embedded' && s.proxmox.nodes !== s.nodes.length) {
     issue(['proxmox', 'nodes'], msg(`the simulator runs ${s.proxmox.nodes} nodes but ${s.nodes.length} are listed under nodes`, 'make the two agree'));
   }
