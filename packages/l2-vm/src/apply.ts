@@ -84,7 +84,8 @@ export async function applyVms(plan: Plan, ctx: ApplyVmsContext): Promise<void> 
     const results = await Promise.allSettled(changes.map((c) => applyOne(ctx, ops, limiter, c)));
     const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [{ persona: personaOf(changes[i]!), error: r.reason as unknown }] : []));
     const done = changes.filter((_, i) => results[i]!.status === 'fulfilled');
-    const missing = done.length === 0 ? [] : unconverged(done, await observeVms(ctx.client, { personas: done.map(personaOf), vmids }));
+    const dataStorages = [...new Set(done.flatMap((c) => (c.after as VmAfter).disks.filter((d) => d.persistent).map((d) => d.storage)))];
+    const missing = done.length === 0 ? [] : unconverged(done, await observeVms(ctx.client, { personas: done.map(personaOf), vmids, dataStorages }));
     if (failures.length === 1 && missing.length === 0) throw failures[0]!.error;
     if (failures.length > 0) throw applyFailed(failures, missing, changes.length);
     if (missing.length > 0) throw notConvergedError(missing);
@@ -103,7 +104,7 @@ async function applyOne(ctx: ApplyVmsContext, ops: OpsContext, limiter: Limiter,
     runStep(ctx.reporter, `${c.action} VM of ${persona}`, async (): Promise<Started | undefined> => {
       if (c.action === 'create') return createVm(ops, persona, after);
       if (c.action === 'update') return updateVm(ops, persona, after, before!);
-      if (c.action === 'delete') await destroyVm(ops, persona, after, before!);
+      if (c.action === 'delete') await destroyVm(ops, persona, after, before);
       return undefined;
     }, { address: c.address, group: persona }),
   );

@@ -152,8 +152,13 @@ async function freeVolume(ctx: OpsContext, node: string, volid: string, title: s
   }
 }
 
-export async function destroyVm(ctx: OpsContext, persona: string, a: VmAfter, b: VmBefore): Promise<void> {
+export async function destroyVm(ctx: OpsContext, persona: string, a: VmAfter, b: VmBefore | undefined): Promise<void> {
   const { client } = ctx;
+  if (!b) {
+    // The VM is already gone: only its data volumes are left to free (--destroy-data).
+    for (const v of a.freeVolumes ?? []) await freeVolume(ctx, v.node, v.volid, `delete data volume ${v.volid} of ${persona}`);
+    return;
+  }
   const vmPath = apiPath('nodes', b.node, 'qemu', String(b.vmid));
   // The volumes the VM really has (a legacy-named one included) are the ones --destroy-data frees.
   const attached = new Map<string, string>();

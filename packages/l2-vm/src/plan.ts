@@ -34,6 +34,8 @@ export interface VmAfter {
   readonly reboot: boolean;
   /** Destroy: also delete persistent data volumes. */
   readonly destroyData?: boolean;
+  /** Destroy --destroy-data of a persona whose VM is already gone: its data volumes to free. */
+  readonly freeVolumes?: readonly { readonly node: string; readonly volid: string }[];
 }
 
 export interface RemovedDisk {
@@ -334,6 +336,25 @@ function removedDisks(persona: string, o: ObservedVm, disks: readonly DesiredDis
   return out;
 }
 
+/** `destroy --destroy-data` when the VM is already gone: its data volumes are still there to free. */
+function orphanedData(d: DesiredVm, obs: Observation): Change | undefined {
+  const vols = d.disks.filter((x) => x.persistent).flatMap((x) => volumesOf(obs, d.persona, x).map((v) => ({ disk: x.name, node: v.node, volid: v.volid, size: v.size })));
+  if (vols.length === 0) return undefined;
+  const node = vols[0]!.node;
+  const after: VmAfter = { node, pool: d.pool, config: d.config, disks: d.disks, snippetStorage: d.snippetStorage, ...(d.address ? { address: d.address } : {}), image: d.image, set: [], grow: {}, add: [], start: false, reboot: false, destroyData: true, freeVolumes: vols.map((v) => ({ node: v.node, volid: v.volid })) };
+  return {
+    address: vmAddress(d.persona),
+    layer: 'l2',
+    kind: 'vm',
+    action: 'delete',
+    impact: 'data-loss',
+    after,
+    diff: vols.map((v) => ({ path: `disk.${v.disk}`, before: `${v.volid} on ${v.node} (${formatBytes(v.size)})`, impact: 'data-loss' as Impact, note: 'the VM is gone; its data volume is deleted (--destroy-data)' })),
+    sensitivePaths: [],
+    steps: [{ kind: 'api', description: `delete ${vols.length} data volume(s) of ${d.persona}` }],
+  };
+}
+
 function deleteChange(d: DesiredVm, o: ObservedVm, opts: PlanVmsOptions, diags: Diagnostic[]): Change {
   if (o.config['protection'] === '1') {
     diags.push(diag('error', 'LAB_L2_PROTECTED', d.persona, `VM ${o.vmid} (${d.persona}) has protection=1; destroy is refused`, `set vm.protection: false and run \`lab apply --layer l2 --persona ${d.persona}\` first`));
@@ -368,6 +389,10 @@ export function planVms(desired: readonly DesiredVm[], obs: Observation, opts: P
     const foreign = obs.foreign.get(d.persona);
     if (opts.mode === 'destroy') {
       if (o) changes.push(deleteChange(d, o, opts, diags));
+      else if (opts.destroyData) {
+        const orphaned = orphanedData(d, obs);
+        if (orphaned) changes.push(orphaned);
+      }
       continue;
     }
     if (o) {

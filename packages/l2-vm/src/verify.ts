@@ -27,6 +27,7 @@ export function unconverged(changes: readonly Change[], obs: Observation): Uncon
     const o = obs.managed.get(persona);
     if (c.action === 'delete') {
       if (o) out.push({ persona, vmid: o.vmid, key: 'vm', want: 'destroyed', have: `VM ${o.vmid} on ${o.node}` });
+      for (const v of a.freeVolumes ?? []) if (obs.dataVolumes.some((x) => x.volid === v.volid && x.node === v.node)) out.push({ persona, vmid: undefined, key: v.volid, want: 'deleted', have: 'present' });
       continue;
     }
     if (!o) {
