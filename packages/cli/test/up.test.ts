@@ -147,13 +147,13 @@ describe('lab down', () => {
     const vms = (await admin.get<{ vmid: number; type: string }[]>(apiPath('cluster', 'resources'), { type: 'vm' })).map((v) => v.vmid);
     expect(vms).not.toContain(120);
     const content = await admin.get<{ volid: string }[]>(apiPath('nodes', 'pve1', 'storage', 'local-lvm', 'content'));
-    expect(content.map((c) => c.volid)).toContain('local-lvm:vm-999999999-lab-media-library');
+    expect(content.map((c) => c.volid)).toContain('local-lvm:vm-999999999-lab_media_library');
 
     const up = await lab('up', '--persona', 'media', '-y', '--json', '--root', s.root);
     expect(up.code, up.stderr).toBe(0);
     expect((JSON.parse(up.stdout) as UpDoc).layers.map((o) => [o.layer, o.status])).toEqual([['l0', 'unchanged'], ['l1', 'unchanged'], ['l2', 'applied']]);
     const config = await admin.get<Record<string, string>>(apiPath('nodes', 'pve1', 'qemu', '120', 'config'));
-    expect(Object.values(config).some((v) => String(v).startsWith('local-lvm:vm-999999999-lab-media-library'))).toBe(true);
+    expect(Object.values(config).some((v) => String(v).startsWith('local-lvm:vm-999999999-lab_media_library'))).toBe(true);
   }, 120_000);
 
   it('refuses protected personas before touching anything, even with --all', async () => {

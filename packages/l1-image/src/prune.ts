@@ -33,7 +33,7 @@ export interface PrunePlan {
  * carries its tag, a channel points at it, or lab.yaml still declares it (apply would rebuild
  * it). Pure.
  */
-export function planPrune(site: Site, catalog: ImageCatalog, obs: ImageObservation, versions: readonly string[] = []): PrunePlan {
+export function planPrune(site: Site, catalog: ImageCatalog, obs: ImageObservation, versions: readonly string[] = [], options: { readonly force?: boolean } = {}): PrunePlan {
   const onCluster = new Map<string, { image: string; version: string }>();
   for (const vm of obs.vms) if (isBuildVm(vm) && vm.provenance) onCluster.set(`${vm.provenance.image}@${vm.provenance.version}`, { image: vm.provenance.image, version: vm.provenance.version });
   for (const m of catalog.manifests) if (!onCluster.has(`${m.image}@${m.version}`)) onCluster.set(`${m.image}@${m.version}`, { image: m.image, version: m.version });
@@ -48,7 +48,8 @@ export function planPrune(site: Site, catalog: ImageCatalog, obs: ImageObservati
   for (const { image, version } of candidates) {
     const users = usersOf(obs, imageTag(image, version));
     const channels = CHANNELS.filter((c) => channelVersion(site, catalog, image, c) === version);
-    if (users.length > 0) refused.push({ image, version, reason: `used by ${users.map((u) => `${u.name} (${u.vmid})`).join(', ')}` });
+    // VMs record the template they were cloned from (adr/0164); a full clone does not need it, so --force may remove it.
+    if (users.length > 0 && !options.force) refused.push({ image, version, reason: `used by ${users.map((u) => `${u.name} (${u.vmid})`).join(', ')}` });
     else if (channels.length > 0) refused.push({ image, version, reason: `channel ${channels.join(', ')} points at it; promote another version first` });
     else if (declared(image, version)) refused.push({ image, version, reason: 'lab.yaml still lists it (apply would build it again); remove it from images[].versions first' });
     else {

@@ -85,6 +85,8 @@ describe('image catalogue: promote, resolve, list, prune', () => {
     let prune = planPrune(f.site(), catalog, obs);
     expect(prune.remove).toEqual([]);
     expect(prune.refused).toEqual([{ image: 'debian-12', version: '1.0', reason: 'used by media (120)' }]);
+    // --force: a version VMs were cloned from may go (full clones do not need it).
+    expect(planPrune(f.site(), catalog, obs, [], { force: true }).remove.map((r) => r.version)).toEqual(['1.0']);
     expect(planPrune(f.site(), catalog, obs, ['debian-12@2.0']).refused[0]!.reason).toMatch(/channel stable/);
 
     await f.client.runTask('DELETE', apiPath('nodes', 'pve1', 'qemu', '120'), { purge: 1 }, { pollMs: 10 });

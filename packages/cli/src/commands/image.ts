@@ -66,6 +66,7 @@ const prune = defineCommand({
     ...globalArgs,
     version: { type: 'positional', description: 'image@version to prune (comma-separated); default: every version not in lab.yaml', required: false },
     yes: { type: 'boolean', alias: 'y', description: 'Do not ask for confirmation', default: false },
+    force: { type: 'boolean', description: 'Also remove versions VMs were cloned from (they keep running; re-creating them needs another version)', default: false },
   },
   async run({ args }) {
     const ctx = createContext(args);
@@ -74,8 +75,8 @@ const prune = defineCommand({
       const wanted = args.version ? args.version.split(',').map((v) => v.trim()) : [];
       for (const w of wanted) if (!w.includes('@')) throw new LabError({ code: 'LAB_CLI_USAGE', summary: `'${w}' is not image@version`, hint: 'lab image prune debian-12@20250210-2019' });
       const client = await imageClient(s);
-      const plan = planPrune(lab.site.site, await loadImageCatalog(lab.root), await observeSite(client, lab.site.site), wanted);
-      for (const r of plan.refused) ctx.io.err(`keeping ${r.image}@${r.version}: ${r.reason}`);
+      const plan = planPrune(lab.site.site, await loadImageCatalog(lab.root), await observeSite(client, lab.site.site), wanted, { force: args.force });
+      for (const r of plan.refused) ctx.io.err(`keeping ${r.image}@${r.version}: ${r.reason}${r.reason.startsWith('used by') ? ' (--force removes it anyway)' : ''}`);
       if (ctx.json) ctx.io.out(JSON.stringify(plan, null, 2));
       if (plan.remove.length === 0) {
         if (!ctx.json) ctx.io.err('nothing to prune');
