@@ -34,12 +34,14 @@ function personaOf(change: Change): string {
 }
 
 async function lockAll(ctx: ApplyVmsContext, personas: readonly string[]): Promise<HeldLock[]> {
-  const results = await Promise.allSettled(personas.map((p) => acquireLock(ctx.client, p, ctx.lock)));
-  const held = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) {
+  // One after another in sorted order (adr/0088): of two runs over overlapping personas one wins
+  // whole, instead of each holding half and both giving up.
+  const held: HeldLock[] = [];
+  try {
+    for (const p of personas) held.push(await acquireLock(ctx.client, p, ctx.lock));
+  } catch (e) {
     await Promise.all(held.map((l) => l.release().catch(() => undefined)));
-    throw failed.reason;
+    throw e;
   }
   for (const l of held) {
     if (!l.tookOver) continue;
