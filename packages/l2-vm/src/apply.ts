@@ -1,11 +1,11 @@
 import { LabError, runStep, type Change, type Plan, type Reporter } from '@lab/core';
-import type { PveClient } from '@lab/pve';
+import { apiPath, pveRecord, pveString, type PveClient } from '@lab/pve';
 import { waitForAgent } from './agent.js';
 import type { SnippetWriter } from './hostkey.js';
 import { ABSENT, basisKey } from './identity.js';
 import { createLimiter, type Limiter, type Parallelism } from './limits.js';
 import { acquireLock, type HeldLock, type LockOptions } from './lock.js';
-import { observeVms } from './observe.js';
+import { observeVms, type Observation } from './observe.js';
 import { createVm, destroyVm, updateVm, type OpsContext, type Started } from './operations.js';
 import type { VmAfter, VmBefore } from './plan.js';
 import { notConvergedError, unconverged } from './verify.js';
@@ -86,14 +86,30 @@ export async function applyVms(plan: Plan, ctx: ApplyVmsContext): Promise<void> 
     const results = await Promise.allSettled(changes.map((c) => applyOne(ctx, ops, limiter, c)));
     const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [{ persona: personaOf(changes[i]!), error: r.reason as unknown }] : []));
     const done = changes.filter((_, i) => results[i]!.status === 'fulfilled');
-    const dataStorages = [...new Set(done.flatMap((c) => (c.after as VmAfter).disks.filter((d) => d.persistent).map((d) => d.storage)))];
-    const missing = done.length === 0 ? [] : unconverged(done, await observeVms(ctx.client, { personas: done.map(personaOf), vmids, dataStorages }));
+    const missing = done.length === 0 ? [] : unconverged(done, await reobserve(ctx.client, done, vmids));
     if (failures.length === 1 && missing.length === 0) throw failures[0]!.error;
     if (failures.length > 0) throw applyFailed(failures, missing, changes.length);
     if (missing.length > 0) throw notConvergedError(missing);
   } finally {
     for (const l of locks.reverse()) await l.release().catch(() => undefined);
   }
+}
+
+/**
+ * The cluster as it is now, for re-verification. `cluster/resources` carries the status pvestatd
+ * last broadcast (up to ~10 s old), so the status of each VM is read from `status/current`.
+ */
+async function reobserve(client: PveClient, done: readonly Change[], vmids: ReadonlyMap<string, number>): Promise<Observation> {
+  const dataStorages = [...new Set(done.flatMap((c) => (c.after as VmAfter).disks.filter((d) => d.persistent).map((d) => d.storage)))];
+  const obs = await observeVms(client, { personas: done.map(personaOf), vmids, dataStorages });
+  const managed = new Map(obs.managed);
+  await Promise.all(
+    [...managed.values()].map(async (vm) => {
+      const r = pveRecord(await client.get(apiPath('nodes', vm.node, 'qemu', String(vm.vmid), 'status', 'current')));
+      managed.set(vm.persona, { ...vm, status: pveString(r['status']) ?? vm.status });
+    }),
+  );
+  return { ...obs, managed };
 }
 
 /** One VM: its work inside a slot of its node, then the agent wait outside any slot. */
