@@ -114,8 +114,10 @@ async function configure(ctx: OpsContext, persona: string, a: VmAfter & { vmid?:
     params[slot] = [file, disk.options].filter(Boolean).join(',');
   }
   if (Object.keys(params).length > 0) await client.put(`${vmPath}/config`, { ...params, digest });
+  // A disk just attached (a reattached data volume may be smaller than declared now) is grown too.
+  const now = add.some((slot) => params[slot] !== undefined) ? (await readVm(client, node, vmid)).config : config;
   for (const disk of a.disks) {
-    const have = parsePveSize(parseProps(config[disk.slot] ?? (params[disk.slot] === undefined ? undefined : String(params[disk.slot]))).get('size'));
+    const have = parsePveSize(parseProps(now[disk.slot]).get('size'));
     if (have !== undefined && disk.size > have) {
       await client.runTask('PUT', `${vmPath}/resize`, { disk: disk.slot, size: formatPveSize(disk.size) }, { title: `grow ${persona} ${disk.name} to ${formatPveSize(disk.size)}`, ...poll(ctx) });
     }

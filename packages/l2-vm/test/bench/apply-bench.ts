@@ -1,3 +1,4 @@
+import { createDockerBackend, ensureGuestImage, type GuestBackend } from '@lab/pve-sim';
 import { startL2 } from '../_fixture.js';
 import type { Parallelism } from '../../src/index.js';
 
@@ -5,21 +6,27 @@ import type { Parallelism } from '../../src/index.js';
  * L2 apply of the five example personas on the simulator with realistic task times (clone
  * 1.5 s, start 1 s, guest agent 8 s after start; `none` guests), one VM at a time and then with
  * the default bounds (adr/0160). Prints both and the ratio; not a test.
+ * `L2_BENCH_GUESTS=docker`: real Debian guests in Docker (the agent answers when the guest has
+ * booted), as in the demo.
  */
 export async function main(): Promise<number> {
+  const docker = process.env['L2_BENCH_GUESTS'] === 'docker';
+  const image = docker ? await ensureGuestImage({}) : undefined;
   const run = async (label: string, parallelism: Parallelism): Promise<number> => {
-    const fx = await startL2({ sim: { timing: 'realistic' } });
+    const guests: GuestBackend | undefined = image ? createDockerBackend({ image: image.tag, instance: `l2bench-${process.pid}-${parallelism.vms ?? 'd'}`, removeOnClose: true }) : undefined;
+    const fx = await startL2({ sim: { timing: docker ? 'fast' : 'realistic' }, ...(guests ? { guests } : {}) });
     try {
       // realistic timing delays cluster/resources status; the agent wait reads status/current.
       fx.sim.faults.setResourcesLag(0);
       const plan = await fx.plan();
       const t0 = performance.now();
-      await fx.apply(plan, { parallelism, taskPollMs: 200, pollMs: 250, agentTimeoutMs: 120_000 });
+      await fx.apply(plan, { parallelism, taskPollMs: 200, pollMs: 250, agentTimeoutMs: 600_000 });
       const s = (performance.now() - t0) / 1000;
       console.log(`${label.padEnd(34)} ${plan.changes.length} VMs in ${s.toFixed(1)} s`);
       return s;
     } finally {
       await fx.close();
+      await guests?.close();
     }
   };
   const one = await run('one at a time (vms: 1, perNode: 1)', { vms: 1, perNode: 1 });
