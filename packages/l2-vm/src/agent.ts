@@ -15,7 +15,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /** Start a VM; one that already runs is fine. */
 export async function startVm(o: AgentWaitOptions, node: string, vmid: number, persona: string): Promise<void> {
   try {
-    await o.client.runTask('POST', apiPath('nodes', node, 'qemu', String(vmid), 'status', 'start'), undefined, { title: `start ${persona}`, ...(o.taskPollMs === undefined ? {} : { pollMs: o.taskPollMs }) });
+    await o.client.runTask('POST', apiPath('nodes', node, 'qemu', String(vmid), 'status', 'start'), undefined, { title: `start ${persona}`, group: persona, ...(o.taskPollMs === undefined ? {} : { pollMs: o.taskPollMs }) });
   } catch (e) {
     if (!(e instanceof PveTaskError && /already running/.test(e.exitstatus))) throw e;
   }

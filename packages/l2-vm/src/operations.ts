@@ -27,7 +27,7 @@ export interface Started {
 }
 
 const NOT_FOUND = (e: { pveMessage: string }): boolean => /does not exist|unable to find configuration/.test(e.pveMessage);
-const poll = (ctx: OpsContext): { pollMs?: number } => (ctx.taskPollMs === undefined ? {} : { pollMs: ctx.taskPollMs });
+const poll = (ctx: OpsContext, group?: string): { pollMs?: number; group?: string } => ({ ...(ctx.taskPollMs === undefined ? {} : { pollMs: ctx.taskPollMs }), ...(group ? { group } : {}) });
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export async function createVm(ctx: OpsContext, persona: string, a: VmAfter): Promise<Started> {
@@ -43,7 +43,7 @@ export async function createVm(ctx: OpsContext, persona: string, a: VmAfter): Pr
     // The marker travels with the clone, so a VM left half-made by a failure is still found as lab's.
     description: a.config['description'],
   }, { alreadyDone: ALREADY_EXISTS });
-  if (res.status === 'done') await client.waitForTask(res.value, { title: `clone template ${t.vmid} → ${vmid} (${persona})`, ...poll(ctx) });
+  if (res.status === 'done') await client.waitForTask(res.value, { title: `clone template ${t.vmid} → ${vmid} (${persona})`, ...poll(ctx, persona) });
   const read = await waitUnlocked(ctx, t.node, vmid);
   if (personaOfDescription(read.config['description']) !== persona) {
     throw new LabError({ code: 'LAB_L2_VMID_TAKEN', summary: `VM ${vmid} exists and is not ${persona}'s`, hint: 'choose another vm.vmid, or omit it' });
@@ -66,7 +66,7 @@ export async function updateVm(ctx: OpsContext, persona: string, a: VmAfter, b: 
   const read = await readVm(ctx.client, b.node, b.vmid);
   await configure(ctx, persona, a, read.config, read.digest, [...a.set], a.add);
   if (a.remove && a.remove.length > 0) await removeDisks(ctx, persona, a, b);
-  if (a.reboot) await ctx.client.runTask('POST', apiPath('nodes', b.node, 'qemu', String(b.vmid), 'status', 'reboot'), undefined, { title: `reboot ${persona} to apply pending changes`, ...poll(ctx) });
+  if (a.reboot) await ctx.client.runTask('POST', apiPath('nodes', b.node, 'qemu', String(b.vmid), 'status', 'reboot'), undefined, { title: `reboot ${persona} to apply pending changes`, ...poll(ctx, persona) });
   if (!a.start) return undefined;
   await startVm(ctx, b.node, b.vmid, persona);
   return { node: b.node, vmid: b.vmid };
@@ -119,7 +119,7 @@ async function configure(ctx: OpsContext, persona: string, a: VmAfter & { vmid?:
   for (const disk of a.disks) {
     const have = parsePveSize(parseProps(now[disk.slot]).get('size'));
     if (have !== undefined && disk.size > have) {
-      await client.runTask('PUT', `${vmPath}/resize`, { disk: disk.slot, size: formatPveSize(disk.size) }, { title: `grow ${persona} ${disk.name} to ${formatPveSize(disk.size)}`, ...poll(ctx) });
+      await client.runTask('PUT', `${vmPath}/resize`, { disk: disk.slot, size: formatPveSize(disk.size) }, { title: `grow ${persona} ${disk.name} to ${formatPveSize(disk.size)}`, ...poll(ctx, persona) });
     }
   }
 }
@@ -140,15 +140,15 @@ async function removeDisks(ctx: OpsContext, persona: string, a: VmAfter, b: VmBe
     const after = await readVm(ctx.client, b.node, b.vmid);
     const unused = Object.entries(after.config).find(([k, v]) => /^unused\d+$/.test(k) && v.split(',')[0] === r.volid)?.[0];
     if (unused) await ctx.client.put(`${vmPath}/config`, { delete: unused, digest: after.digest });
-    if (r.persistent) await freeVolume(ctx, b.node, r.volid, `delete data disk ${r.volid} of ${persona}`);
+    if (r.persistent) await freeVolume(ctx, b.node, r.volid, `delete data disk ${r.volid} of ${persona}`, persona);
   }
 }
 
-async function freeVolume(ctx: OpsContext, node: string, volid: string, title: string): Promise<void> {
+async function freeVolume(ctx: OpsContext, node: string, volid: string, title: string, persona?: string): Promise<void> {
   const storage = volid.split(':')[0]!;
   try {
     const upid = await ctx.client.delete(apiPath('nodes', node, 'storage', storage, 'content', volid));
-    if (typeof upid === 'string') await ctx.client.waitForTask(upid, { title, ...poll(ctx) });
+    if (typeof upid === 'string') await ctx.client.waitForTask(upid, { title, ...poll(ctx, persona) });
   } catch (e) {
     if (!(isPveError(e) && /does not exist|no such volume/.test(e.pveMessage))) throw e;
   }
@@ -158,7 +158,7 @@ export async function destroyVm(ctx: OpsContext, persona: string, a: VmAfter, b:
   const { client } = ctx;
   if (!b) {
     // The VM is already gone: only its data volumes are left to free (--destroy-data).
-    for (const v of a.freeVolumes ?? []) await freeVolume(ctx, v.node, v.volid, `delete data volume ${v.volid} of ${persona}`);
+    for (const v of a.freeVolumes ?? []) await freeVolume(ctx, v.node, v.volid, `delete data volume ${v.volid} of ${persona}`, persona);
     return;
   }
   const vmPath = apiPath('nodes', b.node, 'qemu', String(b.vmid));
@@ -169,10 +169,10 @@ export async function destroyVm(ctx: OpsContext, persona: string, a: VmAfter, b:
     if (volid && isVolumeOf(volid, persona, disk.name)) attached.set(disk.name, volid);
   }
   try {
-    await client.runTask('POST', `${vmPath}/status/stop`, undefined, { title: `stop ${persona}`, ...poll(ctx) });
+    await client.runTask('POST', `${vmPath}/status/stop`, undefined, { title: `stop ${persona}`, ...poll(ctx, persona) });
     // Persistent volumes are owned by HOLDER_VMID, so PVE's destroy leaves them; nothing else survives.
     const res = await client.mutate<string>('DELETE', vmPath, { purge: 1, 'destroy-unreferenced-disks': 0 }, { alreadyDone: NOT_FOUND });
-    if (res.status === 'done') await client.waitForTask(res.value, { title: `destroy VM ${b.vmid} (${persona})`, ...poll(ctx) });
+    if (res.status === 'done') await client.waitForTask(res.value, { title: `destroy VM ${b.vmid} (${persona})`, ...poll(ctx, persona) });
   } catch (e) {
     if (!(isPveError(e) && NOT_FOUND(e))) throw e;
   }
@@ -180,7 +180,7 @@ export async function destroyVm(ctx: OpsContext, persona: string, a: VmAfter, b:
     for (const disk of a.disks.filter((d) => d.persistent)) {
       // Only this persona's own volume: never a name another persona could resolve to (adr/0163).
       const volid = attached.get(disk.name) ?? `${disk.storage}:${persistentVolumeName(persona, disk.name)}`;
-      await freeVolume(ctx, b.node, volid, `delete data disk ${disk.name} of ${persona}`);
+      await freeVolume(ctx, b.node, volid, `delete data disk ${disk.name} of ${persona}`, persona);
     }
   }
   // The snippet holds the private host key of a VM that no longer exists.

@@ -11,6 +11,8 @@ export interface WaitOptions {
   /** Step title; default `<type> <id> on <node>`. */
   readonly title?: string;
   readonly address?: Address;
+  /** Reporter group (a persona): the human reporter prefixes the step with it. */
+  readonly group?: string;
   /** Give up after this long (the task keeps running on the node). Default 10 min. */
   readonly timeoutMs?: number;
   /** Poll cadence; PVE clients use 1 s. */
@@ -72,7 +74,7 @@ export async function waitForTask(transport: PveTransport, upidText: unknown, op
   const title = options.title ?? `${upid.type}${upid.id ? ` ${upid.id}` : ''} on ${upid.node}`;
   const run = (progress: (message: string) => void) => follow(transport, upid, options, progress);
   if (!options.reporter) return run(() => undefined);
-  return runStep(options.reporter, title, run, options.address ? { address: options.address } : {});
+  return runStep(options.reporter, title, run, { ...(options.address ? { address: options.address } : {}), ...(options.group ? { group: options.group } : {}) });
 }
 
 async function follow(transport: PveTransport, upid: Upid, options: WaitOptions, progress: (message: string) => void): Promise<TaskResult> {
