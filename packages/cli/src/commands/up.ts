@@ -9,6 +9,7 @@ const args = {
   persona: { type: 'string', description: 'Only these personas (comma-separated); default: every persona', valueHint: 'name' },
   all: { type: 'boolean', description: 'Every persona', default: false },
   yes: { type: 'boolean', alias: 'y', description: 'Do not ask for confirmation', default: false },
+  'break-lock': { type: 'boolean', description: 'Take over persona locks held by another lab process, even one on another host (L2)', default: false },
 } as const;
 
 type Args = { readonly root?: string; readonly persona?: string; readonly all?: boolean; readonly layer?: string };
