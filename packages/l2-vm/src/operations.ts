@@ -53,7 +53,11 @@ export async function createVm(ctx: OpsContext, persona: string, a: VmAfter): Pr
   return { node: t.node, vmid };
 }
 
-/** After a clone the new VM carries `lock: clone` until its task ends; wait it out. */
+/**
+ * Proxmox's per-VM lock (`lock: clone` after a clone, `backup` during vzdump, `snapshot`…):
+ * wait it out (about a minute) instead of writing into it; past that the write fails with
+ * Proxmox's own "VM is locked" and a re-run converges.
+ */
 async function waitUnlocked(ctx: OpsContext, node: string, vmid: number): Promise<Awaited<ReturnType<typeof readVm>>> {
   for (let i = 0; ; i++) {
     const read = await readVm(ctx.client, node, vmid);
@@ -63,7 +67,7 @@ async function waitUnlocked(ctx: OpsContext, node: string, vmid: number): Promis
 }
 
 export async function updateVm(ctx: OpsContext, persona: string, a: VmAfter, b: VmBefore): Promise<Started | undefined> {
-  const read = await readVm(ctx.client, b.node, b.vmid);
+  const read = await waitUnlocked(ctx, b.node, b.vmid);
   await configure(ctx, persona, a, read.config, read.digest, [...a.set], a.add);
   if (a.remove && a.remove.length > 0) await removeDisks(ctx, persona, a, b);
   if (a.reboot) await ctx.client.runTask('POST', apiPath('nodes', b.node, 'qemu', String(b.vmid), 'status', 'reboot'), undefined, { title: `reboot ${persona} to apply pending changes`, ...poll(ctx, persona) });
@@ -131,7 +135,7 @@ async function configure(ctx: OpsContext, persona: string, a: VmAfter & { vmid?:
 async function removeDisks(ctx: OpsContext, persona: string, a: VmAfter, b: VmBefore): Promise<void> {
   const vmPath = apiPath('nodes', b.node, 'qemu', String(b.vmid));
   for (const r of a.remove ?? []) {
-    const read = await readVm(ctx.client, b.node, b.vmid);
+    const read = await waitUnlocked(ctx, b.node, b.vmid);
     if ((read.config[r.slot] ?? '').split(',')[0] === r.volid) {
       await ctx.client.put(`${vmPath}/config`, { delete: r.slot, ...(r.destroy ? { force: 1 } : {}), digest: read.digest });
     }

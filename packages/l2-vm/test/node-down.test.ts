@@ -54,3 +54,23 @@ describe('node down and back mid-apply', () => {
     expect(obs.managed.get('monitoring')!.status).toBe('running');
   }, 120_000);
 });
+
+describe('Proxmox per-VM locks', () => {
+  let fx: L2Fixture;
+  beforeAll(async () => {
+    fx = await startL2();
+  }, 120_000);
+  afterAll(async () => fx?.close());
+
+  it('an update waits for a VM lock (a backup running) to clear instead of writing into it', async () => {
+    const personas = () => fx.lab.personas.filter((p) => p.name === 'monitoring');
+    await fx.apply(await fx.plan('normal', { personas: personas() }));
+    await fx.client.put(apiPath('nodes', 'pve2', 'qemu', '110', 'config'), { cores: 1 });
+    await fx.sim.faults.holdLock(110, 'backup');
+    const plan = await fx.plan('normal', { personas: personas() });
+    expect(plan.changes[0]!.action).toBe('update');
+    setTimeout(() => void fx.sim.faults.releaseLock(110), 300);
+    await fx.apply(plan, { lock: {} });
+    expect(hasChanges(await fx.plan('normal', { personas: personas() }))).toBe(false);
+  }, 120_000);
+});
