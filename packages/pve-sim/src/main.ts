@@ -1,7 +1,7 @@
 /**
  * Standalone simulator: `node --conditions=@lab/source --import tsx packages/pve-sim/src/main.ts
  * --nodes 3 --state DIR [--port 8006] [--http] [--guests none|docker] [--seed S]
- * [--timing realistic|fast] [--jump-key ~/.ssh/id_ed25519.pub] [--json]`.
+ * [--timing realistic|fast] [--pve 8.4|9.1] [--jump-key ~/.ssh/id_ed25519.pub] [--json]`.
  * Prints the URL, certificate fingerprint and admin token, then runs until SIGINT/SIGTERM.
  */
 import { readFile } from 'node:fs/promises';
@@ -22,6 +22,7 @@ async function main(): Promise<void> {
       guests: { type: 'string', default: 'none' },
       seed: { type: 'string' },
       timing: { type: 'string', default: 'realistic' },
+      pve: { type: 'string' },
       'jump-key': { type: 'string', multiple: true },
       json: { type: 'boolean', default: false },
     },
@@ -46,6 +47,8 @@ async function main(): Promise<void> {
     port: Number(values.port),
     guests,
     timing,
+    lockPurpose: 'pve-sim main.ts',
+    ...(values.pve !== undefined ? { pve: values.pve } : {}),
     ...(values.seed !== undefined ? { seed: values.seed } : {}),
   });
   let jump: Awaited<ReturnType<typeof import('./jump/index.js')['startJumpHost']>> | undefined;
@@ -60,7 +63,9 @@ async function main(): Promise<void> {
     apiUrl: sim.apiUrl,
     fingerprint: sim.fingerprint ?? null,
     adminToken: sim.adminToken.header,
+    version: sim.version,
     rootPassword: sim.rootPassword,
+    rootPasswordFile: sim.rootPasswordFile,
     controlToken: sim.controlToken,
     nodes: sim.nodes,
     state: values.state,

@@ -1,5 +1,7 @@
 import type { StandInImage } from './storage/stand-in.js';
 import type { GuestBackend } from './guests/backend.js';
+import type { OwnerLock } from './state/owner-lock.js';
+import type { PveRelease } from './versions.js';
 
 /** How long simulated things take. `fast` is for tests; `realistic` approximates a real node. */
 export interface TimingOptions {
@@ -81,6 +83,8 @@ export interface SimulatorOptions {
   /** `fast` (default) or `realistic`, or explicit numbers. */
   readonly timing?: 'fast' | 'realistic' | Partial<TimingOptions>;
   readonly compat?: Partial<CompatOptions>;
+  /** Proxmox VE release to speak: `8.4` (default) or `9.1` (see versions.ts). */
+  readonly pve?: string;
   readonly hostDns?: HostDns;
   /** Secret for the `/_sim` control endpoint; generated and stored when omitted. */
   readonly controlToken?: string;
@@ -90,9 +94,14 @@ export interface SimulatorOptions {
   readonly downloadCa?: string;
   /** Public image URLs `download-url` pretends to fetch (no network): see storage/stand-in.ts. */
   readonly standInImages?: readonly StandInImage[];
+  /** The state dir's owner lock, already taken by the caller; taken here when omitted. */
+  readonly lock?: OwnerLock;
+  /** What the owner lock says holds the state dir (`lab apply`, `lab sim start`…). */
+  readonly lockPurpose?: string;
 }
 
 export interface ResolvedOptions {
+  readonly pve: PveRelease;
   readonly timing: TimingOptions;
   readonly compat: CompatOptions;
   readonly hostDns: HostDns;

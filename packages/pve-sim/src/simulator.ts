@@ -20,6 +20,8 @@ import { isLoopbackHost } from './storage/download.js';
 import { placeSnippet } from './storage/snippets.js';
 import { recoverAfterRestart } from './qemu/recover.js';
 import type { TaskRecord } from './state/model.js';
+import { acquireOwnerLock, type OwnerLock } from './state/owner-lock.js';
+import { pveRelease } from './versions.js';
 
 export const ADMIN_TOKEN_ID = 'root@pam!lab-admin';
 
@@ -50,6 +52,10 @@ export interface RunningSimulator {
   /** The certificate (PEM) to pin as the only trusted CA; undefined for plain HTTP. */
   readonly certificatePem: string | undefined;
   readonly rootPassword: string;
+  /** `<stateDir>/root-password`: where ticket-based clients read the root password. */
+  readonly rootPasswordFile: string;
+  /** What `/version` answers, e.g. `8.4.1` or `9.1.1`. */
+  readonly version: string;
   /** `root@pam!lab-admin`, privsep=0. */
   readonly adminToken: { readonly id: string; readonly secret: string; readonly header: string };
   /** Bearer token of the `/_sim` control endpoint. */
@@ -85,6 +91,18 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
       hint: 'omit `host` or pass 127.0.0.1 / ::1',
     });
   }
+  const pve = pveRelease(opts.pve); // a bad version fails before anything is touched
+  // One process at a time serves and writes a state dir: take (or adopt) its owner lock first.
+  const lock: OwnerLock = opts.lock ?? (await acquireOwnerLock(opts.stateDir, opts.lockPurpose ?? 'a Proxmox VE simulator'));
+  try {
+    return await serve(opts, host, lock);
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
+}
+
+async function serve(opts: SimulatorOptions, host: string, lock: OwnerLock): Promise<RunningSimulator> {
   const rng = createRandom(opts.seed);
   const clock = opts.clock ?? (() => Date.now());
   const specs = nodeSpecs(opts.nodes);
@@ -94,10 +112,13 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
   const { store } = await StateStore.open(opts.stateDir, () =>
     initialState(specs, { rootPasswordHash: hashPassword(rootPassword), adminTokenSecret: randomUuid(rng) }, rng, clock()),
   );
+  store.guardWith(() => lock.held());
   const localNode = Object.keys(store.state.nodes)[0]!;
+  const pve = pveRelease(opts.pve);
   const resolved: ResolvedOptions = {
+    pve,
     timing: resolveTiming(opts.timing),
-    compat: { ...DEFAULT_COMPAT, ...opts.compat },
+    compat: { ...DEFAULT_COMPAT, version: pve.version, ...opts.compat },
     hostDns: opts.hostDns ?? { search: 'lab.internal', servers: ['192.168.100.1'] },
     downloadCa: opts.downloadCa,
     standInImages: opts.standInImages ?? [],
@@ -142,6 +163,8 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
     fingerprint: useHttps ? sim.fingerprint : undefined,
     certificatePem,
     rootPassword,
+    rootPasswordFile: `${opts.stateDir}/root-password`,
+    version: resolved.compat.version,
     adminToken: { id: ADMIN_TOKEN_ID, secret: adminSecret, header: `PVEAPIToken=${ADMIN_TOKEN_ID}=${adminSecret}` },
     controlToken,
     nodes: Object.keys(store.state.nodes),
@@ -166,7 +189,11 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
         server.closeAllConnections();
       });
       await sim.tasks.drain();
-      await sim.save();
+      try {
+        await sim.save();
+      } finally {
+        await lock.release();
+      }
     },
   };
 }

@@ -9,6 +9,7 @@ interface SimDefaults {
   readonly stateDir: string;
   readonly nodes: readonly (string | { readonly name: string; readonly cpus?: number; readonly memory?: number })[] | number;
   readonly guests: GuestMode | undefined;
+  readonly pve: string | undefined;
   readonly standInImages: readonly import('@lab/pve-sim').StandInImage[];
 }
 
@@ -23,13 +24,14 @@ async function defaults(ctx: CliContext): Promise<SimDefaults> {
         stateDir: resolve(root, site.proxmox.stateDir),
         nodes: site.nodes.map((n) => ({ name: n.name, cpus: n.cores, memory: n.memory })),
         guests: site.proxmox.guests,
+        pve: site.proxmox.version,
         standInImages: standInsFor(site),
       };
     }
   } catch {
     // Not in a lab: a standalone simulator for other tools.
   }
-  return { stateDir: resolve('.lab/sim'), nodes: 1, guests: undefined, standInImages: [] };
+  return { stateDir: resolve('.lab/sim'), nodes: 1, guests: undefined, pve: undefined, standInImages: [] };
 }
 
 function waitForSignal(): Promise<NodeJS.Signals> {
@@ -45,7 +47,7 @@ function waitForSignal(): Promise<NodeJS.Signals> {
 }
 
 const start = defineCommand({
-  meta: { name: 'start', description: 'Run the Proxmox VE 8.4 simulator in the foreground (API over HTTPS, guests, SSH jump host)' },
+  meta: { name: 'start', description: 'Run the Proxmox VE simulator (8.4 or 9.1) in the foreground (API over HTTPS, guests, SSH jump host)' },
   args: {
     ...globalArgs,
     nodes: { type: 'string', description: 'Node count (pve1..pveN) or comma-separated names; default: lab.yaml nodes, else 1' },
@@ -53,6 +55,8 @@ const start = defineCommand({
     state: { type: 'string', description: 'State directory (survives restarts); default: lab.yaml stateDir, else ./.lab/sim', valueHint: 'dir' },
     port: { type: 'string', description: 'API port on 127.0.0.1 (default: a free one)' },
     http: { type: 'boolean', description: 'Plain HTTP instead of HTTPS', default: false },
+    pve: { type: 'string', description: 'Proxmox VE release to speak: 8.4 or 9.1 (default: lab.yaml proxmox.version, else 8.4)', valueHint: 'release' },
+    timing: { type: 'string', description: 'realistic (default: 3 s 401 delay, tasks take seconds, pvestatd lag) or fast (tests)', valueHint: 'realistic|fast' },
     'jump-key': { type: 'string', description: 'OpenSSH public key file allowed through the jump host (default: ~/.ssh/id_ed25519.pub when present)', valueHint: 'file' },
   },
   async run({ args }) {
@@ -62,6 +66,10 @@ const start = defineCommand({
     const guests = (args.guests ?? d.guests ?? 'docker') as GuestMode;
     if (guests !== 'docker' && guests !== 'none') {
       throw new LabError({ code: 'LAB_CLI_USAGE', summary: `--guests must be docker or none, not '${String(guests)}'`, hint: 'lab sim start --guests none' });
+    }
+    const timing = args.timing ?? 'realistic';
+    if (timing !== 'realistic' && timing !== 'fast') {
+      throw new LabError({ code: 'LAB_CLI_USAGE', summary: `--timing must be realistic or fast, not '${timing}'`, hint: 'lab sim start --timing fast' });
     }
     const keyFile = args['jump-key'] ?? `${process.env.HOME ?? ''}/.ssh/id_ed25519.pub`;
     let keys: string[] = [];
@@ -77,6 +85,8 @@ const start = defineCommand({
       reporter: ctx.reporter,
       authorizedKeys: keys,
       publish: true,
+      timing,
+      ...((args.pve ?? d.pve) === undefined ? {} : { pve: (args.pve ?? d.pve)! }),
       standInImages: d.standInImages,
       ...(args.port ? { port: Number(args.port) } : {}),
       ...(args.http ? { https: false } : {}),
@@ -96,6 +106,9 @@ const start = defineCommand({
       guests: sim.guests,
       adminToken: sim.adminToken,
       jumpHost: sim.jumpHost,
+      pveVersion: sim.pveVersion,
+      rootPasswordFile: sim.rootPasswordFile,
+      timing,
       pid: process.pid,
     };
     if (ctx.json) {
@@ -103,9 +116,10 @@ const start = defineCommand({
     } else {
       ctx.io.out(
         [
-          `Proxmox VE 8.4 simulator: ${sim.url}/api2/json  (${sim.nodes.length} node(s): ${sim.nodes.join(', ')}; guests: ${sim.guests})`,
+          `Proxmox VE ${sim.pveVersion} simulator: ${sim.url}/api2/json  (${sim.nodes.length} node(s): ${sim.nodes.join(', ')}; guests: ${sim.guests}; timing: ${timing})`,
           sim.fingerprint ? `certificate SHA-256 fingerprint: ${sim.fingerprint}` : 'plain HTTP (no certificate)',
           `admin API token:   Authorization: PVEAPIToken=${sim.adminToken.id}=${sim.adminToken.secret}`,
+          `root@pam password: in ${sim.rootPasswordFile} (for ticket logins: POST /access/ticket)`,
           `SSH jump host:     ssh -J root@${sim.jumpHost.host}:${sim.jumpHost.port} <user>@<vm address>`,
           `  known_hosts:     ${sim.jumpHost.knownHostsLine}`,
           'Ctrl-C stops it; state is kept for the next start.',

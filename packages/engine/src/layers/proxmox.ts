@@ -62,6 +62,7 @@ export async function resolveProxmox(ctx: LayerContext): Promise<ProxmoxEndpoint
     stateDir: resolve(ctx.lab.root, px.stateDir),
     nodes: site.nodes.map((n) => ({ name: n.name, cpus: n.cores, memory: n.memory })),
     guests: px.guests,
+    ...(px.version === undefined ? {} : { pve: px.version }),
     reporter: ctx.reporter,
     standInImages: standInsFor(site),
     authorizedKeys: operatorPublicKeys(ctx.lab.root, site.ssh.identityFile),

@@ -1,8 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { rm, writeFile, mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LabError, type Reporter } from '@lab/core';
+import { LabError, isLabError, type Reporter } from '@lab/core';
 
 export type GuestMode = 'docker' | 'none';
 
@@ -15,8 +14,14 @@ export interface EmbeddedOptions {
   readonly https?: boolean;
   /** OpenSSH public keys allowed through the jump host (the operator's and the lab's keys). */
   readonly authorizedKeys?: readonly string[];
-  /** Publish endpoint.json so other processes (and tools) can use this simulator. */
+  /** Deprecated: every owner publishes endpoint.json now, so other commands attach to it. */
   readonly publish?: boolean;
+  /** Proxmox VE release to speak (`8.4`, `9.1`); the simulator's default when omitted. */
+  readonly pve?: string;
+  /** `realistic` for `lab sim start`, `fast` (default) for the in-process lab of a command. */
+  readonly timing?: 'fast' | 'realistic';
+  /** How long to wait for an owner that is still starting (default 15 min). */
+  readonly waitMs?: number;
   /** Image URLs download-url serves offline (the lab's catalogue; see stand-ins.ts). */
   readonly standInImages?: readonly import('@lab/pve-sim').StandInImage[];
 }
@@ -30,44 +35,28 @@ export interface EmbeddedSim {
   readonly jumpHost: { readonly host: string; readonly port: number; readonly hostPublicKey: string; readonly knownHostsLine: string };
   readonly guests: GuestMode;
   readonly nodes: readonly string[];
+  /** The `/version` the simulator answers, e.g. `8.4.1`. */
+  readonly pveVersion: string;
+  /** Where the root@pam password is (ticket logins). */
+  readonly rootPasswordFile: string;
   /** True when another process serves this state dir and we only connect to it. */
   readonly shared: boolean;
   close(): Promise<void>;
 }
 
-interface EndpointFile {
-  readonly pid: number;
-  readonly url: string;
-  readonly fingerprint: string | undefined;
-  readonly certificatePem: string | undefined;
-  readonly adminToken: { readonly id: string; readonly secret: string };
-  readonly jumpHost: EmbeddedSim['jumpHost'];
-  readonly guests: GuestMode;
-  readonly nodes: readonly string[];
-}
+type EndpointInfo = Omit<EmbeddedSim, 'shared' | 'close'>;
 
-const ENDPOINT = 'endpoint.json';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
+/** What holds the lab, for the messages of other commands: the verb typed (`lab apply`). */
+function purpose(): string {
+  const words: string[] = [];
+  for (const a of process.argv.slice(2)) {
+    if (a.startsWith('-') || words.length === 2) break;
+    words.push(a);
   }
+  return ['lab', ...words].join(' ');
 }
 
-/** A simulator already serving this state dir (`lab sim start` in another terminal). */
-function running(stateDir: string): EndpointFile | undefined {
-  const file = join(stateDir, ENDPOINT);
-  if (!existsSync(file)) return undefined;
-  try {
-    const ep = JSON.parse(readFileSync(file, 'utf8')) as EndpointFile;
-    return alive(ep.pid) && ep.pid !== process.pid ? ep : undefined;
-  } catch {
-    return undefined;
-  }
-}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * The guest image recipe ships with the workspace (tools/guest-image). Found by walking up from
@@ -86,15 +75,50 @@ function guestImageScript(): string | undefined {
 
 /**
  * Start the bundled Proxmox VE simulator for a lab — API, guests and the SSH jump host of its
- * first node — or connect to the one another process already runs on the same state dir.
+ * first node — or attach to the one another process already serves on the same state dir. The
+ * state dir has one owner at a time (`owner.lock`, pve-sim's state/owner-lock.ts); a command
+ * that finds it owned attaches to the owner's published endpoint, or waits while the owner is
+ * still starting, so two commands never run two simulators on one state (ADR 0170).
  */
 export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedSim> {
-  const existing = running(options.stateDir);
-  if (existing) {
-    options.reporter.emit({ type: 'log', level: 'info', message: `using the simulator of process ${existing.pid} at ${existing.url}` });
-    return { ...existing, shared: true, close: async () => undefined };
-  }
   const sim = await import('@lab/pve-sim');
+  const waitMs = options.waitMs ?? 15 * 60_000;
+  const deadline = Date.now() + waitMs;
+  let told = false;
+  for (;;) {
+    const attached = await sim.attachEndpoint<EndpointInfo>(options.stateDir, purpose());
+    if (attached) {
+      const ep = attached.endpoint;
+      options.reporter.emit({ type: 'log', level: 'info', message: `using the embedded lab served by ${sim.describeHolder(ep.owner)} at ${ep.url}` });
+      const { pid: _pid, owner: _owner, ...info } = ep;
+      return { ...info, shared: true, close: () => attached.release() };
+    }
+    let lock;
+    try {
+      lock = await sim.acquireOwnerLock(options.stateDir, purpose());
+    } catch (err) {
+      if (!isLabError(err) || err.code !== 'LAB_SIM_STATE_BUSY' || Date.now() > deadline) throw err;
+      // The owner is starting (guest image, guests) and has not published its endpoint yet.
+      if (!told) {
+        told = true;
+        options.reporter.emit({ type: 'log', level: 'info', message: `waiting for the embedded lab: ${err.summary}` });
+      }
+      await sleep(250);
+      continue;
+    }
+    if (lock.tookOverFrom) {
+      options.reporter.emit({ type: 'log', level: 'info', message: `took the embedded lab over from ${sim.describeHolder(lock.tookOverFrom)}, which is gone` });
+    }
+    try {
+      return await own(options, sim, lock);
+    } catch (err) {
+      await lock.release();
+      throw err;
+    }
+  }
+}
+
+async function own(options: EmbeddedOptions, sim: typeof import('@lab/pve-sim'), lock: import('@lab/pve-sim').OwnerLock): Promise<EmbeddedSim> {
   const guests = await chooseGuests(options, sim);
   const instance = sim.guestInstanceName(options.stateDir);
   let backend;
@@ -113,7 +137,10 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
     stateDir: options.stateDir,
     nodes: options.nodes,
     guests: backend,
+    lock,
     standInImages: options.standInImages ?? [],
+    ...(options.pve === undefined ? {} : { pve: options.pve }),
+    ...(options.timing === undefined ? {} : { timing: options.timing }),
     ...(options.port === undefined ? {} : { port: options.port }),
     ...(options.https === undefined ? {} : { https: options.https }),
   });
@@ -122,7 +149,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
     authorizedKeys: options.authorizedKeys ?? [],
     resolve: (host, port) => running_.engine.resolveGuestEndpoint(host, port),
   });
-  const result: EmbeddedSim = {
+  const info: EndpointInfo = {
     url: running_.url,
     fingerprint: running_.fingerprint,
     certificatePem: running_.certificatePem,
@@ -130,9 +157,19 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
     jumpHost: { host: jump.host, port: jump.port, hostPublicKey: jump.hostPublicKey, knownHostsLine: jump.knownHostsLine() },
     guests,
     nodes: running_.nodes,
+    pveVersion: running_.version,
+    rootPasswordFile: running_.rootPasswordFile,
+  };
+  // Published for every owner, not only `lab sim start`: a second command attaches to it.
+  await sim.publishEndpoint(options.stateDir, lock.holder, info);
+  return {
+    ...info,
     shared: false,
     async close() {
-      if (options.publish) await rm(join(options.stateDir, ENDPOINT), { force: true });
+      await sim.withdrawEndpoint(options.stateDir, lock.holder);
+      await sim.waitForClients(options.stateDir, (clients) =>
+        options.reporter.emit({ type: 'log', level: 'info', message: `keeping the embedded lab up for ${clients.length} other command(s): ${clients.join('; ')}` }),
+      );
       await jump.close();
       await running_.close();
       // Guests keep running, as VMs on a real node outlive the API client: the next process
@@ -140,12 +177,6 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
       if (guests === 'none') await backend.close();
     },
   };
-  if (options.publish) {
-    await mkdir(options.stateDir, { recursive: true });
-    const ep: EndpointFile = { pid: process.pid, url: result.url, fingerprint: result.fingerprint, certificatePem: result.certificatePem, adminToken: result.adminToken, jumpHost: result.jumpHost, guests, nodes: result.nodes };
-    await writeFile(join(options.stateDir, ENDPOINT), `${JSON.stringify(ep, null, 2)}\n`, { mode: 0o600 });
-  }
-  return result;
 }
 
 async function chooseGuests(options: EmbeddedOptions, sim: typeof import('@lab/pve-sim')): Promise<GuestMode> {

@@ -33,6 +33,9 @@ function proxmox() {
     nodes: int(1, 16, 'a number of nodes').default(3).describe('Simulated cluster nodes, named `pve1`…`pveN` unless `nodes` lists names.'),
     guests: oneOf(['docker', 'none']).default('docker').describe('`docker`: every VM is a real Debian container; `none`: API only.'),
     stateDir: z.string().default('.lab/sim').describe('Simulator state, relative to the lab root.'),
+    version: pattern(/^(8\.4|9\.1)$/, 'a Proxmox VE release the simulator speaks (8.4 or 9.1)', '9.1')
+      .optional()
+      .describe('Proxmox VE release the simulator speaks: `8.4` (default) or `9.1`.'),
   });
   const remote = obj({
     mode: z.literal('remote').describe('A real Proxmox VE cluster.'),

@@ -1,5 +1,5 @@
 import type { AccessState, PoolRecord } from '../state/model.js';
-import { BUILTIN_ROLES } from './privileges.js';
+import type { PrivilegeCatalogue } from './privileges.js';
 import { permError } from '../http/_errors.js';
 import { TOKENID_RE } from '../schema/_formats.js';
 
@@ -32,13 +32,19 @@ export class AccessControl {
   constructor(
     private readonly access: AccessState,
     private readonly pools: () => Readonly<Record<string, PoolRecord>>,
+    readonly catalogue: PrivilegeCatalogue,
   ) {}
 
+  /**
+   * A role's privileges. A custom role keeps only what this release knows: PVE's user.cfg parser
+   * ignores invalid privileges (`ignore invalid privilege`), so an 8.x role with `VM.Monitor`
+   * reads without it on 9.x.
+   */
   rolePrivs(roleid: string): ReadonlySet<string> | undefined {
-    const builtin = BUILTIN_ROLES.get(roleid);
+    const builtin = this.catalogue.roles.get(roleid);
     if (builtin) return builtin;
     const custom = this.access.roles[roleid];
-    return custom ? new Set(custom) : undefined;
+    return custom ? new Set(custom.filter((p) => this.catalogue.valid.has(p))) : undefined;
   }
 
   private roles(principal: string, path: string): RoleMap {
@@ -120,7 +126,7 @@ export class AccessControl {
   /** Effective privileges of `principal` on `path`. */
   permissions(principal: string, rawPath: string): PrivMap {
     const path = normalizePath(rawPath);
-    if (principal === ROOT) return new Map([...(BUILTIN_ROLES.get('Administrator') ?? [])].map((p) => [p, true]));
+    if (principal === ROOT) return new Map([...(this.catalogue.roles.get('Administrator') ?? [])].map((p) => [p, true]));
     const { user, token } = splitTokenId(principal);
     if (token !== undefined) {
       const info = this.access.users[user]?.tokens[token];

@@ -1,6 +1,8 @@
 /**
- * PVE 8's privilege catalogue and built-in roles, generated from the same category table
- * PVE uses (admin/user/audit groups per category), so role contents match a real node.
+ * PVE's privilege catalogue and built-in roles per major release, generated from the same
+ * category table pve-access-control uses (`$privgroups`: root/admin/user/audit per category), so
+ * role contents match a real node of that release. 9.0 (libpve-access-control 9.0.2/9.0.3)
+ * dropped `VM.Monitor` for the `VM.GuestAgent.*` family and added `VM.Replicate`.
  */
 interface PrivGroup {
   readonly root: readonly string[];
@@ -9,26 +11,24 @@ interface PrivGroup {
   readonly audit: readonly string[];
 }
 
-const PRIV_GROUPS: Readonly<Record<string, PrivGroup>> = {
-  VM: {
-    root: [],
-    admin: [
-      'VM.Config.Disk',
-      'VM.Config.CPU',
-      'VM.Config.Memory',
-      'VM.Config.Network',
-      'VM.Config.HWType',
-      'VM.Config.Options',
-      'VM.Allocate',
-      'VM.Clone',
-      'VM.Migrate',
-      'VM.Monitor',
-      'VM.Snapshot',
-      'VM.Snapshot.Rollback',
-    ],
-    user: ['VM.Config.CDROM', 'VM.Config.Cloudinit', 'VM.Console', 'VM.Backup', 'VM.PowerMgmt'],
-    audit: ['VM.Audit'],
-  },
+const VM_8: PrivGroup = {
+  root: [],
+  admin: ['VM.Config.Disk', 'VM.Config.CPU', 'VM.Config.Memory', 'VM.Config.Network', 'VM.Config.HWType', 'VM.Config.Options', 'VM.Allocate', 'VM.Clone', 'VM.Migrate', 'VM.Monitor', 'VM.Snapshot', 'VM.Snapshot.Rollback'],
+  user: ['VM.Config.CDROM', 'VM.Config.Cloudinit', 'VM.Console', 'VM.Backup', 'VM.PowerMgmt'],
+  audit: ['VM.Audit'],
+};
+
+const VM_9: PrivGroup = {
+  root: [],
+  admin: [
+    'VM.Config.Disk', 'VM.Config.CPU', 'VM.Config.Memory', 'VM.Config.Network', 'VM.Config.HWType', 'VM.Config.Options', 'VM.Allocate', 'VM.Clone',
+    'VM.GuestAgent.Unrestricted', 'VM.Migrate', 'VM.Replicate', 'VM.Snapshot', 'VM.Snapshot.Rollback',
+  ],
+  user: ['VM.Config.CDROM', 'VM.Config.Cloudinit', 'VM.Console', 'VM.Backup', 'VM.GuestAgent.FileRead', 'VM.GuestAgent.FileSystemMgmt', 'VM.GuestAgent.FileWrite', 'VM.PowerMgmt'],
+  audit: ['VM.Audit', 'VM.GuestAgent.Audit'],
+};
+
+const COMMON: Readonly<Record<string, PrivGroup>> = {
   Sys: {
     root: ['Sys.PowerMgmt', 'Sys.Modify', 'Sys.Incoming', 'Sys.AccessNetwork'],
     admin: ['Sys.Console', 'Sys.Syslog'],
@@ -47,7 +47,14 @@ const PRIV_GROUPS: Readonly<Record<string, PrivGroup>> = {
   Mapping: { root: [], admin: ['Mapping.Modify'], user: ['Mapping.Use'], audit: ['Mapping.Audit'] },
 };
 
-function build(): { valid: Set<string>; roles: Map<string, Set<string>> } {
+export interface PrivilegeCatalogue {
+  /** Every privilege a role may hold on this release. */
+  readonly valid: ReadonlySet<string>;
+  /** Built-in (special) roles, read-only. */
+  readonly roles: ReadonlyMap<string, ReadonlySet<string>>;
+}
+
+function build(groups: Readonly<Record<string, PrivGroup>>): PrivilegeCatalogue {
   const valid = new Set<string>(['Permissions.Modify']);
   const roles = new Map<string, Set<string>>();
   const role = (name: string): Set<string> => {
@@ -59,7 +66,7 @@ function build(): { valid: Set<string>; roles: Map<string, Set<string>> } {
     return r;
   };
   role('NoAccess');
-  for (const [cat, g] of Object.entries(PRIV_GROUPS)) {
+  for (const [cat, g] of Object.entries(groups)) {
     for (const p of [...g.root, ...g.admin, ...g.user, ...g.audit]) valid.add(p);
     for (const p of [...g.admin, ...g.user, ...g.audit]) {
       role(`PVE${cat}Admin`).add(p);
@@ -74,13 +81,12 @@ function build(): { valid: Set<string>; roles: Map<string, Set<string>> } {
   return { valid, roles };
 }
 
-const BUILT = build();
+const CATALOGUES = new Map<number, PrivilegeCatalogue>([
+  [8, build({ VM: VM_8, ...COMMON })],
+  [9, build({ VM: VM_9, ...COMMON })],
+]);
 
-export const VALID_PRIVILEGES: ReadonlySet<string> = BUILT.valid;
-
-/** Built-in (special) roles, read-only. */
-export const BUILTIN_ROLES: ReadonlyMap<string, ReadonlySet<string>> = BUILT.roles;
-
-export function isBuiltinRole(roleid: string): boolean {
-  return BUILTIN_ROLES.has(roleid);
+/** The catalogue of a major release (8 or 9; later majors use the newest known). */
+export function privilegeCatalogue(major: number): PrivilegeCatalogue {
+  return CATALOGUES.get(major) ?? CATALOGUES.get(major < 8 ? 8 : 9)!;
 }

@@ -59,7 +59,7 @@ export class Sim {
     this.rng = init.rng;
     this.clock = init.clock;
     this.localNode = init.localNode;
-    this.access = new AccessControl(this.state.access, () => this.state.pools);
+    this.access = new AccessControl(this.state.access, () => this.state.pools, init.options.pve.privileges);
     this.tasks = new TaskRegistry(this);
     this.faults = new FaultController(() => this);
     this.resourcesLagMs = init.options.timing.resourcesLagMs;

@@ -38,7 +38,8 @@ export interface Route {
   /** Path template below `/api2/json`, e.g. `/nodes/{node}/qemu/{vmid}/config`. */
   readonly path: string;
   readonly params?: ObjectSchema;
-  readonly permissions: Permissions;
+  /** Fixed, or per release (e.g. the guest-agent privileges of 8.x and 9.x). */
+  readonly permissions: Permissions | ((sim: Sim) => Permissions);
   /** PVE's `allowtoken`; false for `/access/ticket`-like endpoints. Default true. */
   readonly allowToken?: boolean;
   /** Path parameter that swallows the rest of the path (PVE's `fragmentDelimiter => ''`). */

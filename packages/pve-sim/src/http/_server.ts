@@ -232,7 +232,7 @@ export function createRequestHandler(deps: ApiServerDeps): (req: IncomingMessage
         new ApiError(403, `Permission check failed (URI '${relUri}' not available with API token, need proper ticket.\n)\n`),
       );
     }
-    checkApiPermissions(sim, route.permissions, auth?.principal, merged);
+    checkApiPermissions(sim, typeof route.permissions === 'function' ? route.permissions(sim) : route.permissions, auth?.principal, merged);
 
     let node = sim.localNode;
     if (uriParams['node'] !== undefined) {

@@ -1,3 +1,4 @@
+import { normaliseTags } from './update.js';
 import type { Sim } from '../engine/sim.js';
 import type { ConfigSection } from '../state/model.js';
 import { fail, paramError, permError } from '../http/_errors.js';
@@ -138,6 +139,8 @@ export function createVm(sim: Sim, principal: string, node: string, params: Para
             }
             if (!final['smbios1']) final['smbios1'] = `uuid=${randomUuid(sim.rng)}`;
             if ((final['vmgenid'] === undefined || final['vmgenid'] === '1') && final['arch'] !== 'aarch64') final['vmgenid'] = randomUuid(sim.rng);
+            // qemu-server 9 normalises tags at create as updates always did; 8.x keeps them verbatim
+            if (final['tags'] !== undefined && sim.options.pve.tagsNormalisedAtCreate) final['tags'] = normaliseTags(final['tags']);
           } catch (err) {
             for (const v of allocated) await removeVolume(sim, node, volid(v));
             delete sim.state.vms[String(vmid)];

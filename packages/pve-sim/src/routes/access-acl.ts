@@ -3,7 +3,7 @@ import { fail, paramError } from '../http/_errors.js';
 import { bool, opt, std, str } from '../schema/std.js';
 import { p, pBool, req } from './_helpers.js';
 import type { AclKind } from '../state/model.js';
-import { BUILTIN_ROLES, VALID_PRIVILEGES, isBuiltinRole } from '../access/privileges.js';
+import type { Sim } from '../engine/sim.js';
 import { normalizePath, splitTokenId } from '../access/acl.js';
 import { splitList } from '../util/_list.js';
 
@@ -18,8 +18,8 @@ export const accessAclRoutes: readonly Route[] = [
     permissions: { user: 'all' },
     handler: ({ sim }) => {
       const rows: Record<string, unknown>[] = [];
-      for (const [roleid, privs] of BUILTIN_ROLES) rows.push({ roleid, privs: [...privs].sort().join(','), special: 1 });
-      for (const [roleid, privs] of Object.entries(sim.state.access.roles)) rows.push({ roleid, privs: [...privs].sort().join(','), special: 0 });
+      for (const [roleid, privs] of sim.access.catalogue.roles) rows.push({ roleid, privs: [...privs].sort().join(','), special: 1 });
+      for (const roleid of Object.keys(sim.state.access.roles)) rows.push({ roleid, privs: [...sim.access.rolePrivs(roleid)!].sort().join(','), special: 0 });
       return rows;
     },
   },
@@ -31,8 +31,9 @@ export const accessAclRoutes: readonly Route[] = [
     handler: ({ sim, params }) => {
       const roleid = req(params, 'roleid');
       if (/^PVE/i.test(roleid)) paramError({ roleid: "cannot use role ID starting with 'PVE'" });
-      if (isBuiltinRole(roleid) || sim.state.access.roles[roleid]) fail(`create role failed: role '${roleid}' already exists`);
-      sim.state.access.roles[roleid] = validPrivs(splitList(p(params, 'privs')), 'create role failed');
+      const privs = validPrivs(sim, splitList(p(params, 'privs')));
+      if (sim.access.catalogue.roles.has(roleid) || sim.state.access.roles[roleid]) fail(`create role failed: role '${roleid}' already exists`);
+      sim.state.access.roles[roleid] = privs;
       return null;
     },
   },
@@ -55,10 +56,11 @@ export const accessAclRoutes: readonly Route[] = [
     params: { roleid: std.roleid, privs: opt(str({ format: 'pve-priv-list' })), append: opt(bool({ requires: 'privs' })) },
     handler: ({ sim, params }) => {
       const roleid = req(params, 'roleid');
-      if (isBuiltinRole(roleid)) fail(`auto-generated role '${roleid}' cannot be modified`);
-      const existing = sim.state.access.roles[roleid];
-      if (!existing) fail(`update role failed: role '${roleid}' does not exist`);
-      const next = validPrivs(splitList(p(params, 'privs')), 'update role failed');
+      const next = validPrivs(sim, splitList(p(params, 'privs')));
+      if (sim.access.catalogue.roles.has(roleid)) fail(`auto-generated role '${roleid}' cannot be modified`);
+      if (!sim.state.access.roles[roleid]) fail(`update role failed: role '${roleid}' does not exist`);
+      // PVE rewrites user.cfg from what it parsed: privileges this release does not know are gone.
+      const existing = [...sim.access.rolePrivs(roleid)!];
       sim.state.access.roles[roleid] = pBool(params, 'append') ? [...new Set([...existing, ...next])] : next;
       return null;
     },
@@ -70,7 +72,7 @@ export const accessAclRoutes: readonly Route[] = [
     params: { roleid: std.roleid },
     handler: ({ sim, params }) => {
       const roleid = req(params, 'roleid');
-      if (isBuiltinRole(roleid)) fail(`auto-generated role '${roleid}' cannot be deleted`);
+      if (sim.access.catalogue.roles.has(roleid)) fail(`auto-generated role '${roleid}' cannot be deleted`);
       if (!sim.state.access.roles[roleid]) fail(`delete role failed: role '${roleid}' does not exist`);
       delete sim.state.access.roles[roleid];
       sim.state.access.acl = sim.state.access.acl.filter((e) => e.roleid !== roleid);
@@ -155,7 +157,12 @@ export const accessAclRoutes: readonly Route[] = [
   },
 ];
 
-function validPrivs(privs: string[], prefix: string): string[] {
-  for (const priv of privs) if (!VALID_PRIVILEGES.has(priv)) fail(`${prefix}: invalid privilege '${priv}'`);
+/**
+ * `privs` has format `pve-priv-list`, whose verifier (`verify_privname`) knows only this
+ * release's privileges: an unknown one fails parameter verification (400) before the handler
+ * runs — `VM.Monitor` on 9.x, `VM.GuestAgent.Audit` on 8.x.
+ */
+function validPrivs(sim: Sim, privs: string[]): string[] {
+  for (const priv of privs) if (!sim.access.catalogue.valid.has(priv)) paramError({ privs: `invalid format - invalid privilege '${priv}'\n` });
   return [...new Set(privs)];
 }

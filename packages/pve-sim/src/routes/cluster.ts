@@ -8,11 +8,9 @@ import { nodeRow } from './nodes.js';
 import { storageRow } from './node-storage.js';
 import { storageAvailableOn } from '../storage/volumes.js';
 
-export const REPOID = '2a5fa54a8503f96d';
-
 export function versionInfo(sim: Sim): Record<string, string> {
   const version = sim.options.compat.version;
-  return { version, release: version.split('.').slice(0, 2).join('.'), repoid: REPOID };
+  return { version, release: version.split('.').slice(0, 2).join('.'), repoid: sim.options.pve.repoid };
 }
 
 function vmResource(sim: Sim, vmid: string, principal: string): Record<string, unknown> | undefined {

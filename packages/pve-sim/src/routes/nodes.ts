@@ -5,7 +5,7 @@ import { p, pBool, req } from './_helpers.js';
 import type { Sim } from '../engine/sim.js';
 import type { NetworkIface, NodeRecord } from '../state/model.js';
 import { HOST_BASE_MEMORY, nodeRecord, usedMemory } from '../engine/nodes.js';
-import { versionInfo, REPOID } from './cluster.js';
+import { versionInfo } from './cluster.js';
 
 export function nodeUptime(sim: Sim, node: NodeRecord): number {
   return node.down ? 0 : Math.max(0, Math.floor((sim.now() - node.bootedAt) / 1000));
@@ -160,15 +160,15 @@ export const nodeRoutes: readonly Route[] = [
         idle: 0,
         uptime: nodeUptime(sim, rec),
         loadavg: ['0.12', '0.08', '0.05'],
-        kversion: 'Linux 6.8.12-9-pve #1 SMP PREEMPT_DYNAMIC PMX 6.8.12-9 (2025-03-16T19:18Z)',
-        'current-kernel': { sysname: 'Linux', release: '6.8.12-9-pve', version: '#1 SMP PREEMPT_DYNAMIC PMX 6.8.12-9 (2025-03-16T19:18Z)', machine: 'x86_64' },
+        kversion: `Linux ${sim.options.pve.kernel.release} ${sim.options.pve.kernel.version}`,
+        'current-kernel': { sysname: 'Linux', release: sim.options.pve.kernel.release, version: sim.options.pve.kernel.version, machine: 'x86_64' },
         'boot-info': { mode: 'efi', secureboot: 0 },
         cpuinfo: { cpus: rec.cpus, cores: rec.cpus / 2, sockets: 1, model: 'Simulated CPU @ 3.00GHz', mhz: '3000.000', hvm: '1', user_hz: 100, flags: 'fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov sse sse2 ssse3 sse4_1 sse4_2 avx avx2 aes' },
         memory: { total: rec.memory, used, free: rec.memory - used },
         swap: { total: 8 * 1024 ** 3, used: 0, free: 8 * 1024 ** 3 },
         ksm: { shared: 0 },
         rootfs: { total: rec.rootfs, used: rootUsed, avail: rec.rootfs - rootUsed, free: rec.rootfs - rootUsed },
-        pveversion: `pve-manager/${sim.options.compat.version}/${REPOID}`,
+        pveversion: `pve-manager/${sim.options.compat.version}/${sim.options.pve.repoid}`,
       };
     },
   },

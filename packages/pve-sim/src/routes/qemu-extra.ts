@@ -1,4 +1,5 @@
-import type { Route, HandlerContext } from '../http/_router.js';
+import type { Route, HandlerContext, Permissions } from '../http/_router.js';
+import type { Sim } from '../engine/sim.js';
 import { fail } from '../http/_errors.js';
 import { bool, int, opt, std, str } from '../schema/std.js';
 import { p, pBool, req } from './_helpers.js';
@@ -18,11 +19,19 @@ const vmid = (ctx: HandlerContext): number => Number(req(ctx.params, 'vmid'));
 const AGENT_GET = ['get-fsinfo', 'get-host-name', 'get-memory-block-info', 'get-memory-blocks', 'get-osinfo', 'get-time', 'get-timezone', 'get-users', 'get-vcpus', 'info', 'network-get-interfaces'];
 const AGENT_POST = ['fsfreeze-freeze', 'fsfreeze-status', 'fsfreeze-thaw', 'fstrim', 'ping', 'shutdown', 'suspend-disk', 'suspend-hybrid', 'suspend-ram'];
 
+/** 8.x: `VM.Monitor`; 9.x: the command's `VM.GuestAgent.*` privilege or `.Unrestricted` (any). */
+function agentPermissions(command: string): (sim: Sim) => Permissions {
+  return (sim) => {
+    const privs = sim.options.pve.agentPrivileges(command);
+    return { check: privs.length === 1 ? ['perm', '/vms/{vmid}', privs] : ['perm', '/vms/{vmid}', privs, { any: true }] };
+  };
+}
+
 function agentRoute(method: 'GET' | 'POST', command: string): Route {
   return {
     method,
     path: `${vmPath}/agent/${command}`,
-    permissions: { check: ['perm', '/vms/{vmid}', ['VM.Monitor']] },
+    permissions: agentPermissions(command),
     params: base,
     handler: (ctx) =>
       command === 'network-get-interfaces' ? agentNetworkInterfaces(ctx.sim, ctx.node, vmid(ctx)) : agentSimple(ctx.sim, ctx.node, vmid(ctx), command),
@@ -121,14 +130,15 @@ export const qemuExtraRoutes: readonly Route[] = [
   {
     method: 'GET',
     path: `${vmPath}/agent`,
-    permissions: { check: ['perm', '/vms/{vmid}', ['VM.Monitor']] },
+    // the command index is open to every user on 8.x and 9.x alike
+    permissions: { user: 'all' },
     params: base,
     handler: () => [...AGENT_GET, ...AGENT_POST].sort().map((name) => ({ name })),
   },
   {
     method: 'POST',
     path: `${vmPath}/agent`,
-    permissions: { check: ['perm', '/vms/{vmid}', ['VM.Monitor']] },
+    permissions: agentPermissions(''),
     params: { ...base, command: str({ enum: [...AGENT_GET, ...AGENT_POST].sort() }) },
     handler: (ctx) => {
       const command = req(ctx.params, 'command');

@@ -1,5 +1,6 @@
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { LabError } from '@lab/core';
 import type { ClusterState } from './model.js';
 
 /** Write `data` to `file` atomically: a temp file in the same directory, fsync, rename. */
@@ -29,6 +30,8 @@ export async function writeFileAtomic(file: string, data: string | Buffer, mode 
 export class StateStore {
   private writing: Promise<void> | undefined;
   private again = false;
+  /** Checked before every write: false once another process took the state dir over. */
+  private guard: (() => Promise<boolean>) | undefined;
 
   private constructor(
     readonly dir: string,
@@ -55,6 +58,11 @@ export class StateStore {
     return { store, fresh };
   }
 
+  /** Write only while `held()` says this process still owns the state dir (see owner-lock.ts). */
+  guardWith(held: () => Promise<boolean>): void {
+    this.guard = held;
+  }
+
   /** Absolute path of a file kept beside the state (volume bytes, certificates). */
   resolve(...parts: string[]): string {
     return path.join(this.dir, ...parts);
@@ -69,6 +77,14 @@ export class StateStore {
       try {
         do {
           this.again = false;
+          if (this.guard && !(await this.guard())) {
+            throw new LabError({
+              code: 'LAB_SIM_STATE_LOST',
+              summary: `this simulator no longer owns ${this.dir}: another process took its lock over`,
+              detail: 'the state is not written, so nothing the other owner wrote is overwritten',
+              hint: 'stop this simulator; the current owner serves the state dir',
+            });
+          }
           await writeFileAtomic(StateStore.file(this.dir), JSON.stringify(this.state));
         } while (this.again);
       } finally {
