@@ -34,15 +34,27 @@ export async function createVm(ctx: OpsContext, persona: string, a: VmAfter): Pr
   const { client } = ctx;
   const t = a.template;
   if (!t) throw new LabError({ code: 'LAB_INTERNAL', summary: `create of ${persona} without a template` });
-  const vmid = a.vmid ?? (await ctx.vmids.next(a.avoidVmids ?? []));
-  const res = await client.mutate<string>('POST', apiPath('nodes', t.node, 'qemu', String(t.vmid), 'clone'), {
-    newid: vmid,
-    name: persona,
-    full: 1,
-    pool: a.pool,
-    // The marker travels with the clone, so a VM left half-made by a failure is still found as lab's.
-    description: a.config['description'],
-  }, { alreadyDone: ALREADY_EXISTS });
+  let vmid: number;
+  let res: Awaited<ReturnType<typeof client.mutate<string>>>;
+  for (let attempt = 1; ; attempt++) {
+    vmid = a.vmid ?? (await ctx.vmids.next(a.avoidVmids ?? []));
+    try {
+      res = await client.mutate<string>('POST', apiPath('nodes', t.node, 'qemu', String(t.vmid), 'clone'), {
+        newid: vmid,
+        name: persona,
+        full: 1,
+        pool: a.pool,
+        // The marker travels with the clone, so a VM left half-made by a failure is still found as lab's.
+        description: a.config['description'],
+      }, { alreadyDone: ALREADY_EXISTS });
+      break;
+    } catch (e) {
+      // An id from cluster/nextid can be taken before the clone by another process (a second lab
+      // command on the same cluster, the web UI): PVE refuses with "config file already exists",
+      // and an id lab chose (none declared) is simply chosen again.
+      if (a.vmid !== undefined || attempt >= 5 || !isPveError(e) || !/already exists/.test(e.message)) throw e;
+    }
+  }
   if (res.status === 'done') await client.waitForTask(res.value, { title: `clone template ${t.vmid} → ${vmid} (${persona})`, ...poll(ctx, persona) });
   const read = await waitUnlocked(ctx, t.node, vmid);
   if (personaOfDescription(read.config['description']) !== persona) {
