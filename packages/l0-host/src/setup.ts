@@ -3,6 +3,7 @@ import { item, l0, type HostItem, type ItemKind } from './item.js';
 import type { LabIdentity } from './identity.js';
 import type { HostObservation } from './observe.js';
 import type { HostRequirements } from './requirements.js';
+import { roleDiffSummary } from './role-diff.js';
 
 const COMMENT = 'managed by lab (layer L0)';
 
@@ -35,7 +36,7 @@ export function roleItems(req: HostRequirements, obs: HostObservation): HostItem
     const same = have.length === privs.length && privs.every((p) => have.includes(p));
     if (!same) {
       const c = change('role', roleid, 'update', { before: { roleid, privs: have }, after, diff: [{ path: 'privs', before: have.join(','), after: privs.join(',') }], steps: [{ kind: 'api', description: `PUT /access/roles/${roleid}` }] });
-      return item({ address: at, kind: 'role', status: 'fail', code: 'LAB_L0_ROLE', summary: `role ${roleid} has other privileges than lab needs`, change: c });
+      return item({ address: at, kind: 'role', status: 'fail', code: 'LAB_L0_ROLE', summary: roleDiffSummary(roleid, have, privs, obs.version), change: c });
     }
     return item({ address: at, kind: 'role', status: 'ok', code: 'LAB_L0_OK', summary: `role ${roleid} is up to date`, change: change('role', roleid, 'noop', { before: after, after, reason: privs.join(',') }) });
   });
