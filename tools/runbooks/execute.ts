@@ -99,7 +99,7 @@ export interface RunningSim {
  * power state between commands, and `pvesh` has an API to talk to.
  */
 export async function startSim(shell: Shell): Promise<RunningSim> {
-  const child: ChildProcess = spawn(process.execPath, [LAB_BIN, 'sim', 'start', '--guests', 'none'], { cwd: shell.root, env: shell.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [LAB_BIN, 'sim', 'start', '--guests', 'none', '--timing', 'fast'], { cwd: shell.root, env: shell.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout?.on('data', (d: Buffer) => (log += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (log += d.toString()));

@@ -29,7 +29,7 @@ interface Info {
 }
 
 export async function startSimProcess(root: string): Promise<SimProcess> {
-  const child: ChildProcess = spawn(process.execPath, [join(WORKSPACE, 'packages/cli/bin/lab.mjs'), 'sim', 'start', '--root', root, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [join(WORKSPACE, 'packages/cli/bin/lab.mjs'), 'sim', 'start', '--timing', 'fast', '--root', root, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
   const info = await new Promise<Info>((resolve, reject) => {

@@ -15,6 +15,9 @@ interface SimInfo {
   adminToken: { id: string; secret: string };
   jumpHost: { host: string; port: number; knownHostsLine: string };
   pid: number;
+  timing: string;
+  pveVersion: string;
+  rootPasswordFile: string;
 }
 
 /** GET over HTTPS trusting only the simulator's own certificate (pinned, never unverified). */
@@ -59,6 +62,9 @@ describe('lab sim start', () => {
       const endpoint = JSON.parse(readFileSync(join(state, 'endpoint.json'), 'utf8'));
       expect(endpoint).toMatchObject({ url: info.url, fingerprint: info.fingerprint, pid: child.pid });
       expect(info.jumpHost.knownHostsLine).toMatch(/^\[127\.0\.0\.1\]:\d+ ssh-ed25519 /);
+      // realistic timing unless --timing fast; the root password is a file ticket clients read
+      expect(info).toMatchObject({ timing: 'realistic', pveVersion: '8.4.1', rootPasswordFile: join(state, 'root-password') });
+      expect(readFileSync(info.rootPasswordFile, 'utf8').trim()).not.toBe('');
     } finally {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));

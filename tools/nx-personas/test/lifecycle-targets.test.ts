@@ -52,7 +52,7 @@ describe('nx run <persona>:drift|up|down on a scratch lab', () => {
     const base = mkdtempSync(join(tmpdir(), 'lab-nx-up-'));
     const s = await createScratchLab({ from: WORKSPACE, to: join(base, 'lab'), identityFile: join(base, 'age.key'), sshKeyFile: join(base, 'id_ed25519'), edit: (doc) => doc.setIn(['proxmox', 'guests'], 'none') });
     env = { ...nxEnv, LAB_ROOT: s.root, LAB_AGE_KEY_FILE: s.identityFile };
-    const child = spawn(process.execPath, [join(WORKSPACE, 'packages/cli/bin/lab.mjs'), 'sim', 'start', '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(WORKSPACE, 'packages/cli/bin/lab.mjs'), 'sim', 'start', '--timing', 'fast', '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     sim = child;
     await new Promise<void>((resolve, reject) => {
       let out = '';

@@ -80,9 +80,57 @@ export function vmStatus(sim: Sim, vm: VmRecord, full: boolean): Record<string, 
       row['running-qemu'] = QEMU_VERSION;
       row['balloon'] = memoryMiB(conf) * 1024 * 1024;
       row['freemem'] = Math.max(0, (row['maxmem'] as number) - u.mem);
+      Object.assign(row, runningExtras(vm, up, u));
     }
   }
   return row;
+}
+
+/**
+ * What qemu-server's `vmstatus(full)` adds from QMP and /proc for a running VM: per-tap
+ * counters (`nics`), `query-blockstats` per drive (`blockstat`, whose byte sums are
+ * diskread/diskwrite), `query-balloon` (`ballooninfo`, only with a balloon device) and
+ * `query-proxmox-support`.
+ */
+function runningExtras(vm: VmRecord, up: number, u: ReturnType<typeof usage>): Record<string, unknown> {
+  const extras: Record<string, unknown> = {};
+  const nets = Object.keys(vm.conf).filter((k) => /^net\d+$/.test(k)).sort();
+  if (nets.length > 0) {
+    const nics: Record<string, { netin: number; netout: number }> = {};
+    nets.forEach((k, i) => {
+      // all traffic on the first NIC: the totals stay the sums of the per-tap counters
+      nics[`tap${vm.vmid}i${k.slice(3)}`] = i === 0 ? { netin: u.netin, netout: u.netout } : { netin: 0, netout: 0 };
+    });
+    extras['nics'] = nics;
+  }
+  const drives = drivesOf(vm.conf).filter(({ drive }) => drive.file !== 'none');
+  const blockstat: Record<string, Record<string, unknown>> = {};
+  drives.forEach(({ key, drive }, i) => {
+    const first = i === 0 && !isCdrom(drive);
+    const rd = first ? u.diskread : 0;
+    const wr = first ? u.diskwrite : 0;
+    blockstat[key] = {
+      rd_bytes: rd, wr_bytes: wr, rd_operations: Math.floor(rd / 4096), wr_operations: Math.floor(wr / 4096),
+      rd_merged: 0, wr_merged: 0, flush_operations: first ? up : 0, rd_total_time_ns: rd * 10, wr_total_time_ns: wr * 20,
+      flush_total_time_ns: first ? up * 1000 : 0, failed_rd_operations: 0, failed_wr_operations: 0, failed_flush_operations: 0,
+      failed_unmap_operations: 0, invalid_rd_operations: 0, invalid_wr_operations: 0, invalid_flush_operations: 0,
+      invalid_unmap_operations: 0, unmap_bytes: 0, unmap_operations: 0, unmap_merged: 0, unmap_total_time_ns: 0,
+      account_failed: true, account_invalid: true, idle_time_ns: 1_000_000_000, timed_stats: [],
+    };
+  });
+  extras['blockstat'] = blockstat;
+  if (vm.conf['balloon'] !== '0') {
+    const max = memoryMiB(vm.conf) * 1024 * 1024;
+    extras['ballooninfo'] = {
+      actual: max, max_mem: max, total_mem: max, free_mem: Math.max(0, max - u.mem),
+      mem_swapped_in: 0, mem_swapped_out: 0, major_page_faults: 120 + up, minor_page_faults: 90_000 + up * 50, last_update: Math.max(0, up - 1),
+    };
+  }
+  extras['proxmox-support'] = {
+    'backup-fleecing': true, 'backup-max-workers': true, 'pbs-dirty-bitmap': true, 'pbs-dirty-bitmap-migration': true,
+    'pbs-dirty-bitmap-savevm': true, 'pbs-library-version': '1.5.1 (UNKNOWN)', 'pbs-masterkey': true, 'query-bitmap-info': true,
+  };
+  return extras;
 }
 
 /** `GET …/status/current`: the full row plus `ha` and `agent`. */

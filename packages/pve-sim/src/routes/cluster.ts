@@ -31,8 +31,9 @@ function vmResource(sim: Sim, vmid: string, principal: string): Record<string, u
       disk: 0,
       netin: s['netin'],
       netout: s['netout'],
-      diskread: s['diskread'],
-      diskwrite: s['diskwrite'],
+      // pvestatd sends 0 for a stopped VM (no QMP blockstats to ask)
+      diskread: status === 'running' ? (s['diskread'] ?? 0) : 0,
+      diskwrite: status === 'running' ? (s['diskwrite'] ?? 0) : 0,
       uptime: status === 'running' ? s['uptime'] : 0,
     });
   }

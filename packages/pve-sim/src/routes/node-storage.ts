@@ -30,7 +30,7 @@ export function storageRow(sim: Sim, node: string, id: string): Record<string, u
   };
 }
 
-function contentRow(v: VolumeRecord): Record<string, unknown> {
+function contentRow(sim: Sim, v: VolumeRecord): Record<string, unknown> {
   const row: Record<string, unknown> = { volid: volid(v), content: v.content, format: v.format, size: v.size, ctime: v.ctime };
   if (v.vmid !== undefined) row['vmid'] = v.vmid;
   if (v.content === 'backup') {
@@ -38,7 +38,9 @@ function contentRow(v: VolumeRecord): Record<string, unknown> {
     if (v.notes) row['notes'] = v.notes.split('\n')[0];
     if (v.protected) row['protected'] = 1;
   }
-  if (v.content === 'images' && v.parent) row['parent'] = v.parent;
+  // Only file-based plugins report a linked clone's base (qcow2 backing file); LvmThinPlugin's
+  // list_images never sets `parent`, though the thin volume is a snapshot of the base.
+  if (v.content === 'images' && v.parent && sim.state.storage[v.storage]?.type !== 'lvmthin') row['parent'] = v.parent;
   return row;
 }
 
@@ -155,7 +157,7 @@ export const nodeStorageRoutes: readonly Route[] = [
         .filter((v) => vmid === undefined || v.vmid === vmid)
         .filter((v) => canAccessVolume(sim, principal, volid(v)))
         .sort((a, b) => compareCaseless(volid(a), volid(b)))
-        .map(contentRow);
+        .map((v) => contentRow(sim, v));
     },
   },
   {
