@@ -150,6 +150,35 @@ describe('owner lock of a simulator state dir', () => {
   });
 });
 
+describe('a node that loses power and boots again', () => {
+  it('its VMs die with it, read unknown meanwhile, and only the onboot ones start again; nothing else is lost', async () => {
+    const t = await startTestSim({ nodes: 2 });
+    try {
+      for (const [vmid, onboot] of [[201, '1'], [202, '0']] as const) {
+        await t.wait(await t.data('POST', '/nodes/pve2/qemu', { body: { vmid, name: `vm${vmid}`, scsi0: 'local-lvm:1', agent: '1', onboot } }));
+        await t.wait(await t.data('POST', `/nodes/pve2/qemu/${vmid}/status/start`));
+      }
+      const r = await t.call('POST', '/_sim/nodes/pve2/down', { auth: 'none', body: { down: true, powerLoss: true }, headers: { Authorization: `Bearer ${t.sim.controlToken}` } });
+      expect(r.status).toBe(200);
+      const rows = await t.data('GET', '/cluster/resources', { query: 'type=vm' });
+      expect(rows.filter((x: { node: string }) => x.node === 'pve2').map((x: { status: string; cpu?: number }) => [x.status, x.cpu])).toEqual([
+        ['unknown', undefined],
+        ['unknown', undefined],
+      ]);
+      await t.sim.faults.setNodeDown('pve2', false, { powerLoss: true });
+      const tasks = await t.data('GET', '/nodes/pve2/tasks', { query: 'source=all&typefilter=qmstart&userfilter=root@pam' });
+      const boot = tasks.find((x: { id: string; user: string }) => x.id === '201' && x.user === 'root@pam');
+      expect(boot).toBeDefined();
+      await t.wait(boot.upid);
+      expect((await t.data('GET', '/nodes/pve2/qemu/201/status/current')).status).toBe('running');
+      expect((await t.data('GET', '/nodes/pve2/qemu/202/status/current')).status).toBe('stopped');
+      expect(await t.data('GET', '/nodes/pve2/qemu/202/config')).toMatchObject({ name: 'vm202', onboot: 0 });
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('sharing one running simulator (endpoint.json + client leases)', () => {
   it('a client attaches while the owner publishes; the owner waits for the lease before it stops', async () => {
     const t = await startTestSim();

@@ -137,11 +137,35 @@ export class Sim {
     if (vm) vm.runtime.agentReadyAt = this.now() + ms;
   }
 
-  async setNodeDown(node: string, down: boolean): Promise<void> {
+  /**
+   * Take a node off the cluster network, or back. With `powerLoss` going down is a power cut:
+   * its running VMs die with it (their records say stopped, their guests are stopped), and
+   * coming back is a boot: the VMs with `onboot: 1` start again, their agents answering only
+   * after the boot delay, as pve-guests' `startall` does. Without it the node is only
+   * unreachable and its VMs keep running. Configs, disks and tasks are kept either way.
+   */
+  async setNodeDown(node: string, down: boolean, opts: { powerLoss?: boolean } = {}): Promise<void> {
     const rec = this.state.nodes[node];
     if (!rec) fail(`no such node '${node}'`);
+    const wasDown = rec.down === true;
     rec.down = down;
     if (!down) rec.bootedAt = this.now();
+    if (opts.powerLoss && down && !wasDown) {
+      for (const vm of Object.values(this.state.vms)) {
+        if (vm.node !== node || vm.runtime.status === 'stopped') continue;
+        try {
+          await this.guests.stop(vm.vmid);
+        } catch {
+          // a guest that is already gone died with the node all the same
+        }
+        const { status: _s, pid: _p, startedAt: _st, agentReadyAt: _a, addresses: _ad, ...rest } = vm.runtime;
+        vm.runtime = { ...rest, status: 'stopped', changedAt: this.now() };
+      }
+    }
+    if (opts.powerLoss && !down && wasDown) {
+      const { bootOnNode } = await import('../qemu/onboot.js');
+      bootOnNode(this, node);
+    }
     await this.save();
   }
 

@@ -95,7 +95,7 @@ export function createControlHandler(sim: Sim, token: string) {
         f.delayAgent(Number(input['ms'] ?? 0), num(input['vmid']));
         send(res, 200, { ok: true });
       } else if (method === 'POST' && (m = /^\/_sim\/nodes\/([^/]+)\/down$/.exec(path))) {
-        await f.setNodeDown(m[1]!, input['down'] !== false);
+        await f.setNodeDown(m[1]!, input['down'] !== false, { powerLoss: input['powerLoss'] === true });
         send(res, 200, { ok: true });
       } else if (method === 'POST' && path === '/_sim/task-status-delay') {
         f.taskStatusDelayMs = Number(input['ms'] ?? 0);

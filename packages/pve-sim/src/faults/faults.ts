@@ -117,8 +117,9 @@ export class FaultController {
     this.sim().faultDelayAgent(ms, vmid);
   }
 
-  setNodeDown(node: string, down: boolean): Promise<void> {
-    return this.sim().setNodeDown(node, down);
+  /** Node unreachable (VMs keep running), or with `powerLoss` a power cut and a boot (onboot VMs start). */
+  setNodeDown(node: string, down: boolean, opts: { powerLoss?: boolean } = {}): Promise<void> {
+    return this.sim().setNodeDown(node, down, opts);
   }
 
   setResourcesLag(ms: number): void {

@@ -16,7 +16,8 @@ export function versionInfo(sim: Sim): Record<string, string> {
 function vmResource(sim: Sim, vmid: string, principal: string): Record<string, unknown> | undefined {
   const vm = sim.state.vms[vmid]!;
   if (!sim.access.has(principal, `/vms/${vmid}`, ['VM.Audit'])) return undefined;
-  const status = broadcastStatus(sim, vm);
+  // pvestatd of an offline node sends nothing: its VMs read `unknown`, without figures
+  const status = sim.state.nodes[vm.node]?.down ? 'unknown' : broadcastStatus(sim, vm);
   const row: Record<string, unknown> = { id: `qemu/${vmid}`, type: 'qemu', vmid: vm.vmid, node: vm.node, status };
   if (status !== 'unknown') {
     const s = vmStatus(sim, vm, true);
