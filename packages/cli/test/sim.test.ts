@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { WORKSPACE } from './_harness.js';
+import { lab, WORKSPACE } from './_harness.js';
 
 interface SimInfo {
   url: string;
@@ -71,5 +71,32 @@ describe('lab sim start', () => {
     }
     expect(existsSync(join(state, 'endpoint.json'))).toBe(false);
     expect(stderr).toContain('SIGTERM: stopping the simulator');
+  }, 90_000);
+
+  it('--pve 9.1 speaks Proxmox VE 9.1; an unknown release is refused with what is spoken', async () => {
+    const state = mkdtempSync(join(tmpdir(), 'lab-sim9-'));
+    const child = spawn(process.execPath, [join(WORKSPACE, 'packages/cli/bin/lab.mjs'), 'sim', 'start', '--guests', 'none', '--pve', '9.1', '--timing', 'fast', '--state', state, '--json'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const info = await new Promise<SimInfo>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (c: Buffer) => {
+          out += c.toString();
+          const nl = out.indexOf('\n');
+          if (nl >= 0) resolve(JSON.parse(out.slice(0, nl)) as SimInfo);
+        });
+        child.on('exit', (code) => reject(new Error(`sim exited ${code}`)));
+      });
+      expect(info).toMatchObject({ pveVersion: '9.1.1', timing: 'fast' });
+      expect(JSON.parse((await get(info, '/api2/json/version')).body).data).toMatchObject({ version: '9.1.1', release: '9.1' });
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+    const bad = await lab('sim', 'start', '--guests', 'none', '--pve', '7.4', '--state', mkdtempSync(join(tmpdir(), 'lab-sim7-')));
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("LAB_SIM_PVE_VERSION");
+    expect(bad.stderr).toContain("the simulator does not speak Proxmox VE '7.4'");
   }, 90_000);
 });
