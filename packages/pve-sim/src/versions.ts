@@ -17,6 +17,8 @@ export interface PveRelease {
   readonly repoid: string;
   /** Node status `kversion` and `current-kernel.release`. */
   readonly kernel: { readonly release: string; readonly version: string };
+  /** pve-qemu-kvm: `running-qemu`, `meta: creation-qemu=`, and the `running-machine` suffix. */
+  readonly qemu: { readonly version: string; readonly machine: string };
   readonly privileges: PrivilegeCatalogue;
   /**
    * Privileges that let a caller run an agent command: any one of them (9.x: the command's
@@ -47,6 +49,7 @@ const PVE_8_4: PveRelease = {
   major: 8,
   repoid: '2a5fa54a8503f96d',
   kernel: { release: '6.8.12-9-pve', version: '#1 SMP PREEMPT_DYNAMIC PMX 6.8.12-9 (2025-03-16T19:18Z)' },
+  qemu: { version: '9.2.0', machine: '9.2+pve1' },
   privileges: privilegeCatalogue(8),
   agentPrivileges: () => ['VM.Monitor'],
   tagsNormalisedAtCreate: false,
@@ -58,6 +61,7 @@ const PVE_9_1: PveRelease = {
   major: 9,
   repoid: '42db4a6cf33dac83',
   kernel: { release: '6.17.2-1-pve', version: '#1 SMP PREEMPT_DYNAMIC PMX 6.17.2-1 (2025-10-21T11:55Z)' },
+  qemu: { version: '10.1.2', machine: '10.1+pve0' },
   privileges: privilegeCatalogue(9),
   agentPrivileges: (command) => AGENT_9[command] ?? ['VM.GuestAgent.Audit', 'VM.GuestAgent.Unrestricted'],
   tagsNormalisedAtCreate: true,

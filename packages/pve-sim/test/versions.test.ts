@@ -42,6 +42,15 @@ describe('Proxmox VE 8.4 and 9.1 side by side', () => {
     expect((await sims['8.4'].data('GET', '/nodes/pve/status')).kversion).toMatch(/^Linux 6\.8\./);
   });
 
+  it('QEMU: 9.2 on 8.4, 10.1 on 9.1 (running-qemu, running-machine, creation-qemu)', async () => {
+    for (const [r, qemu, machine] of [['8.4', '9.2.0', 'pc-i440fx-9.2+pve1'], ['9.1', '10.1.2', 'pc-i440fx-10.1+pve0']] as const) {
+      const t = sims[r];
+      await runningVm(t, 150);
+      expect(await t.data('GET', '/nodes/pve/qemu/150/status/current')).toMatchObject({ 'running-qemu': qemu, 'running-machine': machine });
+      expect((await t.data('GET', '/nodes/pve/qemu/150/config')).meta).toMatch(new RegExp(`^creation-qemu=${qemu.replace(/\./g, '\\.')},ctime=`));
+    }
+  });
+
   it('built-in roles: 9.x has VM.GuestAgent.* and VM.Replicate where 8.4 has VM.Monitor', async () => {
     const roles = async (t: TestSim) => new Map<string, string[]>((await t.data('GET', '/access/roles')).map((r: { roleid: string; privs: string }) => [r.roleid, r.privs.split(',')]));
     const r8 = await roles(sims['8.4']);

@@ -13,7 +13,6 @@ import { uriUnescape } from '../util/_list.js';
 import { removeVolume, volid } from '../storage/volumes.js';
 import { addVmToPool } from '../routes/pools.js';
 import { doStart } from './power.js';
-import { QEMU_VERSION } from './status.js';
 import { startRestore } from './restore.js';
 
 /** Parameters of `POST /qemu` that are not config keys. */
@@ -121,7 +120,7 @@ export function createVm(sim: Sim, principal: string, node: string, params: Para
           const final: ConfigSection = {};
           for (const [k, v] of Object.entries(conf)) final[k] = k === 'description' ? normaliseDescription(v) : v;
           if (final['description'] === '') delete final['description'];
-          final['meta'] = `creation-qemu=${QEMU_VERSION},ctime=${sim.nowS()}`;
+          final['meta'] = `creation-qemu=${sim.options.pve.qemu.version},ctime=${sim.nowS()}`;
           let allocated: Awaited<ReturnType<typeof createDisks>>['allocated'] = [];
           try {
             const res = await createDisks(

@@ -3,12 +3,11 @@ import type { VmRecord } from '../state/model.js';
 import { bootOrder, cpuCount, drivesOf, agentEnabled, isCdrom, memoryMiB } from './vmconf.js';
 import { parseSize } from '../util/_size.js';
 
-export const QEMU_VERSION = '9.2.0';
-
-export function runningMachine(vm: VmRecord): string {
+/** `running-machine`: the newest machine version of the release's QEMU, i440fx unless q35. */
+export function runningMachine(sim: Sim, vm: VmRecord): string {
   const machine = vm.conf['machine'] ?? '';
   const kind = /q35/.test(machine) ? 'q35' : 'i440fx';
-  return `pc-${kind}-9.2+pve1`;
+  return `pc-${kind}-${sim.options.pve.qemu.machine}`;
 }
 
 /** `bootdisk_size`: size of the first boot disk (boot order first, else the first disk). */
@@ -76,8 +75,8 @@ export function vmStatus(sim: Sim, vm: VmRecord, full: boolean): Record<string, 
     if (running) {
       row['diskread'] = u.diskread;
       row['diskwrite'] = u.diskwrite;
-      row['running-machine'] = runningMachine(vm);
-      row['running-qemu'] = QEMU_VERSION;
+      row['running-machine'] = runningMachine(sim, vm);
+      row['running-qemu'] = sim.options.pve.qemu.version;
       row['balloon'] = memoryMiB(conf) * 1024 * 1024;
       row['freemem'] = Math.max(0, (row['maxmem'] as number) - u.mem);
       Object.assign(row, runningExtras(vm, up, u));
