@@ -54,3 +54,17 @@ describe('waiting for the owner of the embedded lab', () => {
     }
   });
 });
+
+describe('attaching to a simulator of another release', () => {
+  it('warns that lab.yaml asks for another release than the running one speaks', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lab-embedded-pve-'));
+    const lock = await acquireOwnerLock(dir, 'lab sim start');
+    await publishEndpoint(dir, lock.holder, INFO);
+    const reporter = createMemoryReporter();
+    const sim = await startEmbedded({ stateDir: dir, nodes: 1, guests: 'none', reporter, pve: '9.1' });
+    const warnings = reporter.events.flatMap((e) => (e.type === 'diagnostic' ? [e.diagnostic] : []));
+    expect(warnings).toEqual([expect.objectContaining({ code: 'LAB_SIM_PVE_MISMATCH', summary: 'lab.yaml asks for Proxmox VE 9.1, but the running simulator speaks 8.4.1' })]);
+    await sim.close();
+    await lock.release();
+  });
+});

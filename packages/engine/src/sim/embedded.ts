@@ -90,6 +90,17 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
     if (attached) {
       const ep = attached.endpoint;
       options.reporter.emit({ type: 'log', level: 'info', message: `using the embedded lab served by ${sim.describeHolder(ep.owner)} at ${ep.url}` });
+      if (options.pve !== undefined && !`${ep.pveVersion}.`.startsWith(`${options.pve}.`)) {
+        options.reporter.emit({
+          type: 'diagnostic',
+          diagnostic: {
+            severity: 'warning',
+            code: 'LAB_SIM_PVE_MISMATCH',
+            summary: `lab.yaml asks for Proxmox VE ${options.pve}, but the running simulator speaks ${ep.pveVersion}`,
+            hint: `stop it (kill ${ep.owner.pid}) and run the command again, or start it with \`lab sim start --pve ${options.pve}\``,
+          },
+        });
+      }
       const { pid: _pid, owner: _owner, ...info } = ep;
       return { ...info, shared: true, close: () => attached.release() };
     }
