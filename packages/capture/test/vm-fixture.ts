@@ -39,6 +39,8 @@ export async function startVmFixture(opts: { guests?: GuestBackend } = {}): Prom
     seed: 'capture-vm',
     timing: 'fast',
     clock: () => Date.now() + offset,
+    // LAB_TEST_PVE=9.1 runs the suite against the simulator speaking that release
+    ...(process.env.LAB_TEST_PVE ? { pve: process.env.LAB_TEST_PVE } : {}),
   });
   const client = createPveClient({ url: sim.url, fingerprint: sim.fingerprint, auth: { kind: 'token', tokenId: sim.adminToken.id, secret: new Secret(sim.adminToken.secret) }, retry: { baseDelayMs: 2, maxDelayMs: 10 } });
   await client.put('/storage/local', { content: 'iso,vztmpl,backup,import,snippets' });

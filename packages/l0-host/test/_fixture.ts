@@ -95,7 +95,7 @@ export async function startFixture(opts: { personas?: Record<string, string>; si
   }
   const lab = await loadLab(root);
   const store = openSecretStore({ root, recipients: [recipient], identityFile });
-  const sim = await startSimulator({ stateDir: path.join(base, 'sim'), guests: createNoneBackend(), nodes: ['pve1', 'pve2', 'pve3'], seed: 'l0', timing: 'fast', ...opts.sim });
+  const sim = await startSimulator({ stateDir: path.join(base, 'sim'), guests: createNoneBackend(), nodes: ['pve1', 'pve2', 'pve3'], seed: 'l0', timing: 'fast', ...(process.env.LAB_TEST_PVE ? { pve: process.env.LAB_TEST_PVE } : {}), ...opts.sim });
   const clients: PveClient[] = [];
   const make = (tokenId: string, secret: Secret<string>, extra: Partial<PveClientOptions> = {}): PveClient => {
     const c = createPveClient({ url: sim.url, fingerprint: sim.fingerprint, auth: { kind: 'token', tokenId, secret }, retry: { baseDelayMs: 5, maxDelayMs: 20 }, ...extra });

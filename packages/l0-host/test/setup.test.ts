@@ -111,7 +111,7 @@ describe('L0 on a fresh site', () => {
     expect(report.ok).toBe(true);
     expect(report.exitCode).toBe(0);
     const text = renderHostReport(report);
-    expect(text).toContain('✓ Proxmox VE 8.4.1');
+    expect(text).toContain(`✓ Proxmox VE ${f.sim.version}`);
     expect(text).toContain('Host ready');
     expect(JSON.parse(JSON.stringify(report)).items.length).toBe(report.items.length);
   });

@@ -64,7 +64,7 @@ describe.each(['8.4', '9.1'])('L0 on Proxmox VE %s', (pve) => {
 
 describe('an 8.x lab on a cluster upgraded to 9.x', () => {
   it('check names what the 8.x-era role lacks; apply brings it to the 9.x set', async () => {
-    const f = await startFixture();
+    const f = await startFixture({ sim: { pve: '8.4' } });
     cleanups.push(() => f.close());
     await applyWith(f, f.admin());
     // The "upgrade": the same cluster state, now served as 9.1.

@@ -86,7 +86,7 @@ export async function startFixture(yaml: string, nodes = ['pve1']): Promise<Fixt
   const base = await mkdtemp(path.join(tmpdir(), 'lab-l1-'));
   const root = path.join(base, 'lab');
   await mkdir(root, { recursive: true });
-  const sim = await startSimulator({ stateDir: path.join(base, 'sim'), guests: createNoneBackend(), nodes, seed: 'l1', timing: 'fast' });
+  const sim = await startSimulator({ stateDir: path.join(base, 'sim'), guests: createNoneBackend(), nodes, seed: 'l1', timing: 'fast', ...(process.env.LAB_TEST_PVE ? { pve: process.env.LAB_TEST_PVE } : {}) });
   const client = createPveClient({ url: sim.url, fingerprint: sim.fingerprint, auth: { kind: 'token', tokenId: sim.adminToken.id, secret: new Secret(sim.adminToken.secret) }, retry: { baseDelayMs: 5, maxDelayMs: 20 } });
   await client.put('/storage/local', { content: 'iso,vztmpl,backup,import' });
   const reporter = createMemoryReporter();

@@ -81,6 +81,8 @@ export async function startL2(opts: { guests?: GuestBackend; sim?: Partial<Simul
     nodes: lab.site.site.nodes.map((n) => ({ name: n.name, cpus: n.cores, memory: n.memory })),
     seed: 'l2',
     timing: 'fast',
+    // LAB_TEST_PVE=9.1 runs the suite against the simulator speaking that release
+    ...(process.env.LAB_TEST_PVE ? { pve: process.env.LAB_TEST_PVE } : {}),
     ...opts.sim,
   });
   const client = createPveClient({ url: sim.url, fingerprint: sim.fingerprint, auth: { kind: 'token', tokenId: sim.adminToken.id, secret: new Secret(sim.adminToken.secret) }, retry: { baseDelayMs: 2, maxDelayMs: 10 } });

@@ -18,7 +18,7 @@ export interface TestSim {
 /** An in-process simulator on loopback with the record-only guest backend and fast timing. */
 export async function startTestSim(opts: Partial<SimulatorOptions> = {}): Promise<TestSim> {
   const dir = await mkdtemp(path.join(tmpdir(), 'lab-pve-'));
-  const sim = await startSimulator({ stateDir: dir, guests: createNoneBackend(), seed: 'pve-client', timing: 'fast', ...opts });
+  const sim = await startSimulator({ stateDir: dir, guests: createNoneBackend(), seed: 'pve-client', timing: 'fast', ...(process.env.LAB_TEST_PVE ? { pve: process.env.LAB_TEST_PVE } : {}), ...opts });
   const events: SimEvent[] = [];
   sim.engine.on((e) => events.push(e));
   const clients: PveClient[] = [];

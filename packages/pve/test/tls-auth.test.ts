@@ -31,14 +31,14 @@ async function failure(p: Promise<unknown>): Promise<PveError> {
 describe('pinned TLS', () => {
   it('talks to the simulator over HTTPS pinned to its self-signed certificate', async () => {
     const v = await t.admin().version();
-    expect(v.release).toBe('8.4');
+    expect(v.version).toBe(t.sim.version);
   });
 
   it('accepts the pin in any case and without colons', async () => {
     const bare = t.sim.fingerprint!.replace(/:/g, '').toLowerCase();
     expect(normalizeFingerprint(bare)).toBe(t.sim.fingerprint);
     const c = t.admin({ fingerprint: bare });
-    expect((await c.version()).major).toBe(8);
+    expect((await c.version()).version).toBe(t.sim.version);
   });
 
   it('refuses a wrong fingerprint with LAB_PVE_TLS_PIN showing expected and got, before sending credentials', async () => {

@@ -92,6 +92,7 @@ const start = defineCommand({
       ...(args.http ? { https: false } : {}),
     });
     if (sim.shared) {
+      await sim.close();
       throw new LabError({
         code: 'LAB_SIM_RUNNING',
         summary: `a simulator already serves this state dir at ${sim.url}`,

@@ -109,6 +109,9 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
       lock = await sim.acquireOwnerLock(options.stateDir, purpose());
     } catch (err) {
       if (!isLabError(err) || err.code !== 'LAB_SIM_STATE_BUSY' || Date.now() > deadline) throw err;
+      // Another host's lock will not go away by waiting here.
+      const holder = await sim.readLockHolder(join(options.stateDir, sim.OWNER_LOCK));
+      if (holder && sim.holderState(holder) === 'remote') throw err;
       // The owner is starting (guest image, guests) and has not published its endpoint yet.
       if (!told) {
         told = true;
