@@ -118,7 +118,7 @@ async function serve(opts: SimulatorOptions, host: string, lock: OwnerLock): Pro
   const resolved: ResolvedOptions = {
     pve,
     timing: resolveTiming(opts.timing),
-    compat: { ...DEFAULT_COMPAT, version: pve.version, ...opts.compat },
+    compat: { ...DEFAULT_COMPAT, version: pve.version, unifiedAuthFailure: pve.unifiedAuthFailure, ...opts.compat },
     hostDns: opts.hostDns ?? { search: 'lab.internal', servers: ['192.168.100.1'] },
     downloadCa: opts.downloadCa,
     standInImages: opts.standInImages ?? [],

@@ -27,6 +27,13 @@ export interface PveRelease {
   agentPrivileges(command: string): readonly string[];
   /** qemu-server 9 normalises `tags` at create too (split, lower-case, de-duplicate, sort). */
   readonly tagsNormalisedAtCreate: boolean;
+  /**
+   * pve-manager 9.1: `/cluster/resources` lists SDN zones (and fabrics) as `type: network` rows
+   * (`network/<node>/zone/localnetwork`), and no `sdn` rows for nodes that send them.
+   */
+  readonly networkResources: boolean;
+  /** pve-manager 8.4.17 / 9.1.5: every ticket or token failure is `401 Authentication failed!`. */
+  readonly unifiedAuthFailure: boolean;
 }
 
 /** qemu-server 9's per-command guest-agent privileges (API2/Qemu/Agent.pm). */
@@ -53,6 +60,8 @@ const PVE_8_4: PveRelease = {
   privileges: privilegeCatalogue(8),
   agentPrivileges: () => ['VM.Monitor'],
   tagsNormalisedAtCreate: false,
+  networkResources: false,
+  unifiedAuthFailure: false,
 };
 
 const PVE_9_1: PveRelease = {
@@ -65,6 +74,8 @@ const PVE_9_1: PveRelease = {
   privileges: privilegeCatalogue(9),
   agentPrivileges: (command) => AGENT_9[command] ?? ['VM.GuestAgent.Audit', 'VM.GuestAgent.Unrestricted'],
   tagsNormalisedAtCreate: true,
+  networkResources: true,
+  unifiedAuthFailure: false,
 };
 
 export const PVE_RELEASES: readonly PveRelease[] = [PVE_8_4, PVE_9_1];
@@ -92,5 +103,9 @@ export function pveRelease(spec: string = DEFAULT_PVE): PveRelease {
       hint: `choose one of ${known}, e.g. \`lab sim start --pve ${PVE_RELEASES.at(-1)!.release}\` or proxmox.version: '${PVE_RELEASES.at(-1)!.release}' in lab.yaml`,
     });
   }
-  return m[3] === undefined ? found : { ...found, version: `${m[1]}.${m[2]}.${m[3]}` };
+  if (m[3] === undefined) return found;
+  const patch = Number(m[3]);
+  // the unified 401 text arrived in pve-manager 8.4.17 and 9.1.5 (commits d3973e63, 26c10a2e)
+  const unified = (found.major === 8 && patch >= 17) || (found.major === 9 && patch >= 5);
+  return { ...found, version: `${m[1]}.${m[2]}.${m[3]}`, unifiedAuthFailure: unified };
 }

@@ -98,7 +98,8 @@ describe('pools', () => {
 
 describe('tasks', () => {
   it('lists finished tasks by default, running ones with source=active, with total', async () => {
-    const slow = await startTestSim({ timing: { taskTypeMs: { qmcreate: 200 } } });
+    // long enough that the second create is still running when listed, even on a loaded machine
+    const slow = await startTestSim({ timing: { taskTypeMs: { qmcreate: 3_000 } } });
     try {
       const done = await slow.wait(await slow.data('POST', '/nodes/pve/qemu', { body: 'vmid=100' }));
       expect(done.exitstatus).toBe('OK');

@@ -113,6 +113,30 @@ describe('Proxmox VE 8.4 and 9.1 side by side', () => {
   });
 });
 
+describe('inventory and errors that changed within the releases', () => {
+  it('cluster/resources: 8.4 lists the localnetwork zone as sdn rows, 9.1 as network rows', async () => {
+    const types = async (t: TestSim, query?: string) => (await t.data('GET', '/cluster/resources', query ? { query } : {})).filter((r: { type: string }) => r.type === 'sdn' || r.type === 'network');
+    expect(await types(sims['8.4'])).toEqual([{ id: 'sdn/pve/localnetwork', type: 'sdn', sdn: 'localnetwork', node: 'pve', status: 'ok' }]);
+    expect(await types(sims['9.1'])).toEqual([{ id: 'network/pve/zone/localnetwork', type: 'network', 'network-type': 'zone', network: 'localnetwork', node: 'pve', status: 'ok' }]);
+    expect(await types(sims['9.1'], 'type=sdn')).toEqual([]);
+  });
+
+  it('a bad token secret: the old reason before pve-manager 8.4.17 / 9.1.5, "Authentication failed!" from them on', async () => {
+    const bad = (t: TestSim) => t.call('GET', '/version', { auth: { token: `PVEAPIToken=${t.sim.adminToken.id}=00000000-0000-0000-0000-000000000000` } });
+    expect((await bad(sims['9.1'])).reason).toBe('invalid token value!');
+    for (const pve of ['9.1.5', '8.4.17']) {
+      const t = await startTestSim({ pve });
+      try {
+        expect((await t.data('GET', '/version')).version).toBe(pve);
+        const r = await bad(t);
+        expect([r.status, r.reason]).toEqual([401, 'Authentication failed!']);
+      } finally {
+        await t.close();
+      }
+    }
+  });
+});
+
 describe('choosing the release', () => {
   it('an 8.4 lab restarted as 9.1 reads its custom roles without the privileges 9.x dropped', async () => {
     const t = await startTestSim();

@@ -81,10 +81,17 @@ export function clusterResources(sim: Sim, principal: string, type: string | und
       }
     }
   }
-  if (!type || type === 'sdn') {
+  // 9.1 nodes broadcast `network` status instead, so their `sdn` rows are suppressed; the
+  // `network` rows (no `type` filter selects them) carry the default localnetwork zone.
+  if ((!type || type === 'sdn') && !sim.options.pve.networkResources) {
     for (const node of Object.keys(sim.state.nodes)) {
       if (!sim.access.has(principal, '/sdn/zones/localnetwork', ['SDN.Audit', 'SDN.Use'], true)) continue;
       rows.push({ id: `sdn/${node}/localnetwork`, type: 'sdn', sdn: 'localnetwork', node, status: 'ok' });
+    }
+  }
+  if (!type && sim.options.pve.networkResources && sim.access.has(principal, '/sdn/zones/localnetwork', ['SDN.Audit'])) {
+    for (const node of Object.keys(sim.state.nodes)) {
+      rows.push({ id: `network/${node}/zone/localnetwork`, type: 'network', 'network-type': 'zone', network: 'localnetwork', node, status: 'ok' });
     }
   }
   if (!type) {
