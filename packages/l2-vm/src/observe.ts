@@ -119,19 +119,24 @@ export async function observeVms(client: PveClient, scope: ObserveScope): Promis
     if (persona) candidates.set(vm.vmid, { vm, persona });
   }
   const list = [...candidates.values()];
-  const reads = await pool(list, scope.concurrency ?? 16, async ({ vm, persona }) => ({ vm, persona, read: await readVm(client, vm.node, vm.vmid) }));
+  // The power state comes from the node (`status/current`), not from cluster/resources: pvestatd
+  // broadcasts every 10 s, so a VM started or stopped moments ago still shows its old state there.
+  const reads = await pool(list, scope.concurrency ?? 16, async ({ vm, persona }) => {
+    const [read, status] = await Promise.all([readVm(client, vm.node, vm.vmid), liveStatus(client, vm)]);
+    return { vm, persona, read, status };
+  });
   const managed = new Map<string, ObservedVm>();
   const foreign = new Map<string, ResourceVm>();
-  for (const { vm, persona, read } of reads) {
+  for (const { vm, persona, read, status } of reads) {
     const owner = personaOfDescription(read.config['description'] ?? read.current['description']);
     if (owner === persona && !managed.has(persona)) {
-      managed.set(persona, { persona, vmid: vm.vmid, node: vm.node, status: vm.status, config: read.config, current: read.current, pending: read.pending, digest: read.digest });
+      managed.set(persona, { persona, vmid: vm.vmid, node: vm.node, status, config: read.config, current: read.current, pending: read.pending, digest: read.digest });
     } else if (owner === undefined) {
       foreign.set(persona, vm);
     }
   }
   const data = await listDataVolumes(client, nodes, scope.dataStorages ?? []);
-  return { nodes, vms, managed, foreign, dataVolumes: data.volumes, unseenNodes: data.unseen, dataStorages: [...(scope.dataStorages ?? [])], calls: 1 + list.length + data.calls };
+  return { nodes, vms, managed, foreign, dataVolumes: data.volumes, unseenNodes: data.unseen, dataStorages: [...(scope.dataStorages ?? [])], calls: 1 + 2 * list.length + data.calls };
 }
 
 async function listDataVolumes(client: PveClient, nodes: readonly ResourceNode[], storages: readonly string[]): Promise<{ volumes: DataVolume[]; unseen: string[]; calls: number }> {
@@ -168,4 +173,13 @@ export function observeDesired(client: PveClient, desired: readonly DesiredVm[])
   const vmids = new Map(desired.filter((d) => d.vmid !== undefined).map((d) => [d.persona, d.vmid!]));
   const dataStorages = [...new Set(desired.flatMap((d) => d.disks.filter((x) => x.persistent).map((x) => x.storage)))].sort();
   return observeVms(client, { personas: desired.map((d) => d.persona), vmids, dataStorages });
+}
+
+/** `status/current` of one VM; the cluster/resources row's status when the node cannot say. */
+async function liveStatus(client: PveClient, vm: ResourceVm): Promise<string> {
+  try {
+    return pveString(pveRecord(await client.get(apiPath('nodes', vm.node, 'qemu', String(vm.vmid), 'status', 'current')))['status']) ?? vm.status;
+  } catch {
+    return vm.status;
+  }
 }

@@ -22,7 +22,7 @@ describe('L2 against the simulator (example personas)', () => {
     expect(hasChanges(again)).toBe(false);
     const obs = await observeVms(fx.client, { personas: fx.lab.personas.map((p) => p.name) });
     expect(obs.managed.size).toBe(fx.lab.personas.length);
-    expect(obs.calls).toBe(1 + fx.lab.personas.length);
+    expect(obs.calls).toBe(1 + 2 * fx.lab.personas.length);
     for (const p of fx.lab.personas) {
       const vm = obs.managed.get(p.name)!;
       expect(vm.status).toBe('running');
