@@ -105,7 +105,8 @@ describe('create', () => {
   });
 
   it('shows the create lock while the task runs and nextid skips taken ids', async () => {
-    const slow = await startTestSim({ timing: { taskTypeMs: { qmcreate: 150 } } });
+    // long enough that the lock is still held when read back, even on a loaded machine
+    const slow = await startTestSim({ timing: { taskTypeMs: { qmcreate: 3_000 } } });
     try {
       const upid = await slow.data('POST', '/nodes/pve/qemu', { body: 'vmid=100' });
       expect((await slow.data('GET', '/nodes/pve/qemu/100/config')).lock).toBe('create');
@@ -179,7 +180,7 @@ describe('resize, template and clone', () => {
   });
 
   it('full-clones with a name and shows lock: clone on the new VM meanwhile', async () => {
-    const slow = await startTestSim({ timing: { taskTypeMs: { qmclone: 100 } } });
+    const slow = await startTestSim({ timing: { taskTypeMs: { qmclone: 3_000 } } });
     try {
       await slow.wait(await slow.data('POST', '/nodes/pve/qemu', { body: new URLSearchParams({ vmid: '200', scsi0: 'local-lvm:4', name: 'src' }) }));
       const upid = await slow.data('POST', '/nodes/pve/qemu/200/clone', { body: 'newid=201&name=web1&full=1' });
