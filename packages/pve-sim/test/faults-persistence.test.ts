@@ -58,14 +58,18 @@ describe('fault injection', () => {
   });
 
   it('hides a fresh task from the status API for a while', async () => {
-    t.sim.faults.taskStatusDelayMs = 200;
-    const upid = await t.data('POST', '/nodes/pve/qemu/100/status/stop');
-    const early = await t.call('GET', `/nodes/pve/tasks/${encodeURIComponent(upid)}/status`);
-    expect(early.status).toBe(400);
-    expect(early.json.errors).toEqual({ upid: 'no such task' });
-    await new Promise((res) => setTimeout(res, 220));
-    expect((await t.data('GET', `/nodes/pve/tasks/${encodeURIComponent(upid)}/status`)).exitstatus).toBe('OK');
-    t.sim.faults.taskStatusDelayMs = 0;
+    // 3 s: the first read comes well inside the window even on a loaded machine
+    t.sim.faults.taskStatusDelayMs = 3_000;
+    try {
+      const upid = await t.data('POST', '/nodes/pve/qemu/100/status/stop');
+      const early = await t.call('GET', `/nodes/pve/tasks/${encodeURIComponent(upid)}/status`);
+      expect(early.status).toBe(400);
+      expect(early.json.errors).toEqual({ upid: 'no such task' });
+      await new Promise((res) => setTimeout(res, 3_100));
+      expect((await t.data('GET', `/nodes/pve/tasks/${encodeURIComponent(upid)}/status`)).exitstatus).toBe('OK');
+    } finally {
+      t.sim.faults.taskStatusDelayMs = 0;
+    }
   });
 
   it('is driven over /_sim with the control token', async () => {
