@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { secretRefSchema, valueOrSecret } from '../secret-ref.js';
 import type { Build } from './_build.js';
-import { bool, fileMode, msg, obj, oneOf, owner, relPath, scalar, text } from './_leaf.js';
+import { bool, fileMode, got, msg, obj, oneOf, owner, relPath, scalar, text } from './_leaf.js';
 
 /**
  * A file lab writes, in the guest (`os.files`) or in a stack directory
@@ -50,5 +50,5 @@ export function fileSpec(b: Build, rule: string, path: z.ZodType<string>) {
 }
 
 function variableName() {
-  return z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: (iss) => `expected a variable name like "domain", got ${JSON.stringify(iss.input)}` });
+  return z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: (iss) => `expected a variable name like "domain", got ${got(iss.input)}` });
 }
