@@ -73,12 +73,14 @@ export class LabFiles {
     const key = `${maxBytes}:${file}`;
     const cached = this.reads.get(key);
     if (cached !== undefined) return cached;
-    const r = this.readUncached(file, maxBytes);
+    const b = this.readBytes(file, maxBytes);
+    const r: FileRead = b.kind === 'bytes' ? { kind: 'text', text: b.bytes.toString('utf8') } : b;
     this.reads.set(key, r);
     return r;
   }
 
-  private readUncached(file: string, maxBytes: number): FileRead {
+  /** Bytes of a lab-root-relative file, at most `maxBytes` long. Not cached. */
+  readBytes(file: string, maxBytes: number): { readonly kind: 'bytes'; readonly bytes: Buffer } | Exclude<FileRead, { kind: 'text' }> {
     const where = this.locate(file, maxBytes);
     if (where.kind !== 'ok') return where;
     // O_NOFOLLOW: the resolved path is read, not a link swapped in since; the read is capped
@@ -94,7 +96,7 @@ export class LabFiles {
         n += got;
         if (n > maxBytes) return { kind: 'refused', why: `${file} is over the limit of ${kib(maxBytes)}`, hint: 'split the file, or move large content into a file referenced by source:' };
       }
-      return { kind: 'text', text: buf.subarray(0, n).toString('utf8') };
+      return { kind: 'bytes', bytes: buf.subarray(0, n) };
     } finally {
       closeSync(fd);
     }
