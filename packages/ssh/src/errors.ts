@@ -87,7 +87,7 @@ export function disconnected(label: string, what: string, cause?: unknown): LabE
 
 export function timedOut(label: string, what: string, ms: number): LabError {
   return err('LAB_SSH_TIMEOUT', `${what} on ${label} took longer than ${Math.round(ms / 1000)}s`, {
-    hint: 'look at the guest for a hung process (ssh as `ssh.user` with `ssh.identityFile` from lab.yaml), then run the command again: lab converges from where it stopped',
+    hint: 'look at the guest for a hung process (`lab ssh --persona <name>`), then run the command again: lab converges from where it stopped',
   });
 }
 
