@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -83,4 +83,22 @@ describe('a failed command never reports success', () => {
   it('the wrong certificate got no request', () => {
     expect(requests).toBe(0);
   });
+});
+
+describe('a run that fails after planning prints one JSON document', () => {
+  it('lab apply --json that cannot confirm: the plan and the error in one document', async () => {
+    // The embedded simulator with records-only guests: L0 plans changes, then the apply stops
+    // at the confirmation (no terminal, no -y) — after the plan exists.
+    const fresh = await createScratchLab({ from: WORKSPACE, to: join(base, 'embedded'), identityFile: join(base, 'age2.key') });
+    process.env.LAB_AGE_KEY_FILE = fresh.identityFile;
+    const file = join(fresh.root, 'lab.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/guests: docker/, 'guests: none'));
+    const r = await lab('apply', '--layer', 'l0', '--json', '--root', fresh.root);
+    expect(r.code).toBe(1);
+    const doc = JSON.parse(r.stdout) as { ok: boolean; error: { code: string }; plan: { changes: unknown[] } };
+    expect(doc.ok).toBe(false);
+    expect(doc.error.code).toBe('LAB_CONFIRM_REQUIRED');
+    expect(doc.plan.changes.length).toBeGreaterThan(0);
+    expect(`${r.stdout}${r.stderr}`).not.toMatch(SUCCESS);
+  }, 120_000);
 });
