@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline/promises';
 import { writeFile } from 'node:fs/promises';
-import { ExitCode, hasChanges, hasErrors, LabError, serializePlan, type Plan } from '@lab/core';
+import { ExitCode, hasChanges, hasErrors, LabError, serializePlan, toLabError, type Plan } from '@lab/core';
 import { mutateLayers as runMutation, type LayerRunArgs, type MutateOptions as EngineMutateOptions } from '@lab/engine';
 import type { CliContext } from './context.js';
 
@@ -52,8 +52,24 @@ export interface MutateOptions extends Omit<EngineMutateOptions, 'onPlan' | 'con
  */
 export async function mutateLayers(ctx: CliContext, args: LayerRunArgs, options: MutateOptions): Promise<number> {
   const { question, yes, done, ...rest } = options;
-  const r = await runMutation(ctx, args, { ...rest, onPlan: (plan) => showPlan(ctx, plan, undefined), confirm: () => confirm(ctx, question, yes) });
+  // With --json stdout is one document: a plan with changes is printed once the run has ended
+  // (or, if it fails, inside the error document); a plan with nothing to do or with errors at once.
+  let planned: Plan | undefined;
+  const onPlan = async (plan: Plan): Promise<void> => {
+    planned = plan;
+    if (!ctx.json || hasErrors(plan.diagnostics) || !hasChanges(plan)) await showPlan(ctx, plan, undefined);
+  };
+  let r: Awaited<ReturnType<typeof runMutation>>;
+  try {
+    r = await runMutation(ctx, args, { ...rest, onPlan, confirm: () => confirm(ctx, question, yes) });
+  } catch (error) {
+    if (ctx.json && planned !== undefined && hasChanges(planned) && !hasErrors(planned.diagnostics)) {
+      ctx.io.out(JSON.stringify({ ok: false, error: toLabError(error).toJSON(), plan: planned }, null, 2));
+    }
+    throw error;
+  }
   if (r.outcome === 'errors') return ExitCode.Error;
+  if (ctx.json && hasChanges(r.plan)) await showPlan(ctx, r.plan, undefined);
   if (r.outcome === 'done') done?.(r.plan);
   return ExitCode.Ok;
 }

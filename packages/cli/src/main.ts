@@ -25,8 +25,13 @@ async function resolveCommand(argv: readonly string[]): Promise<{ cmd: AnyComman
   return walk;
 }
 
-export async function main(argv: readonly string[], io: Output = processIo): Promise<number> {
+export async function main(argv: readonly string[], given: Output = processIo): Promise<number> {
   const wantsJson = argv.includes('--json');
+  // With --json stdout holds one document: a command that already wrote one (a failed apply
+  // writes its plan with the error) gets no second one from here.
+  // (Only then is stdout wrapped: the human renderer recognises the process's own streams.)
+  let wroteStdout = false;
+  const io: Output = wantsJson ? { out: (t) => ((wroteStdout = true), given.out(t)), err: (t) => given.err(t) } : given;
   useOutput(io);
   try {
     if (argv.length === 1 && argv[0] === '--version') {
@@ -55,7 +60,7 @@ export async function main(argv: readonly string[], io: Output = processIo): Pro
     return typeof result === 'number' ? result : ExitCode.Ok;
   } catch (error) {
     const e = isLabError(error) ? error : toLabError(error);
-    if (wantsJson) io.out(JSON.stringify({ ok: false, error: e.toJSON() }, null, 2));
+    if (wantsJson && !wroteStdout) io.out(JSON.stringify({ ok: false, error: e.toJSON() }, null, 2));
     io.err(e.format());
     if (!isLabError(error) && process.env.LAB_DEBUG) io.err(String((error as Error).stack));
     return ExitCode.Error;

@@ -91,6 +91,9 @@ export function formatValue(value: unknown): string {
 /** `Plan: 1 to create, 2 to update, 0 to replace, 0 to destroy (1 reboot, 0 data-loss).` */
 export function renderSummaryLine(plan: Plan, paint: Paint = painter(false)): string {
   const s = summarizePlan(plan);
+  // A plan that failed was not compared in full with the world: it never reads as a success.
+  const errors = plan.diagnostics.filter((d) => d.severity === 'error').length;
+  if (errors > 0) return paint('red', `Planning failed with ${errors} ${errors === 1 ? 'error' : 'errors'}; nothing was applied.`);
   if (s.create + s.update + s.replace + s.delete === 0) return 'No changes. The lab matches its intent.';
   const notable = (['hotplug', 'reload', 'restart', 'reboot', 'recreate'] as const)
     .filter((i) => s.impacts[i] > 0)

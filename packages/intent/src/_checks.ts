@@ -18,8 +18,10 @@ export function checkPersonaFiles(files: LabFiles, persona: Persona, tree: TNode
   const at: At = (path) => locate(tree, path);
   const out: Diagnostic[] = [];
   const mustExist = (file: string, path: (string | number)[], what: string): boolean => {
-    if (files.isFile(file)) return true;
-    out.push(err(at(path), `${what} ${file} does not exist`, 'paths are relative to the YAML file that declares them'));
+    const problem = files.check(file);
+    if (problem === undefined) return true;
+    if ('missing' in problem) out.push(err(at(path), `${what} ${file} does not exist`, 'paths are relative to the YAML file that declares them'));
+    else out.push(err(at(path), `${what} ${problem.why}`, problem.hint));
     return false;
   };
   persona.os.files.forEach((f, i) => {

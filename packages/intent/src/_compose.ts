@@ -80,7 +80,17 @@ function isNull(node: TNode): boolean {
   return node.kind === 'scalar' && node.value === null;
 }
 
+const SHAPE = { map: 'a map', seq: 'a list', scalar: 'a single value' } as const;
+
 function merge(base: TNode | undefined, over: TNode, schemaPath: string, path: string, sink: Sink): TNode {
+  // A list in one file and a map in another is a mistake in one of them, never an override:
+  // without this, the later file silently discarded the earlier one's value of the wrong shape.
+  if (base !== undefined && base.kind !== 'scalar' && over.kind !== 'scalar' && base.kind !== over.kind) {
+    const o = base.origin;
+    sink.errors.push(
+      problem('error', over.origin, path, `${SHAPE[over.kind]} here, but ${SHAPE[base.kind]} in ${o.file}:${o.line}:${o.column}`, `write ${path} as the same shape in both files (see ${path.replace(/\[\d+\]/g, '[]')} in docs/persona-reference.md)`),
+    );
+  }
   if (over.kind === 'map') {
     const entries = new Map<string, TEntry>(base?.kind === 'map' ? base.entries : []);
     for (const [k, e] of over.entries) {

@@ -36,7 +36,7 @@ export function crossCheck(site: Site, personas: readonly LoadedPersona[]): Diag
       const st = storages.get(d.storage);
       if (st === undefined) report(['vm', 'disks', i, 'storage'], `no storage "${d.storage}" in lab.yaml`, suggestion(d.storage, [...storages.keys()], 'storages'));
       else if (!st.content.includes('images')) report(['vm', 'disks', i, 'storage'], `storage "${d.storage}" does not hold VM disks (content: ${st.content.join(', ')})`, 'use a storage with images content, e.g. local-lvm');
-      else if (vm.node !== 'auto' && st.nodes !== undefined && !st.nodes.includes(vm.node)) report(['vm', 'disks', i, 'storage'], `storage "${d.storage}" is not available on node ${vm.node}`);
+      else if (vm.node !== 'auto' && st.nodes !== undefined && !st.nodes.includes(vm.node)) report(['vm', 'disks', i, 'storage'], `storage "${d.storage}" is not available on node ${vm.node}`, `use a storage whose nodes: in lab.yaml include ${vm.node}, or set vm.node: auto`);
     });
     vm.nics.forEach((n, i) => {
       const br = bridges.get(n.bridge);
@@ -53,9 +53,9 @@ export function crossCheck(site: Site, personas: readonly LoadedPersona[]): Diag
       }
       if (n.ip !== 'dhcp') {
         const address = n.ip.split('/')[0] ?? n.ip;
-        if (cidr !== undefined && !inSubnet(address, cidr)) report(['vm', 'nics', i, 'ip'], `${address} is outside ${cidr}, the network of ${n.vlan === undefined ? br.name : `VLAN ${n.vlan}`}`);
+        if (cidr !== undefined && !inSubnet(address, cidr)) report(['vm', 'nics', i, 'ip'], `${address} is outside ${cidr}, the network of ${n.vlan === undefined ? br.name : `VLAN ${n.vlan}`}`, `choose an address inside ${cidr}, or another bridge or VLAN`);
         const other = addresses.get(address);
-        if (other !== undefined) report(['vm', 'nics', i, 'ip'], `address ${address} is already used by persona ${other}`);
+        if (other !== undefined) report(['vm', 'nics', i, 'ip'], `address ${address} is already used by persona ${other}`, 'give each persona its own address, or use ip: dhcp');
         else addresses.set(address, lp.name);
       }
     });
@@ -66,7 +66,7 @@ export function crossCheck(site: Site, personas: readonly LoadedPersona[]): Diag
     }
     const fqdn = `${p.os.hostname}.${p.os.domain ?? site.domain ?? ''}`;
     const otherHost = hostnames.get(fqdn);
-    if (otherHost !== undefined) report(['os', 'hostname'], `host name ${p.os.hostname} is already used by persona ${otherHost}`);
+    if (otherHost !== undefined) report(['os', 'hostname'], `host name ${p.os.hostname} is already used by persona ${otherHost}`, 'give each persona its own os.hostname');
     else hostnames.set(fqdn, lp.name);
     const c = p.capture;
     if (c !== undefined) {

@@ -61,8 +61,16 @@ function make(tree: TNode, path: readonly PropertyKey[], summary: string, hint: 
     summary,
     source: where.source,
     path: where.path,
-    ...(hint === undefined ? {} : { hint }),
+    hint: hint ?? referenceHint(where.source.file, where.path),
   };
+}
+
+/** The fallback fix for a schema message that names none of its own: where the field is documented. */
+export function referenceHint(file: string, path: string): string {
+  const field = path === '' ? 'the top-level keys' : path.replace(/\[\d+\]/g, '[]');
+  return file === 'lab.yaml'
+    ? `see ${field} in packages/intent/schemas/site.schema.json (editors with the YAML language server check it as you type)`
+    : `see ${field} in docs/persona-reference.md`;
 }
 
 const TYPE_WORDS: Readonly<Record<string, string>> = {

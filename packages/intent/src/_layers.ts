@@ -2,6 +2,7 @@ import { posix } from 'node:path';
 import type { Diagnostic, SourceLocation } from '@lab/core';
 import { MIXIN_KEYS } from './schema/persona.js';
 import { suggestion } from './_suggest.js';
+import { LIMITS } from './_limits.js';
 import type { LabFiles } from './_files-io.js';
 import type { Layer } from './_compose.js';
 import type { TMap, TNode } from './_tree.js';
@@ -30,6 +31,7 @@ export function resolveLayers(files: LabFiles, entry: string, entryTree: TMap): 
   const layers: Layer[] = [];
   const done = new Set<string>();
   let complete = true;
+  let included = 0;
 
   const visit = (file: string, tree: TMap, stack: readonly string[]): void => {
     const include = tree.entries.get('include');
@@ -41,7 +43,7 @@ export function resolveLayers(files: LabFiles, entry: string, entryTree: TMap): 
         for (const [i, item] of include.value.items.entries()) {
           const path = `include[${item.index ?? i}]`;
           if (item.kind !== 'scalar' || typeof item.value !== 'string' || item.value === '') {
-            diagnostics.push(err(item.origin, path, 'expected a mixin file path like "_mixins/base.yaml"'));
+            diagnostics.push(err(item.origin, path, 'expected a mixin file path like "_mixins/base.yaml"', 'write each include as a path relative to personas/, e.g. - _mixins/base.yaml'));
             complete = false;
             continue;
           }
@@ -57,7 +59,22 @@ export function resolveLayers(files: LabFiles, entry: string, entryTree: TMap): 
             continue;
           }
           if (done.has(target)) continue;
+          if (stack.length > LIMITS.includeDepth) {
+            diagnostics.push(err(item.origin, path, `includes nest more than ${LIMITS.includeDepth} files deep: ${[...stack, target].join(' → ')}`, 'include the shared mixins from the persona directly instead of through a chain'));
+            complete = false;
+            continue;
+          }
+          if (++included > LIMITS.includes) {
+            diagnostics.push(err(item.origin, path, `more than ${LIMITS.includes} files included`, 'merge small mixins into fewer files'));
+            complete = false;
+            continue;
+          }
           const parsed = files.yaml(target);
+          if (parsed?.refused !== undefined) {
+            diagnostics.push(err(item.origin, path, `cannot include ${JSON.stringify(item.value)}: ${parsed.refused.why}`, parsed.refused.hint));
+            complete = false;
+            continue;
+          }
           if (parsed === undefined) {
             const known = files
               .list(posix.join(PERSONAS_DIR, '_mixins'), 'files')

@@ -1,5 +1,7 @@
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import type { Diagnostic, SourceLocation } from '@lab/core';
+import { kib, LIMITS } from './_limits.js';
+import { unclosedFlow } from './_unclosed.js';
 
 /**
  * YAML as a tree whose every node remembers where it was written. Composition builds new
@@ -49,13 +51,17 @@ const YAML_HINTS: Readonly<Record<string, string>> = {
   BAD_SCALAR_START: 'quote values that start with "@", "`", "%" or "|"',
 };
 
-const MAX_ALIAS_EXPANSIONS = 500;
-const MAX_DEPTH = 100;
+const MAX_DEPTH = LIMITS.depth;
 
 export interface ParsedFile {
   readonly tree: TNode | undefined;
   readonly diagnostics: Diagnostic[];
+  /** Set when the file was not read at all (outside the repository, not a regular file, too large). */
+  readonly refused?: { readonly why: string; readonly hint: string };
 }
+
+/** Control characters other than tab and newline, which no lab file needs and a terminal must not receive. */
+const CONTROL = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u2028\u2029\u202A-\u202E\u2066-\u2069]/;
 
 function diag(source: SourceLocation, path: string, summary: string, hint?: string): Diagnostic {
   return { severity: 'error', code: 'LAB_INTENT_INVALID', summary, source, path, ...(hint === undefined ? {} : { hint }) };
@@ -67,7 +73,21 @@ function diag(source: SourceLocation, path: string, summary: string, hint?: stri
  */
 export function parseYamlFile(file: string, text: string): ParsedFile {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, strict: true });
+  const control = CONTROL.exec(text.replace(/\r\n/g, '\n ').replace(/^\uFEFF/, ''));
+  if (control !== null) {
+    // Found before parsing: a control byte is either a corrupt file or an attempt to write to
+    // the terminal through an error message.
+    const offset = control.index;
+    const before = text.slice(0, offset);
+    const line = before.split('\n').length;
+    const column = offset - before.lastIndexOf('\n');
+    const code = control[0].codePointAt(0) ?? 0;
+    return {
+      tree: undefined,
+      diagnostics: [diag({ file, line, column }, '', `the file contains the control character U+${code.toString(16).toUpperCase().padStart(4, '0')}`, 'remove it; in a value that needs it, write a double-quoted YAML escape such as "\\t"')],
+    };
+  }
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false, strict: true });
   const at = (offset: number): SourceLocation => {
     const p = lines.linePos(offset);
     return { file, line: p.line, column: p.col };
@@ -82,46 +102,79 @@ export function parseYamlFile(file: string, text: string): ParsedFile {
     const path = e.pos[0] >= text.trimEnd().length ? '' : pathAtOffset(doc, e.pos[0]);
     diagnostics.push(diag(at(e.pos[0]), path, `YAML syntax error: ${message}`, YAML_HINTS[e.code] ?? 'fix the YAML syntax; an editor with the YAML language server shows it as you type'));
   }
-  if (diagnostics.length > 0) return { tree: undefined, diagnostics };
+  if (diagnostics.length > 0) {
+    const open = unclosedFlow(text);
+    if (open !== undefined && open.offset <= Math.min(...doc.errors.map((e) => e.pos[0]))) {
+      // Everything the parser said after an unclosed bracket follows from it.
+      const bracket = open.kind === 'sequence' ? ['[', ']'] : ['{', '}'];
+      return {
+        tree: undefined,
+        diagnostics: [diag(at(open.offset), pathAtOffset(doc, open.offset), `YAML syntax error: unclosed flow ${open.kind}: this ${bracket[0]} has no matching ${bracket[1]}`, `close it with ${bracket[1]} before the line ends, or write the ${open.kind === 'sequence' ? 'list one "- item" per line' : 'map one "key: value" per line'}`)],
+      };
+    }
+    return { tree: undefined, diagnostics };
+  }
   if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) {
     diagnostics.push(diag(at(0), '', 'the file is empty', 'write the document as a map of keys, e.g. name: media'));
     return { tree: undefined, diagnostics };
   }
   let expansions = 0;
+  let nodes = 0;
+  // The first limit crossed stops the conversion: after it, every further node would report it again.
+  let stopped = false;
+  const stop = (offset: number, path: string, summary: string, hint: string): undefined => {
+    if (!stopped) diagnostics.push(diag(at(offset), path, summary, hint));
+    stopped = true;
+    return undefined;
+  };
   const convert = (node: YamlNode | null, fallback: number, path: string, depth: number): TNode | undefined => {
-    if (depth > MAX_DEPTH) {
-      diagnostics.push(diag(at(fallback), path, 'the document is nested too deeply'));
-      return undefined;
-    }
+    if (stopped) return undefined;
+    if (depth > MAX_DEPTH) return stop(node?.range?.[0] ?? fallback, path, `the document is nested more than ${MAX_DEPTH} levels deep`, 'flatten the structure; no lab field nests this deep');
+    if (++nodes > LIMITS.nodes) return stop(node?.range?.[0] ?? fallback, path, `the document has more than ${LIMITS.nodes} values (after expanding aliases)`, 'split it into mixins, or share values with include: rather than YAML aliases');
     if (node === null) return { kind: 'scalar', value: null, origin: at(fallback) };
     if (isAlias(node)) {
-      if (++expansions > MAX_ALIAS_EXPANSIONS) {
-        diagnostics.push(diag(at(node.range?.[0] ?? fallback), path, 'too many alias expansions', 'YAML aliases are fine for sharing a value, not for building large documents'));
-        return undefined;
+      if (++expansions > LIMITS.aliases) {
+        return stop(node.range?.[0] ?? fallback, path, `more than ${LIMITS.aliases} alias uses (*name)`, 'YAML aliases are fine for sharing a value, not for building large documents; share configuration with include: and a mixin');
       }
       const target = node.resolve(doc as Document);
       if (target === undefined) {
-        diagnostics.push(diag(at(node.range?.[0] ?? fallback), path, `unknown alias *${node.source}`));
+        diagnostics.push(diag(at(node.range?.[0] ?? fallback), path, `unknown alias *${node.source}`, `define the anchor &${node.source} before this line, or write the value here`));
         return undefined;
       }
       return convert(target as YamlNode, node.range?.[0] ?? fallback, path, depth + 1);
     }
     const origin = at(node.range?.[0] ?? fallback);
     if (isMap(node)) {
+      if (node.items.length > LIMITS.mapKeys) return stop(node.range?.[0] ?? fallback, path, `a map with ${node.items.length} keys, over the limit of ${LIMITS.mapKeys}`, 'no lab field holds this many keys; split the data into mixins or files');
       const entries = new Map<string, TEntry>();
+      const seen = new Set<string>();
       for (const pair of node.items) {
         const keyNode = pair.key as YamlNode | null;
         const keyStart = keyNode?.range?.[0] ?? node.range?.[0] ?? fallback;
         if (!isScalar(keyNode) || keyNode.value === null || typeof keyNode.value === 'object') {
-          diagnostics.push(diag(at(keyNode?.range?.[0] ?? fallback), path, 'keys must be plain words', 'write key: value'));
+          diagnostics.push(diag(at(keyNode?.range?.[0] ?? keyStart), path, 'keys must be plain words', 'write key: value'));
           continue;
         }
         const key = String(keyNode.value);
+        if (CONTROL.test(key)) {
+          diagnostics.push(diag(at(keyStart), path, 'a key holds a control character', 'keys are field names or names of things: letters, digits and punctuation'));
+          continue;
+        }
+        if (key.length > 256) {
+          diagnostics.push(diag(at(keyStart), path, `a key of ${key.length} characters`, 'keys are field names or names of things, at most 256 characters'));
+          continue;
+        }
         const childPath = joinPath(path, key);
         if (key === '<<') {
           diagnostics.push(diag(at(keyStart), childPath, 'YAML merge keys (<<) are not supported', 'share configuration with include: and a mixin file'));
           continue;
         }
+        // Checked here rather than by the parser, whose check is quadratic in the keys of a map.
+        if (seen.has(key)) {
+          diagnostics.push(diag(at(keyStart), childPath, `duplicate key "${key}"`, YAML_HINTS['DUPLICATE_KEY'] ?? ''));
+          continue;
+        }
+        seen.add(key);
         const value = convert(pair.value as YamlNode | null, keyNode.range?.[1] ?? keyStart, childPath, depth + 1);
         if (value !== undefined) entries.set(key, { keyOrigin: at(keyStart), value });
       }
@@ -139,10 +192,20 @@ export function parseYamlFile(file: string, text: string): ParsedFile {
     }
     if (isScalar(node)) {
       const v = node.value;
+      if (typeof v === 'string' && v.length > LIMITS.stringChars) {
+        diagnostics.push(diag(origin, path, `a string of ${v.length} characters, over the limit of ${kib(LIMITS.stringChars)}`, 'put long content in a file in the repository and reference it with source:'));
+        return undefined;
+      }
+      // Escaped control characters (`"\e[2J"`) reach values the double-quoted way; only file
+      // content may need them, every other value is a name, path or text shown on a terminal.
+      if (typeof v === 'string' && CONTROL.test(v) && !/(?:^|\.)content$/.test(path)) {
+        diagnostics.push(diag(origin, path, 'the value holds a control character', 'remove it; only file content: may hold control characters'));
+        return undefined;
+      }
       const value: Scalar = v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? v : String(v);
       return { kind: 'scalar', value, origin };
     }
-    diagnostics.push(diag(origin, path, 'unsupported YAML node'));
+    diagnostics.push(diag(origin, path, 'unsupported YAML node', 'write a map, a list or a plain value'));
     return undefined;
   };
   const tree = convert(doc.contents as YamlNode, 0, '', 0);

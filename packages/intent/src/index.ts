@@ -8,6 +8,9 @@
 export { loadSite, SITE_FILE } from './load-site.js';
 export { loadPersona, listPersonaNames } from './load-persona.js';
 export { loadLab } from './load-lab.js';
+export { readLabFile } from './read-lab-file.js';
+export { effectiveFileMode, worldAccessible } from './schema/_files.js';
+export { LIMITS as INTENT_LIMITS } from './_limits.js';
 export { collectSecretRefs } from './collect-secrets.js';
 export { isSecretRef, SECRET_NAME } from './secret-ref.js';
 export type { SecretRef, SecretRefUse } from './secret-ref.js';

@@ -27,11 +27,14 @@ export function loadSiteWith(files: LabFiles): { loaded?: LoadedSite; errors: re
     });
   }
   if (parsed.tree === undefined) return { errors: parsed.diagnostics };
-  const errors: Diagnostic[] = [];
+  // What the parser found (unknown aliases, merge keys, duplicate keys, limits) is an error
+  // even when a tree came out: the tree then lacks what the file tried to say.
+  const errors: Diagnostic[] = [...parsed.diagnostics];
   const tree = topMap(parsed.tree, SITE_FILE, errors);
   if (tree === undefined) return { errors };
   const result = parseWithSchema(siteSchema(), tree, toData(tree));
-  if (result.data === undefined) return { errors: sortDiagnostics(result.diagnostics) };
+  errors.push(...result.diagnostics);
+  if (result.data === undefined || errors.length > 0) return { errors: sortDiagnostics(errors) };
   const site = result.data as Site;
   return {
     loaded: {

@@ -40,8 +40,13 @@ export const SIZE_HINT =
 
 export const DURATION_HINT = 'write a number and a unit: 90s, 5m, 2h, 7d, 2w, or combined like 1h30m; a bare number is seconds';
 
+/** How a value reads in a message; the same words as the schema's `got` (a map, a list, nothing). */
 function show(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+  if (value === undefined || value === null) return 'nothing';
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a map';
+  return String(value);
 }
 
 /** Parse a size to bytes, or explain why not. */

@@ -75,7 +75,7 @@ describe('error messages name file:line:col, the path, and the fix', () => {
   it('reports a duplicate key at the second occurrence', async () => {
     const root = lab({ 'personas/media/persona.yaml': `${persona('media')}vm:\n  memory: 2G\n` });
     expect(lines(await labError(() => loadPersona(root, 'media')))).toEqual([
-      'personas/media/persona.yaml:9:1 vm: YAML syntax error: Map keys must be unique\n  hint: each key may appear once in a map; merge the two entries',
+      'personas/media/persona.yaml:9:1 vm: duplicate key \"vm\"\n  hint: each key may appear once in a map; merge the two entries',
     ]);
   });
 
@@ -152,7 +152,7 @@ vm:
       'personas/media/persona.yaml:6:12 vm.balloon: balloon is larger than memory\n  hint: balloon is the minimum memory; set it below memory, or 0 to disable',
       'personas/media/persona.yaml:8:63 vm.disks[0].persistent: the root disk cannot be persistent\n  hint: put data on a separate disk with persistent: true and a mount',
       'personas/media/persona.yaml:9:7 vm.disks[1]: persistent disk "data" has no mount point\n  hint: add mount: /srv/<name>',
-      'personas/media/persona.yaml:11:51 vm.nics[0].gateway: gateway 10.0.20.1 is outside 10.0.10.5/24',
+      'personas/media/persona.yaml:11:51 vm.nics[0].gateway: gateway 10.0.20.1 is outside 10.0.10.5/24\n  hint: set a gateway inside the subnet of ip, usually its .1',
     ]);
   });
 
@@ -185,7 +185,7 @@ capture: { repository: offsite, paths: [/srv] }
     const body = VM.replace('{ bridge: vmbr0 }', '{ bridge: vmbr0, vlan: 10, ip: 10.0.10.7/24 }') + '  vmid: 150\n';
     const root = lab({ 'personas/a/persona.yaml': persona('a', body), 'personas/b/persona.yaml': persona('b', body) });
     expect(lines(await labError(() => loadLab(root)))).toEqual([
-      'personas/b/persona.yaml:8:38 vm.nics[0].ip: address 10.0.10.7 is already used by persona a',
+      'personas/b/persona.yaml:8:38 vm.nics[0].ip: address 10.0.10.7 is already used by persona a\n  hint: give each persona its own address, or use ip: dhcp',
       'personas/b/persona.yaml:9:9 vm.vmid: vmid 150 is already used by persona a\n  hint: give each persona its own vmid, or omit it to allocate one',
     ]);
   });
@@ -286,12 +286,12 @@ workloads:
     try {
       expect(lines(await labError(() => loadPersona(l.root, 'media')))).toEqual([
         'personas/media/persona.yaml:11:21 os.packages[0].stat: unknown key "stat"\n  hint: did you mean "state"?',
-        'personas/media/persona.yaml:12:7 os.packages[1]: expected a package name or { name, state, version }, got 42',
+        'personas/media/persona.yaml:12:7 os.packages[1]: expected a package name or { name, state, version }, got 42\n  hint: write a Debian package name such as htop, or { name: htop, state: absent }',
         'personas/media/persona.yaml:18:14 workloads.stacks[0].env.KEY: expected a secret reference like { secret: media/jellyfin-api-key }, got a map\n' +
           '  hint: did you mean "secret"? A reference is { secret: <persona>/<name> }',
         'personas/media/persona.yaml:19:26 workloads.stacks[0].env.OTHER.secret: expected a secret name like "media/jellyfin-api-key", got "Web/Key"\n' +
           '  hint: names are lowercase path segments of letters, digits, ".", "_" and "-", separated by "/"',
-        'personas/media/persona.yaml:20:15 workloads.stacks[0].env.LIST: expected a value or a secret reference like { secret: media/jellyfin-api-key }, got a list',
+        'personas/media/persona.yaml:20:15 workloads.stacks[0].env.LIST: expected a value or a secret reference like { secret: media/jellyfin-api-key }, got a list\n  hint: see workloads.stacks[].env.LIST in docs/persona-reference.md',
       ]);
     } finally {
       l.cleanup();

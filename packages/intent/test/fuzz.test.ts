@@ -1,26 +1,38 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import fc from 'fast-check';
-import { isMap, isScalar, isSeq, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isLabError } from '@lab/core';
-import { loadPersona } from '../src/index.js';
+import { formatDiagnostic, isLabError, type LabError } from '@lab/core';
+import { loadPersona, loadSite } from '../src/index.js';
+import { applyMutations, hostile, mutation, realize, type Realized } from './_mutants.js';
 
 /**
- * Property: whatever happens to a persona or mixin file — keys deleted, types swapped,
- * values garbled, unknown keys, wrong units, broken YAML — loading either succeeds or throws
- * the one LabError LAB_INTENT_INVALID, and every diagnostic says file:line:col and path.
+ * Property (adr/0165): whatever happens to lab.yaml, a persona or a mixin — keys deleted,
+ * types swapped, values garbled, broken YAML, alias bombs, huge strings and maps, deep
+ * nesting, control bytes, symlinks out of the repository or to a device, `..` includes,
+ * include chains — loading either succeeds or throws a LabError, never anything else; every
+ * diagnostic names file:line:col and carries a hint; nothing printed holds a control byte;
+ * and no input costs more than 2 s of CPU.
+ *
+ * Seeded, so a failure replays; 2,000 inputs a run.
  */
 
 const REPO = resolve(import.meta.dirname, '../../..');
 const root = mkdtempSync(join(tmpdir(), 'lab-intent-fuzz-'));
+const outside = mkdtempSync(join(tmpdir(), 'lab-intent-fuzz-outside-'));
 cpSync(join(REPO, 'lab.yaml'), join(root, 'lab.yaml'));
 cpSync(join(REPO, 'personas'), join(root, 'personas'), { recursive: true });
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+writeFileSync(join(outside, 'age.key'), 'AGE-SECRET-KEY-1CANARYCANARYCANARYCANARYCANARYCANARYCANARYCANARYCANARYCAN\n');
+writeFileSync(join(outside, 'mixin.yaml'), 'os:\n  packages: [htop]\n');
+afterAll(() => {
+  rmSync(root, { recursive: true, force: true });
+  rmSync(outside, { recursive: true, force: true });
+});
 
-/** Files that can be mutated, and the persona to load to exercise each. */
-const TARGETS: readonly (readonly [file: string, persona: string])[] = [
+/** Files that can be mutated, and what to load to exercise each. */
+const TARGETS: readonly (readonly [file: string, load: string])[] = [
+  ['lab.yaml', 'site'],
   ['personas/media/persona.yaml', 'media'],
   ['personas/monitoring/persona.yaml', 'monitoring'],
   ['personas/edge/persona.yaml', 'edge'],
@@ -32,159 +44,104 @@ const TARGETS: readonly (readonly [file: string, persona: string])[] = [
 ];
 const ORIGINAL = new Map(TARGETS.map(([f]) => [f, readFileSync(join(REPO, f), 'utf8')]));
 
-type Seeds = readonly number[];
-type Mutation =
-  | { readonly kind: 'delete'; readonly seeds: Seeds }
-  | { readonly kind: 'swap'; readonly seeds: Seeds; readonly value: unknown }
-  | { readonly kind: 'garble'; readonly seeds: Seeds; readonly text: string }
-  | { readonly kind: 'unknown'; readonly seeds: Seeds; readonly key: string; readonly value: unknown }
-  | { readonly kind: 'units'; readonly seeds: Seeds; readonly value: string }
-  | { readonly kind: 'text'; readonly at: number; readonly insert: string; readonly remove: number }
-  | { readonly kind: 'indent'; readonly line: number; readonly by: number };
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u2028\u2029\u202A-\u202E\u2066-\u2069]/;
 
-const seeds = fc.array(fc.nat(), { maxLength: 7 });
-const anyValue = fc.oneof(
-  fc.integer(),
-  fc.double({ noNaN: false }),
-  fc.string(),
-  fc.boolean(),
-  fc.constant(null),
-  fc.array(fc.string({ maxLength: 6 }), { maxLength: 3 }),
-  fc.dictionary(fc.string({ maxLength: 6 }), fc.oneof(fc.integer(), fc.string({ maxLength: 4 })), { maxKeys: 3 }),
-  fc.constantFrom({ secret: 'x' }, { secret: '../../etc' }, { $remove: 'htop' }, '_mixins/base.yaml', '../lab.yaml', '/etc/passwd', 'debian-12@nope', '0644'),
-);
-const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.record({ kind: fc.constant('delete' as const), seeds }),
-  fc.record({ kind: fc.constant('swap' as const), seeds, value: anyValue }),
-  fc.record({ kind: fc.constant('garble' as const), seeds, text: fc.oneof(fc.string(), fc.string({ unit: 'binary', maxLength: 8 })) }),
-  fc.record({
-    kind: fc.constant('unknown' as const),
-    seeds,
-    key: fc.oneof(fc.string({ minLength: 1, maxLength: 12 }), fc.constantFrom('__proto__', 'constructor', '$remove', '<<', 'include', 'memroy', 'name', 'lifecycle')),
-    value: anyValue,
-  }),
-  fc.record({ kind: fc.constant('units' as const), seeds, value: fc.constantFrom('lots', '8GB', '1.5', '-1G', '5 minutes', '7x', '', '1e9', '99999999999P', '0') }),
-  fc.record({ kind: fc.constant('text' as const), at: fc.nat(), insert: fc.oneof(fc.string({ maxLength: 4 }), fc.constantFrom(':', '- ', '{', ']', '\t', '"', '&a', '*a', '!!binary ', '? ', '\n  ')), remove: fc.nat({ max: 6 }) }),
-  fc.record({ kind: fc.constant('indent' as const), line: fc.nat(), by: fc.integer({ min: -4, max: 4 }) }),
-);
-
-/** Walk to a node chosen by the seeds; returns its parent collection and key. */
-function pick(doc: Document, s: Seeds): { parent: YamlNode; key: number } | undefined {
-  let node: unknown = doc.contents;
-  let found: { parent: YamlNode; key: number } | undefined;
-  for (const seed of s) {
-    if (isMap(node) && node.items.length > 0) {
-      const key = seed % node.items.length;
-      found = { parent: node, key };
-      node = node.items[key]?.value;
-    } else if (isSeq(node) && node.items.length > 0) {
-      const key = seed % node.items.length;
-      found = { parent: node, key };
-      node = node.items[key];
-    } else break;
-  }
-  return found;
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }
 
-function applyDoc(doc: Document, m: Mutation): void {
-  if (m.kind === 'text' || m.kind === 'indent') return;
-  if (m.kind === 'unknown') {
-    const target = pick(doc, m.seeds);
-    let map: unknown = target === undefined ? doc.contents : isMap(target.parent) ? target.parent.items[target.key]?.value : target.parent;
-    if (!isMap(map)) map = doc.contents;
-    if (isMap(map)) map.add(doc.createPair(m.key, m.value));
-    return;
+/** Make the extra files a hostile input needs; returns how to remove them. */
+function setUp(h: Realized | undefined): () => void {
+  if (h === undefined) return () => {};
+  const made: string[] = [];
+  for (const [path, content] of Object.entries(h.files)) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), content);
+    made.push(path);
   }
-  const target = pick(doc, m.seeds);
-  if (target === undefined) return;
-  const { parent, key } = target;
-  const set = (value: unknown): void => {
-    if (isMap(parent)) {
-      const pair = parent.items[key];
-      if (pair) pair.value = doc.createNode(value);
-    } else if (isSeq(parent)) parent.items[key] = doc.createNode(value);
+  for (const [path, target] of Object.entries(h.links)) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    symlinkSync(target.replace('$OUTSIDE', outside), join(root, path));
+    made.push(path);
+  }
+  return () => {
+    for (const p of made) rmSync(join(root, p), { force: true });
   };
-  const current = isMap(parent) ? parent.items[key]?.value : isSeq(parent) ? parent.items[key] : undefined;
-  switch (m.kind) {
-    case 'delete':
-      if (isMap(parent) || isSeq(parent)) parent.items.splice(key, 1);
-      break;
-    case 'swap':
-      set(m.value);
-      break;
-    case 'garble':
-      set(isScalar(current) && typeof current.value === 'string' ? `${current.value.slice(0, 3)}${m.text}` : m.text);
-      break;
-    case 'units':
-      set(m.value);
-      break;
-  }
 }
 
-function applyText(text: string, m: Mutation): string {
-  if (m.kind === 'text') {
-    const at = m.at % (text.length + 1);
-    return text.slice(0, at) + m.insert + text.slice(at + m.remove);
-  }
-  if (m.kind === 'indent') {
-    const lines = text.split('\n');
-    const i = m.line % lines.length;
-    const line = lines[i] ?? '';
-    lines[i] = m.by >= 0 ? ' '.repeat(m.by) + line : line.replace(new RegExp(`^ {0,${-m.by}}`), '');
-    return lines.join('\n');
-  }
-  return text;
+interface Outcome {
+  readonly file: string;
+  readonly accepted: boolean;
+  readonly error?: LabError;
+  readonly cpuMs: number;
 }
 
-/** Structural mutations through the YAML API (one parse), then text-level ones. */
-function mutate(text: string, ms: readonly Mutation[]): string {
-  let out = text;
-  if (ms.some((m) => m.kind !== 'text' && m.kind !== 'indent')) {
-    try {
-      const doc = parseDocument(text);
-      for (const m of ms) applyDoc(doc, m);
-      out = doc.toString();
-    } catch {
-      // The harness could not express these mutations through the YAML API; text ones still apply.
-    }
-  }
-  for (const m of ms) out = applyText(out, m);
-  return out;
-}
+const outcomes: Outcome[] = [];
 
-const KNOWN_FILES = new Set(['lab.yaml', ...ORIGINAL.keys()]);
-
-describe('fuzz: mutated intent never crashes the loader', () => {
-  it('throws only LAB_INTENT_INVALID, with file:line:col and a path on every diagnostic', async () => {
-    let failures = 0;
+describe('fuzz: hostile and mutated intent', () => {
+  it('never crashes, never hangs, and every diagnostic has file:line:col, a hint and no control byte', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...TARGETS), fc.array(mutation, { minLength: 1, maxLength: 3 }), async ([file, name], ms) => {
-        const original = ORIGINAL.get(file) ?? '';
-        writeFileSync(join(root, file), mutate(original, ms));
-        try {
-          await loadPersona(root, name);
-        } catch (e) {
-          failures++;
-          if (!isLabError(e)) throw e;
-          expect(e.code).toBe('LAB_INTENT_INVALID');
-          expect(e.diagnostics.length).toBeGreaterThan(0);
-          for (const d of e.diagnostics) {
-            expect(d.source, d.summary).toBeDefined();
+      fc.asyncProperty(
+        fc.constantFrom(...TARGETS),
+        fc.array(mutation, { minLength: 1, maxLength: 3 }),
+        fc.option(hostile, { freq: 3 }),
+        async ([file, load], ms, h) => {
+          const original = ORIGINAL.get(file) ?? '';
+          // A hostile input is applied alone to the valid file, so its class is what is tested.
+          const real = h === null ? undefined : realize(original, file, h);
+          writeFileSync(join(root, file), real?.text ?? applyMutations(original, ms));
+          const tearDown = setUp(real);
+          const t0 = cpuMs();
+          const w0 = performance.now();
+          let error: unknown;
+          try {
+            if (load === 'site') await loadSite(root);
+            else await loadPersona(root, load);
+          } catch (e) {
+            error = e;
+          } finally {
+            tearDown();
+            writeFileSync(join(root, file), original);
+          }
+          const spent = cpuMs() - t0;
+          // CPU time, so a loaded machine does not fail the test; wall time only catches a hang.
+          expect(spent, `${h?.kind ?? ms[0]?.kind} on ${file}`).toBeLessThan(2_000);
+          expect(performance.now() - w0).toBeLessThan(60_000);
+          if (error === undefined) {
+            outcomes.push({ file, accepted: true, cpuMs: spent });
+            return;
+          }
+          if (!isLabError(error)) throw error;
+          outcomes.push({ file, accepted: false, error, cpuMs: spent });
+          expect(error.code).toMatch(/^LAB_INTENT_(INVALID|NOT_FOUND)$/);
+          if (error.code === 'LAB_INTENT_NOT_FOUND') return;
+          expect(error.diagnostics.length).toBeGreaterThan(0);
+          for (const d of error.diagnostics) {
+            const shown = formatDiagnostic(d);
+            expect(d.source, shown).toBeDefined();
             const s = d.source!;
             expect(s.file.startsWith('/'), s.file).toBe(false);
-            expect(KNOWN_FILES.has(s.file) || s.file.startsWith('personas/'), s.file).toBe(true);
-            expect(s.line).toBeGreaterThanOrEqual(1);
-            expect(s.column).toBeGreaterThanOrEqual(1);
-            expect(typeof d.path).toBe('string');
-            expect(d.summary.length).toBeGreaterThan(0);
+            expect(s.line, shown).toBeGreaterThanOrEqual(1);
+            expect(s.column, shown).toBeGreaterThanOrEqual(1);
+            expect(d.hint, shown).toBeTruthy();
+            expect(shown).not.toMatch(CONTROL);
+            expect(shown).not.toContain('[object Object]');
+            expect(shown).not.toMatch(/got\s*$|got \(|got ,/m);
+            expect(shown).not.toContain('undefined');
           }
-        } finally {
-          writeFileSync(join(root, file), original);
-        }
-      }),
-      { numRuns: 1000 },
+          expect(`${error.summary} ${error.hint ?? ''}`).not.toMatch(CONTROL);
+        },
+      ),
+      { numRuns: 2_000, seed: Number(process.env['LAB_FUZZ_SEED'] ?? 20261208), endOnFailure: true },
     );
-    // Most mutations must be caught; a property that never fails would test nothing.
-    expect(failures).toBeGreaterThan(300);
-  }, 60_000);
+    const rejected = outcomes.filter((o) => !o.accepted).length;
+    // Most inputs are invalid by construction: a property that never fails would test nothing.
+    expect(rejected).toBeGreaterThan(1_000);
+    if (process.env['LAB_FUZZ_REPORT'] === '1') {
+      const cpu = outcomes.map((o) => o.cpuMs).sort((a, b) => a - b);
+      process.stderr.write(`fuzz: ${outcomes.length} inputs, ${rejected} rejected, cpu p50 ${cpu[Math.floor(cpu.length / 2)]?.toFixed(1)} ms, max ${cpu.at(-1)?.toFixed(1)} ms\n`);
+    }
+  }, 600_000);
 });

@@ -1,8 +1,6 @@
-import { readFile } from 'node:fs/promises';
-import { resolve as resolvePath } from 'node:path';
 import { readKeys } from 'openpgp';
-import { LabError, Secret } from '@lab/core';
-import { isSecretRef, type Persona } from '@lab/intent';
+import { isLabError, LabError, Secret } from '@lab/core';
+import { effectiveFileMode, isSecretRef, readLabFile, worldAccessible, type Persona } from '@lab/intent';
 import { renderTemplate, type TemplateValue } from './_template.js';
 import type { L3File, L3Intent } from './intent.js';
 import type { RepositorySpec } from './ops/apt.js';
@@ -35,22 +33,36 @@ async function secretOf(ref: Ref, options: ResolveOptions, where: string): Promi
 
 async function readSource(root: string, path: string, where: string): Promise<string> {
   try {
-    return await readFile(resolvePath(root, path), 'utf8');
+    // Only a regular file inside the repository: never a link out to the age key or ~/.ssh.
+    return (await readLabFile(root, path, `${where} source`)).toString('utf8');
   } catch (cause) {
-    throw new LabError({ code: 'LAB_L3_SOURCE_MISSING', summary: `${where}: cannot read ${path}`, hint: 'the path is relative to the lab root; check it exists', cause });
+    if (isLabError(cause) && cause.code === 'LAB_INTENT_INVALID') throw new LabError({ code: 'LAB_L3_SOURCE_REFUSED', summary: cause.summary, hint: cause.hint ?? 'use a regular file inside the repository', cause });
+    throw new LabError({ code: 'LAB_L3_SOURCE_MISSING', summary: `${where}: cannot read ${path}`, hint: 'the path is relative to the YAML file that declares it; run `lab validate`', cause });
   }
+}
+
+/**
+ * Key material a `source:` file may hold though no `{ secret: … }` marks it: such a file is
+ * handled as a secret (masked in every diff, written 0600 by default).
+ */
+const SECRET_MATERIAL = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|AGE-SECRET-KEY-1|PuTTY-User-Key-File-|-----BEGIN PGP PRIVATE KEY BLOCK-----/;
+
+export function holdsKeyMaterial(text: string): boolean {
+  return SECRET_MATERIAL.test(text);
 }
 
 type OsFile = Persona['os']['files'][number];
 
 async function resolveFile(f: OsFile, index: number, options: ResolveOptions): Promise<L3File> {
   const where = `os.files[${index}] (${f.path})`;
-  const base = { path: f.path, state: f.state, mode: f.mode, owner: f.owner, group: f.group };
-  if (f.state === 'absent') return base;
+  const base = { path: f.path, state: f.state, owner: f.owner, group: f.group };
+  if (f.state === 'absent') return { ...base, mode: effectiveFileMode(f.mode, false) };
   let content: string | Secret<string>;
   if (f.content !== undefined) content = isSecretRef(f.content) ? await secretOf(f.content, options, where) : (f.content as string);
-  else if (f.source !== undefined) content = await readSource(options.root, f.source, where);
-  else content = '';
+  else if (f.source !== undefined) {
+    const text = await readSource(options.root, f.source, where);
+    content = holdsKeyMaterial(text) ? new Secret(text) : text;
+  } else content = '';
   if (f.template) {
     const vars: Record<string, TemplateValue> = {};
     for (const [k, v] of Object.entries(f.variables)) vars[k] = isSecretRef(v) ? await secretOf(v, options, `${where} variable ${k}`) : (v as string | number | boolean);
@@ -58,7 +70,16 @@ async function resolveFile(f: OsFile, index: number, options: ResolveOptions): P
     const rendered = renderTemplate(text, vars, where);
     content = content instanceof Secret && !(rendered instanceof Secret) ? new Secret(rendered) : rendered;
   }
-  return { ...base, content };
+  const secret = content instanceof Secret;
+  if (secret && f.mode !== undefined && worldAccessible(f.mode) && f.allowWorldReadableSecret !== true) {
+    // The schema catches `{ secret: … }`; a key found inside a source file is caught here.
+    throw new LabError({
+      code: 'LAB_L3_SECRET_MODE',
+      summary: `${where}: mode ${f.mode} lets every user of the guest read a file that holds a private key`,
+      hint: 'use mode: "0600" (or "0640" and a group), or set allowWorldReadableSecret: true if that is really meant',
+    });
+  }
+  return { ...base, mode: effectiveFileMode(f.mode, secret), content };
 }
 
 async function defaultFetch(url: string): Promise<Buffer> {
@@ -74,7 +95,7 @@ export async function resolveRepository(r: OsRepo, options: ResolveOptions): Pro
   const where = `os.apt.repositories "${r.name}"`;
   let content: Buffer;
   try {
-    content = r.signedBy.file !== undefined ? await readFile(resolvePath(options.root, r.signedBy.file)) : await (options.fetchKey ?? defaultFetch)(r.signedBy.url!);
+    content = r.signedBy.file !== undefined ? await readLabFile(options.root, r.signedBy.file, `${where} key file`) : await (options.fetchKey ?? defaultFetch)(r.signedBy.url!);
   } catch (cause) {
     throw new LabError({ code: 'LAB_L3_KEY_UNAVAILABLE', summary: `${where}: cannot get the signing key from ${r.signedBy.file ?? r.signedBy.url}`, cause, hint: 'check the path (relative to the lab root) or the URL' });
   }

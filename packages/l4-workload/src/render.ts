@@ -1,8 +1,7 @@
-import { readFile } from 'node:fs/promises';
-import { posix, resolve } from 'node:path';
+import { posix } from 'node:path';
 import { stringify } from 'yaml';
 import { LabError, Secret, hasErrors, type Diagnostic } from '@lab/core';
-import type { LoadedPersona, Stack } from '@lab/intent';
+import { effectiveFileMode, readLabFile, type LoadedPersona, type Stack } from '@lab/intent';
 import { labChecks, type CheckedCompose } from './checks.js';
 import { imageOverrideNotes, overridesOrThrow } from './_image-notes.js';
 import { overrideImages, type ImageOverrides, type ImageOverrideNote } from './image-overrides.js';
@@ -45,7 +44,8 @@ async function valueOf(v: Value, secrets: SecretSource): Promise<string | Secret
 
 async function readSource(root: string, path: string, what: string): Promise<string> {
   try {
-    return await readFile(resolve(root, path), 'utf8');
+    // Only a regular file inside the repository, never past a symlink out of it.
+    return (await readLabFile(root, path, what)).toString('utf8');
   } catch (cause) {
     throw new LabError({ code: 'LAB_L4_SOURCE_MISSING', summary: `cannot read ${what} ${path}`, hint: 'the path is relative to the YAML file that declares it', cause });
   }
@@ -97,7 +97,7 @@ async function extraFiles(stack: Stack, root: string, secrets: SecretSource): Pr
       });
       content = secret ? new Secret(rendered) : rendered;
     }
-    out.push(fileOf(path, content, f.mode));
+    out.push(fileOf(path, content, effectiveFileMode(f.mode, typeof content !== 'string')));
   }
   return out;
 }

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sshKey, startTestSim, type TestSim } from './_helpers.js';
@@ -136,6 +137,9 @@ describe('cloudinit/dump', () => {
     await t.data('PUT', '/storage/local', { body: 'content=iso,vztmpl,backup,snippets' });
     const volid = await t.sim.engine.placeSnippet('pve', 'local', 'user-120.yaml', '#cloud-config\nruncmd: [echo hi]\n');
     expect(volid).toBe('local:snippets/user-120.yaml');
+    // A snippet may carry a guest's private host key: owner-only, as on a PVE node.
+    const files = execFileSync('find', [t.dir, '-name', 'user-120.yaml', '-printf', '%m\\n'], { encoding: 'utf8' }).trim().split('\n');
+    expect(files).toEqual(['600']);
     await t.wait(await t.data('POST', '/nodes/pve/qemu/120/status/stop'));
     await t.data('PUT', '/nodes/pve/qemu/120/config', { body: new URLSearchParams({ cicustom: `user=${volid}` }) });
     await t.wait(await t.data('POST', '/nodes/pve/qemu/120/status/start'));

@@ -77,8 +77,8 @@ export function identityExists(file: string): LabError {
 export function identityInRepo(file: string, root: string): LabError {
   return new LabError({
     code: 'LAB_SECRET_IDENTITY_IN_REPO',
-    summary: `the age identity file ${file} is inside the repository ${root}`,
-    detail: 'a private key inside the working tree is one `git add .` away from being published',
+    summary: `the age identity file ${file} is inside the Git working tree ${root}`,
+    detail: 'a private key inside a working tree is one `git add .` away from being published',
     hint: 'move it out, e.g. to ~/.config/lab/age.key, and point LAB_AGE_KEY_FILE at it if you chose another place',
   });
 }

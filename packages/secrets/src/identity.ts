@@ -1,10 +1,11 @@
-import { promises as fs } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { Secret } from '@lab/core';
 import { isErrno } from './_fs.js';
-import { badIdentity, identityExists, noIdentity } from './errors.js';
+import { badIdentity, identityExists, identityInRepo, noIdentity } from './errors.js';
 
 /** The private keys of one key file, held only as Secrets, with their public keys. */
 export interface IdentitySet {
@@ -41,10 +42,11 @@ export async function generateIdentity(): Promise<{ identity: Secret<string>; re
  * mode 0600, in a 0700 directory. Refuses to overwrite anything already at `file`, because a
  * replaced key silently orphans every secret encrypted to it.
  */
-export async function writeIdentityFile(file: string, identity: Secret<string>): Promise<void> {
+export async function writeIdentityFile(file: string, identity: Secret<string>, options: { readonly repository?: string } = {}): Promise<void> {
   const key = identity.reveal();
   const recipient = await recipientOf(key, file, 1);
   const target = path.resolve(file);
+  assertIdentityLocation(target, options.repository);
   await fs.mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
   const text =
     `# created: ${new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')}\n` +
@@ -64,6 +66,33 @@ export async function writeIdentityFile(file: string, identity: Secret<string>):
     await handle.sync();
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * A private key never goes where Git can pick it up (issue #14): not inside the lab repository,
+ * and not inside any other Git working tree (a dotfiles repository at ~ included) unless Git
+ * ignores the path there.
+ */
+export function assertIdentityLocation(file: string, repository?: string): void {
+  const target = path.resolve(file);
+  if (repository !== undefined && inside(target, path.resolve(repository))) throw identityInRepo(target, path.resolve(repository));
+  const tree = workTreeOf(path.dirname(target));
+  if (tree === undefined) return;
+  const ignored = spawnSync('git', ['-C', tree, 'check-ignore', '-q', '--no-index', path.relative(tree, target)], { stdio: 'ignore' });
+  if (ignored.status !== 0) throw identityInRepo(target, tree);
+}
+
+function inside(file: string, dir: string): boolean {
+  const rel = path.relative(dir, file);
+  return rel !== '' && rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel);
+}
+
+/** The nearest enclosing directory holding `.git` (a directory, or a file for worktrees). */
+function workTreeOf(dir: string): string | undefined {
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    if (existsSync(path.join(d, '.git'))) return d;
+    if (path.dirname(d) === d) return undefined;
   }
 }
 

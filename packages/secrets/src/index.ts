@@ -7,7 +7,7 @@
  */
 export { openSecretStore } from './store.js';
 export type { SecretStore, SecretStoreOptions, SecretEntry, SecretEditor } from './store.js';
-export { generateIdentity, writeIdentityFile, loadIdentities, defaultIdentityFile } from './identity.js';
+export { generateIdentity, writeIdentityFile, loadIdentities, defaultIdentityFile, assertIdentityLocation } from './identity.js';
 export type { IdentitySet } from './identity.js';
 export { assertSecretName, isSecretName, secretFile, SECRET_FILE_SUFFIX } from './names.js';
 export { SECRET_ERROR_CODES } from './errors.js';

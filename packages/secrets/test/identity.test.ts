@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFile, stat, writeFile, mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -38,6 +39,20 @@ describe('generateIdentity / writeIdentityFile', () => {
     const before = await readFile(file, 'utf8');
     await expectLabError(writeIdentityFile(file, (await generateIdentity()).identity), 'LAB_SECRET_IDENTITY_EXISTS');
     expect(await readFile(file, 'utf8')).toBe(before);
+  });
+
+  it('refuses to write inside the lab repository or any Git working tree, unless Git ignores the path', async () => {
+    const repo = path.join(box.home, 'lab');
+    await mkdir(repo, { recursive: true });
+    execFileSync('git', ['init', '-q', repo]);
+    await writeFile(path.join(repo, '.gitignore'), '.lab/\n');
+    const { identity } = await generateIdentity();
+    await expectLabError(writeIdentityFile(path.join(repo, 'age.key'), identity, { repository: repo }), 'LAB_SECRET_IDENTITY_IN_REPO');
+    // Another working tree (a dotfiles repository, say): refused where Git would track it…
+    await expectLabError(writeIdentityFile(path.join(repo, 'keys', 'age.key'), identity), 'LAB_SECRET_IDENTITY_IN_REPO');
+    // …allowed where Git ignores it.
+    await writeIdentityFile(path.join(repo, '.lab', 'age.key'), identity);
+    expect((await stat(path.join(repo, '.lab', 'age.key'))).mode & 0o777).toBe(0o600);
   });
 });
 

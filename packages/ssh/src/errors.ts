@@ -51,7 +51,7 @@ export function hostKeyRevoked(label: string, file: string, entry: KnownHostEntr
 }
 
 const REFUSED_HINTS: Record<string, string> = {
-  ECONNREFUSED: 'nothing listens on that port: is the VM running and sshd started? `lab status --persona <name>`',
+  ECONNREFUSED: 'nothing listens on that port: is the VM running and sshd started? `lab check --layer l2 --persona <name>` shows its state',
   ETIMEDOUT: 'no answer: check the VM is running and its network/firewall lets SSH in',
   EHOSTUNREACH: 'no route to the host: check the address in the persona and the Proxmox node network',
   ENOTFOUND: 'the host name does not resolve: use the address from the persona',
@@ -64,8 +64,8 @@ export function unreachable(label: string, cause: unknown, via?: string): LabErr
   return err('LAB_SSH_UNREACHABLE', `cannot reach ${label} over SSH${via ? ` (through ${via})` : ''}`, {
     detail: message,
     hint: forward
-      ? `the jump host ${via} could not open a connection to the guest's sshd: is the VM running? \`lab status --persona <name>\``
-      : (REFUSED_HINTS[code] ?? 'check the VM is running (`lab status --persona <name>`) and that the address and port in the persona are right'),
+      ? `the jump host ${via} could not open a connection to the guest's sshd: is the VM running? \`lab check --layer l2 --persona <name>\` shows its state`
+      : (REFUSED_HINTS[code] ?? 'check the VM is running (`lab check --layer l2 --persona <name>`) and that the address and port in the persona are right'),
     cause,
   });
 }
@@ -87,7 +87,7 @@ export function disconnected(label: string, what: string, cause?: unknown): LabE
 
 export function timedOut(label: string, what: string, ms: number): LabError {
   return err('LAB_SSH_TIMEOUT', `${what} on ${label} took longer than ${Math.round(ms / 1000)}s`, {
-    hint: 'raise the timeout (`timeouts.commandMs`) if the work is legitimately slow, or look at the guest (`lab ssh`) for a hung process',
+    hint: 'look at the guest for a hung process (`lab ssh --persona <name>`), then run the command again: lab converges from where it stopped',
   });
 }
 

@@ -24,6 +24,7 @@ export {
 } from './known-hosts.js';
 export type { KnownHostEntry, KnownHosts, HostKeyVerdict, HostKeyLookup } from './known-hosts.js';
 export { pinHostKey, forgetHost } from './trust.js';
+export type { PinOptions } from './trust.js';
 export { generateKeyPair } from './keys.js';
 export type { KeyPair } from './keys.js';
 export { shq, guardScript, atomicWriteScript, STDIN_SCRIPT_COMMAND } from './shell.js';

@@ -10,15 +10,37 @@ import { entryMatches, formatKnownHostsLine, parseKnownHosts } from './known-hos
  * `key` is a blob or a `.pub` line (`ssh-ed25519 AAAA… comment`).
  * Returns `present` when the exact key is already pinned for the host.
  */
-export async function pinHostKey(file: string, host: string, port: number, key: Buffer | string): Promise<'added' | 'present'> {
+export async function pinHostKey(file: string, host: string, port: number, key: Buffer | string, options: PinOptions = {}): Promise<'added' | 'present'> {
   const blob = typeof key === 'string' ? Buffer.from(key.trim().split(/\s+/)[1] ?? '', 'base64') : key;
   if (blob.length === 0) throw new TypeError('pinHostKey: not an OpenSSH public key');
-  const text = await readOrEmpty(file);
-  const already = parseKnownHosts(text).some((e) => e.marker === undefined && e.key.equals(blob) && entryMatches(e, host, port));
+  let text = await readOrEmpty(file);
+  const entries = parseKnownHosts(text);
+  const already = entries.some((e) => e.marker === undefined && e.key.equals(blob) && entryMatches(e, host, port));
+  if (options.movesBetweenPorts === true) {
+    // Lines lab wrote for this same key on this host at another port: the service moved
+    // (the embedded simulator's jump host listens on a new port each run). Dropping them
+    // removes no trust, and keeps the file from growing by a line per command.
+    const stale = new Set(entries.filter((e) => e.marker === undefined && e.key.equals(blob) && !e.hosts.includes(',') && e.hosts.startsWith(`[${host}]:`) && !entryMatches(e, host, port)).map((e) => e.line));
+    if (stale.size > 0) {
+      text = text
+        .split('\n')
+        .filter((_, i) => !stale.has(i + 1))
+        .join('\n');
+      if (already) {
+        await writeAtomic(file, text);
+        return 'present';
+      }
+    }
+  }
   if (already) return 'present';
   const sep = text === '' || text.endsWith('\n') ? '' : '\n';
   await writeAtomic(file, `${text}${sep}${formatKnownHostsLine(host, port, blob)}\n`);
   return 'added';
+}
+
+export interface PinOptions {
+  /** The key belongs to a service whose port changes (an ephemeral listener): drop its pins on other ports of the host. */
+  readonly movesBetweenPorts?: boolean;
 }
 
 /** Remove every pinned key for `host:port`, like `ssh-keygen -R`. Returns how many lines went. */

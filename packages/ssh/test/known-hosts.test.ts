@@ -103,6 +103,18 @@ describe('pinning keys in the lab known-hosts file', () => {
     expect(await readFile(file, 'utf8')).toBe(`${formatKnownHostsLine('127.0.0.1', 2222, b.blob)}\n`);
   });
 
+  it('a key that moves between ports (the embedded jump host) keeps one line, not one per run', async () => {
+    const file = join(dir, 'moving', 'known_hosts');
+    await pinHostKey(file, '10.0.10.5', 22, a.blob);
+    for (const port of [40001, 40002, 40003, 40002]) await pinHostKey(file, '127.0.0.1', port, b.blob, { movesBetweenPorts: true });
+    // An unrelated key on another port of the same host stays.
+    await pinHostKey(file, '127.0.0.1', 2222, a.blob);
+    await pinHostKey(file, '127.0.0.1', 40004, b.blob, { movesBetweenPorts: true });
+    expect(await readFile(file, 'utf8')).toBe(
+      [formatKnownHostsLine('10.0.10.5', 22, a.blob), formatKnownHostsLine('127.0.0.1', 2222, a.blob), formatKnownHostsLine('127.0.0.1', 40004, b.blob), ''].join('\n'),
+    );
+  });
+
   it('a missing file loads as empty and says so', async () => {
     const k = await loadKnownHosts(join(dir, 'nope'));
     expect(k).toMatchObject({ exists: false, entries: [] });

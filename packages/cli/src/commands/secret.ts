@@ -120,7 +120,14 @@ const init = defineCommand({
     const ctx = createContext(args);
     const file = args['identity-file'] ?? defaultIdentityFile();
     const { identity, recipient } = await generateIdentity();
-    await writeIdentityFile(file, identity);
+    // Outside a lab, the git working-tree check still applies.
+    let repository: string | undefined;
+    try {
+      repository = ctx.root();
+    } catch {
+      repository = undefined;
+    }
+    await writeIdentityFile(file, identity, repository === undefined ? {} : { repository });
     ctx.io.err(`wrote your identity to ${file} (mode 0600). Keep it out of Git and back it up.`);
     ctx.io.err('add this public key to secrets.recipients in lab.yaml, then run `lab secret rotate`:');
     ctx.io.out(recipient);

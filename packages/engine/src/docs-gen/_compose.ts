@@ -1,7 +1,5 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { parse } from 'yaml';
-import { isSecretRef, type Stack } from '@lab/intent';
+import { isSecretRef, readLabFile, type Stack } from '@lab/intent';
 
 /** One host port a Compose service publishes. */
 export interface PublishedPort {
@@ -61,7 +59,8 @@ export function plainEnv(stack: Stack): Record<string, string> {
 export async function composeFacts(root: string, stack: Stack): Promise<ComposeFacts> {
   let doc: unknown;
   try {
-    doc = typeof stack.compose === 'string' ? parse(await readFile(join(root, stack.compose), 'utf8'), { merge: true }) : stack.compose;
+    // Read as the loaders do (inside the repository, bounded), and parsed with a bounded alias count.
+    doc = typeof stack.compose === 'string' ? parse((await readLabFile(root, stack.compose, 'compose file')).toString('utf8'), { merge: true, maxAliasCount: 100 }) : stack.compose;
   } catch (error) {
     return { services: [], ports: [], problem: `compose file not readable: ${(error as Error).message.split('\n')[0]}` };
   }

@@ -33,7 +33,8 @@ const impact = (i: DriftItem) => (i.impact === 'none' ? '' : ` (${i.impact} to r
 export function headline(r: DriftReport): string {
   const c = r.counts;
   const parts = [
-    c.drifted > 0 ? `${plural(c.drifted, 'drifted change')} on ${plural(c.driftedPersonas, 'persona')}` : 'no drift',
+    // "no drift" only when every persona was checked: an unchecked persona may well have drifted.
+    c.drifted > 0 ? `${plural(c.drifted, 'drifted change')} on ${plural(c.driftedPersonas, 'persona')}` : c.errors > 0 ? 'drift unknown' : 'no drift',
     ...(c.missingPersonas > 0 ? [`${plural(c.missingPersonas, 'persona')} not created yet`] : []),
     ...(c.errors > 0 ? [`${plural(c.errors, 'persona')} could not be checked`] : []),
   ];

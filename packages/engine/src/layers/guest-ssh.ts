@@ -55,7 +55,7 @@ export async function guestConnection(ctx: LayerContext, p: LoadedPersona): Prom
   let jump: SshTarget['jump'];
   if (endpoint.jumpHost) {
     // The embedded simulator's host key comes from its own state, not from the network.
-    if (endpoint.jumpHost.hostPublicKey) await pinHostKey(knownHostsFile, endpoint.jumpHost.host, endpoint.jumpHost.port, endpoint.jumpHost.hostPublicKey);
+    if (endpoint.jumpHost.hostPublicKey) await pinHostKey(knownHostsFile, endpoint.jumpHost.host, endpoint.jumpHost.port, endpoint.jumpHost.hostPublicKey, { movesBetweenPorts: endpoint.embedded === true });
     jump = { host: endpoint.jumpHost.host, port: endpoint.jumpHost.port, username: endpoint.jumpHost.username, privateKey };
   } else if (site.ssh.jumpHost) {
     jump = { host: site.ssh.jumpHost.host, port: site.ssh.jumpHost.port, username: site.ssh.jumpHost.user, privateKey };

@@ -1,4 +1,4 @@
-import { formatMs, hasChanges, renderSummaryLine, type Reporter } from '@lab/core';
+import { formatMs, hasChanges, hasErrors, renderSummaryLine, type Reporter } from '@lab/core';
 import type { LayerOutcome } from './run-layers.js';
 import type { LayerPreview, SkippedLayer } from './plan.js';
 
@@ -11,8 +11,14 @@ export function showPreview(reporter: Reporter, layers: readonly LayerPreview[],
   for (const l of layers) {
     const from = l.projected.length > 0 ? ` — planned from intent for ${l.projected.join(', ')} (not created yet)` : '';
     if (!hasChanges(l.plan)) {
-      reporter.emit({ type: 'log', level: 'info', message: `${l.layer.toUpperCase()} ${l.description}: no changes` });
+      // A layer whose plan failed was not compared with the world: it has errors, not "no changes".
+      const failed = hasErrors(l.plan.diagnostics);
+      reporter.emit({ type: 'log', level: 'info', message: `${l.layer.toUpperCase()} ${l.description}: ${failed ? 'could not be planned' : 'no changes'}` });
       for (const d of l.plan.diagnostics) {
+        if (d.severity === 'error') {
+          reporter.emit({ type: 'diagnostic', diagnostic: d });
+          continue;
+        }
         const persona = d.address?.split('/')[0];
         const group = persona && persona !== '_site' ? { group: persona } : {};
         reporter.emit({ type: 'log', level: d.severity === 'info' ? 'info' : 'warn', message: `${d.summary}${d.hint ? `\n  hint: ${d.hint}` : ''}`, ...group });

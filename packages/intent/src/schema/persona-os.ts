@@ -84,7 +84,7 @@ function packages(b: Build) {
     version: text('a version').optional().describe('Exact version to install, e.g. `5:27.5.1-1~debian.12~bookworm`.'),
   });
   const item = z
-    .union([pkg, full], { error: (iss) => msg(`expected a package name or { name, state, version }, got ${got(iss.input)}`) })
+    .union([pkg, full], { error: (iss) => msg(`expected a package name or { name, state, version }, got ${got(iss.input)}`, 'write a Debian package name such as htop, or { name: htop, state: absent }') })
     .transform((p) => (typeof p === 'string' ? { name: p, state: 'present' as const } : p));
   return b.list('os.packages', item);
 }

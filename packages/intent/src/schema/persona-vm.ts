@@ -130,7 +130,7 @@ export function checkVm(vm: z.output<ReturnType<typeof vmSchema>>, ctx: z.Refine
   if (vm.balloon !== undefined && vm.balloon > vm.memory) issue(['balloon'], msg('balloon is larger than memory', 'balloon is the minimum memory; set it below memory, or 0 to disable'));
   vm.nics.forEach((n, i) => {
     if (n.gateway !== undefined && n.ip === 'dhcp') issue(['nics', i, 'gateway'], msg('a gateway is set but the address comes from DHCP', 'remove gateway, or set a static ip'));
-    if (n.gateway !== undefined && n.ip !== 'dhcp' && !inSubnet(n.gateway, n.ip)) issue(['nics', i, 'gateway'], msg(`gateway ${n.gateway} is outside ${n.ip}`));
+    if (n.gateway !== undefined && n.ip !== 'dhcp' && !inSubnet(n.gateway, n.ip)) issue(['nics', i, 'gateway'], msg(`gateway ${n.gateway} is outside ${n.ip}`, 'set a gateway inside the subnet of ip, usually its .1'));
   });
   const mounts = new Map<string, string>();
   vm.disks.forEach((d, i) => {

@@ -34,7 +34,7 @@ function sections(b: Build) {
 function personaShape(b: Build) {
   return {
     name: dnsLabel('media').describe('Persona name; must equal its folder name. Also the default host name.'),
-    description: text().default('').describe('What this machine is for, shown by `lab status`.'),
+    description: text().default('').describe('What this machine is for, shown by `lab personas` and in the generated docs.'),
     lifecycle: lifecycle().prefault({}).describe('How long-lived this persona is.'),
     ...sections(b),
   };

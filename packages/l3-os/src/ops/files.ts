@@ -43,6 +43,9 @@ export function impactOf(notify: readonly HandlerId[] | undefined): Impact {
   return 'none';
 }
 
+/** What a plan holds in place of a secret file's digest. */
+export const SENSITIVE = '(sensitive)';
+
 function revealed(content: string | Secret<string>): string {
   return isSecret(content) ? content.reveal() : content;
 }
@@ -84,10 +87,12 @@ function convergeFile(spec: FileSpec, info: PathInfo, text: string): { steps: St
   const diff = fieldDiffs(have, want, ['mode', 'owner', 'group']);
   if (contentChanged) {
     const sensitive = spec.content !== undefined && isSecret(spec.content);
+    // No digest of a secret leaves lab (adr/0166): an unsalted hash of a low-entropy secret can
+    // be confirmed offline. The change itself is still shown, as masked.
     diff.unshift({
       path: 'content',
-      ...(isFile ? { before: shortDigest(info.sha256) } : {}),
-      after: shortDigest(sha256(text)),
+      ...(isFile ? { before: sensitive ? SENSITIVE : shortDigest(info.sha256) } : {}),
+      after: sensitive ? SENSITIVE : shortDigest(sha256(text)),
       ...(sensitive ? { sensitive: true } : {}),
     });
     const write: Step = {
@@ -121,7 +126,7 @@ export function fileOp(ctx: OpContext, spec: FileSpec): Operation {
         const steps: Step[] = [{ kind: 'shell', description: `remove ${spec.path}`, script: `rm -f -- ${shq(spec.path)}` }];
         const unified = !sensitive && info.type === 'file' && info.content !== undefined ? unifiedDiff(spec.path, info.content, '') : undefined;
         return result(
-          [makeChange(ctx, kind, key, { action: 'delete', impact: impactOf(spec.notify), before: { sha256: shortDigest(info.sha256) }, steps, ...(unified ? { unifiedDiff: unified } : {}) })],
+          [makeChange(ctx, kind, key, { action: 'delete', impact: impactOf(spec.notify), before: { sha256: sensitive ? SENSITIVE : shortDigest(info.sha256) }, steps, ...(unified ? { unifiedDiff: unified } : {}) })],
           steps,
           { notify: spec.notify ?? [], predicts: [[fact, { exists: false }]] },
         );
@@ -137,13 +142,14 @@ export function fileOp(ctx: OpContext, spec: FileSpec): Operation {
       }
       const text = revealed(spec.content ?? '');
       const { steps, diff, contentChanged } = convergeFile(spec, info, text);
-      if (steps.length === 0) return result([noopChange(ctx, kind, key, 'content, owner and mode match', { sha256: shortDigest(info.exists ? info.sha256 : undefined) })]);
+      const digest = (hex: string | undefined): string | undefined => (sensitive ? SENSITIVE : shortDigest(hex));
+      if (steps.length === 0) return result([noopChange(ctx, kind, key, 'content, owner and mode match', { sha256: digest(info.exists ? info.sha256 : undefined) })]);
       const unified = !sensitive && contentChanged ? unifiedDiff(spec.path, info.exists ? (info.content ?? '') : '', text) : undefined;
       const change = makeChange(ctx, kind, key, {
         action: info.exists ? 'update' : 'create',
         impact: contentChanged ? impactOf(spec.notify) : 'none',
-        ...(info.exists ? { before: { sha256: shortDigest(info.sha256), mode: info.mode, owner: info.owner, group: info.group } } : {}),
-        after: { sha256: shortDigest(sha256(text)), mode: normMode(spec.mode), owner: spec.owner, group: spec.group },
+        ...(info.exists ? { before: { sha256: digest(info.sha256), mode: info.mode, owner: info.owner, group: info.group } } : {}),
+        after: { sha256: digest(sha256(text)), mode: normMode(spec.mode), owner: spec.owner, group: spec.group },
         diff,
         steps,
         ...(sensitive ? { sensitivePaths: ['content', 'sha256', 'before.sha256', 'after.sha256'] } : {}),

@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Sim } from '../engine/sim.js';
 import { fail } from '../http/_errors.js';
@@ -15,7 +15,10 @@ export async function placeSnippet(sim: Sim, node: string, storage: string, name
   const rel = volumeFile(node, storage, 'snippets', name);
   const abs = sim.store.resolve(rel);
   await mkdir(path.dirname(abs), { recursive: true });
-  await writeFile(abs, content);
+  // Snippets carry cloud-init user data, which may hold a guest's private host key: owner-only,
+  // as on a PVE node where /var/lib/vz is root's. chmod too: writeFile's mode applies only on create.
+  await writeFile(abs, content, { mode: 0o600 });
+  await chmod(abs, 0o600);
   const id = `${storage}:snippets/${name}`;
   const existing = findVolume(sim, node, id);
   if (existing) {
