@@ -1,8 +1,12 @@
 import { LabError, isSecret, runStep, type Change, type Plan, type Reporter, type Secret } from '@lab/core';
 import { atomicWriteScript, shq, type SshConnection } from '@lab/ssh';
 import { contentText } from './_digest.js';
+import { remoteDetail } from './remote-detail.js';
 import { healthScript, parseHealth, type HealthResult } from './health.js';
 import { observeWorkloads } from './observe.js';
+import type { WorkstationImages } from './images.js';
+import { pushImage } from './push.js';
+import type { ImageSource } from './workstation-docker.js';
 import { basisKey, planWorkloads, stackFingerprint, type StackAfter } from './plan.js';
 import type { DesiredWorkloads, RenderedStack, StackRecord, WorkloadObservation } from './types.js';
 
@@ -13,6 +17,10 @@ export interface ApplyWorkloadsOptions {
   readonly reporter: Reporter;
   readonly labVersion: string;
   readonly destroyData?: boolean;
+  /** imageDelivery: push: where images come from (dockerImageSource()) … */
+  readonly images?: ImageSource;
+  /** … and what it held when the plan was made (for the re-verification plan). */
+  readonly workstationImages?: WorkstationImages;
 }
 
 export interface StackOutcome {
@@ -45,8 +53,7 @@ export function composeFor(d: DesiredWorkloads, stack: string, profiles: readonl
 async function run(c: SshConnection, what: string, body: string, secrets: readonly Secret<string>[] = [], timeoutMs = 600_000): Promise<string> {
   const r = await c.script(body, { sudo: true, secrets, timeoutMs });
   if (r.code !== 0) {
-    const tail = r.stderr.trim().split('\n').slice(-8).join('\n');
-    throw new LabError({ code: 'LAB_L4_STEP_FAILED', summary: `${what} failed on ${c.label} (exit ${r.code})`, detail: tail, hint: 'fix the cause shown and run apply again; releases are written atomically, so a re-run is safe' });
+    throw new LabError({ code: 'LAB_L4_STEP_FAILED', summary: `${what} failed on ${c.label} (exit ${r.code})`, detail: remoteDetail(r), hint: 'fix the cause shown and run apply again; releases are written atomically, so a re-run is safe' });
   }
   return r.stdout;
 }
@@ -71,7 +78,7 @@ function releaseScript(d: DesiredWorkloads, s: RenderedStack): string {
 
 function upScript(d: DesiredWorkloads, s: RenderedStack, v2: boolean): string {
   const pull = v2 ? ` --pull ${s.pull}` : '';
-  return `cd ${shq(stackDir(d, s.name))} && ${composeFor(d, s.name, s.profiles)} up -d --remove-orphans${pull} 2>&1 >&2`;
+  return `cd ${shq(stackDir(d, s.name))} && ${composeFor(d, s.name, s.profiles)} up -d --remove-orphans${pull} >&2`;
 }
 
 async function gate(c: SshConnection, s: RenderedStack, services: readonly string[]): Promise<HealthResult> {
@@ -97,14 +104,27 @@ function secretsOf(s: RenderedStack): Secret<string>[] {
   return s.files.flatMap((f) => (isSecret(f.content) ? [f.content as Secret<string>] : []));
 }
 
-async function bringUp(o: ApplyWorkloadsOptions, s: RenderedStack, after: StackAfter, obs: WorkloadObservation): Promise<StackOutcome> {
+async function pushAll(o: ApplyWorkloadsOptions, after: StackAfter, pushed: Set<string>): Promise<void> {
+  if (!after.push?.length) return;
+  if (!o.images) {
+    throw new LabError({ code: 'LAB_L4_IMAGE_PUSH_FAILED', summary: `stack ${after.stack} on ${o.desired.persona} needs images pushed, but no image source was given`, hint: 'run through lab (it reads the workstation\'s Docker engine), or set workloads.imageDelivery: registry' });
+  }
+  for (const p of after.push) {
+    if (pushed.has(p.ref)) continue;
+    await pushImage({ connection: o.connection, guest: o.desired.persona, source: o.images, reporter: o.reporter, group: o.desired.persona }, p);
+    pushed.add(p.ref);
+  }
+}
+
+async function bringUp(o: ApplyWorkloadsOptions, s: RenderedStack, after: StackAfter, obs: WorkloadObservation, pushed: Set<string>): Promise<StackOutcome> {
   const { connection: c, desired: d, reporter } = o;
   const v2 = (obs.composeVersion ?? '').startsWith('2');
   const group = d.persona;
   const addr = { group };
+  if (s.state !== 'down') await pushAll(o, after, pushed);
   if (after.upload) await runStep(reporter, `${s.name}: write release ${s.hash}`, () => run(c, `write release ${s.hash} of ${s.name}`, releaseScript(d, s), secretsOf(s)), addr);
   if (s.state === 'down') {
-    await runStep(reporter, `${s.name}: down`, () => run(c, `down ${s.name}`, `cd ${shq(stackDir(d, s.name))} && ${composeFor(d, s.name, s.profiles)} down 2>&1 >&2`), addr);
+    await runStep(reporter, `${s.name}: down`, () => run(c, `down ${s.name}`, `cd ${shq(stackDir(d, s.name))} && ${composeFor(d, s.name, s.profiles)} down >&2`), addr);
     return { stack: s.name, action: 'update' };
   }
   await runStep(reporter, `${s.name}: up -d`, () => run(c, `up ${s.name}`, upScript(d, s, v2)), addr);
@@ -120,7 +140,7 @@ async function bringUp(o: ApplyWorkloadsOptions, s: RenderedStack, after: StackA
   }
   reporter.emit({ type: 'log', level: 'warn', message: `${base}; rolling back to ${lastGood}`, group });
   const dir = stackDir(d, s.name);
-  await run(c, `roll back ${s.name}`, `${switchScript(dir, lastGood)}\ncd ${shq(dir)} && ${composeFor(d, s.name, s.profiles)} up -d --remove-orphans 2>&1 >&2`);
+  await run(c, `roll back ${s.name}`, `${switchScript(dir, lastGood)}\ncd ${shq(dir)} && ${composeFor(d, s.name, s.profiles)} up -d --remove-orphans >&2`);
   const back = await gate(c, { ...s, health: { ...s.health, probes: s.health.probes } }, []);
   throw new LabError({
     code: 'LAB_L4_HEALTH_FAILED',
@@ -135,7 +155,7 @@ async function remove(o: ApplyWorkloadsOptions, name: string, after: StackAfter)
   const dir = stackDir(d, name);
   const down = `${composeFor(d, name)} down --remove-orphans${after.destroyData ? ' --volumes' : ''}`;
   const body = [
-    `if [ -e ${shq(`${dir}/current/compose.yaml`)} ]; then cd ${shq(dir)} && ${down} 2>&1 >&2 || return 1; cd /`,
+    `if [ -e ${shq(`${dir}/current/compose.yaml`)} ]; then cd ${shq(dir)} && ${down} >&2 || return 1; cd /`,
     `else ids=$(docker ps -aq --filter label=com.docker.compose.project=${shq(name)}); [ -z "$ids" ] || docker rm -f${after.destroyData ? ' -v' : ''} $ids >&2 || return 1; fi`,
     `rm -rf ${shq(dir)}`,
   ].join('\n');
@@ -185,16 +205,17 @@ export async function applyWorkloads(o: ApplyWorkloadsOptions): Promise<ApplyWor
     throw new LabError({ code: 'LAB_L4_COMPOSE_MISSING', summary: `\`${d.composeCommand}\` does not run on ${d.persona}`, hint: d.composeCommand === 'docker-compose' ? 'install Debian\'s docker-compose package' : 'install the compose plugin, or set workloads.composeCommand: docker-compose' });
   }
   const outcomes: StackOutcome[] = [];
+  const pushed = new Set<string>();
   for (const ch of pending.filter((x) => x.action === 'delete')) {
     await remove(o, (ch.after as StackAfter).stack, ch.after as StackAfter);
     outcomes.push({ stack: (ch.after as StackAfter).stack, action: 'delete' });
   }
   for (const s of ordered(d.stacks)) {
     const ch = pending.find((x) => (x.after as StackAfter).stack === s.name && x.action !== 'delete');
-    if (ch) outcomes.push({ ...(await bringUp(o, s, ch.after as StackAfter, obs)), action: ch.action });
+    if (ch) outcomes.push({ ...(await bringUp(o, s, ch.after as StackAfter, obs, pushed)), action: ch.action });
   }
   const observed = await observeWorkloads({ connection: c, stacksDir: d.stacksDir, composeCommand: d.composeCommand });
-  const again = planWorkloads(d, observed, { labVersion: o.labVersion, ...(o.destroyData === undefined ? {} : { destroyData: o.destroyData }) });
+  const again = planWorkloads(d, observed, { labVersion: o.labVersion, ...(o.destroyData === undefined ? {} : { destroyData: o.destroyData }), ...(o.workstationImages ? { workstationImages: o.workstationImages } : {}) });
   const left = again.changes.filter((x) => x.action !== 'noop');
   if (left.length > 0) {
     throw new LabError({ code: 'LAB_L4_NOT_CONVERGED', summary: `after apply, ${left.length} stack(s) of ${d.persona} still differ: ${left.map((x) => `${x.address} (${x.reason ?? x.action})`).join('; ')}`, hint: 'another tool may be changing these containers; run apply again, then look at `docker ps` in the guest' });

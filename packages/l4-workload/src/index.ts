@@ -28,6 +28,15 @@ export { workloadDiffs } from './render-plan.js';
 export { checkImageOverrides, resolveImage, overrideImages } from './image-overrides.js';
 export type { ImageOverrides, ImageOverrideNote } from './image-overrides.js';
 export { readImageOverrides } from './image-overrides-file.js';
+export { imagesOfStack, normalizeRef, pushesFor, pushDiagnostics, formatBytes } from './images.js';
+export type { ImagePush, WorkstationImages } from './images.js';
+export { pushImage, diskFullError } from './push.js';
+export type { PushOptions } from './push.js';
+export { dockerImageSource, parseInspect } from './workstation-docker.js';
+export type { ImageSource } from './workstation-docker.js';
+export { remoteDetail } from './remote-detail.js';
+export { ensureLocalImages, localImagesOverrides, LOCAL_IMAGES_DIR } from './local-images.js';
+export type { EnsureLocalImagesOptions, LocalImagesResult, LocalImage } from './local-images.js';
 export { L4_ERROR_CODES } from './errors.js';
 export type { L4ErrorCode } from './errors.js';
 export { LABEL_STACK, LABEL_SERVICE_HASH, MANIFEST_FILE } from './types.js';
@@ -42,4 +51,6 @@ export type {
   ObservedContainer,
   ObservedStack,
   WorkloadObservation,
+  WorkstationImage,
+  ImageDelivery,
 } from './types.js';

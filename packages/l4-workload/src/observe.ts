@@ -1,5 +1,6 @@
 import { LabError } from '@lab/core';
 import { shq, type SshConnection } from '@lab/ssh';
+import { normalizeRef } from './images.js';
 import { LABEL_SERVICE_HASH, LABEL_STACK, MANIFEST_FILE, type ObservedContainer, type ObservedStack, type ReleaseManifest, type StackRecord, type WorkloadObservation } from './types.js';
 
 /**
@@ -25,6 +26,7 @@ export function observeScript(stacksDir: string, composeCommand: string): string
     'if command -v docker >/dev/null 2>&1; then',
     '  ids=$(docker ps -aq --filter label=com.docker.compose.project)',
     `  [ -z "$ids" ] || docker inspect --format '@@ctr {{.Id}} {{.Name}} {{.State.Status}} {{with index .State "Health"}}{{.Status}}{{else}}none{{end}} {{json .Config.Labels}}' $ids`,
+    "  docker images --no-trunc --format '@@img {{.Repository}}:{{.Tag}} {{.ID}}' 2>/dev/null | grep -v '<none>'",
     'fi',
     'true',
   ].join('\n');
@@ -45,6 +47,7 @@ export function parseObservation(stdout: string): WorkloadObservation {
   let composeVersion: string | undefined;
   const stacks: ObservedStack[] = [];
   const containers: ObservedContainer[] = [];
+  const images: Record<string, string> = {};
   let cur: { name: string; current?: string; releases: string[]; manifest?: ReleaseManifest; fileDigests: Record<string, string>; record?: StackRecord } | undefined;
   const flush = () => {
     if (cur) stacks.push(cur);
@@ -86,6 +89,11 @@ export function parseObservation(stdout: string): WorkloadObservation {
         if (cur && v) cur.record = v;
         break;
       }
+      case 'img': {
+        const [ref, id] = rest.trim().split(/\s+/);
+        if (ref && id) images[normalizeRef(ref)] = id;
+        break;
+      }
       case 'ctr': {
         flush();
         const c = /^(\S+) \/?(\S+) (\S+) (\S+) (.*)$/.exec(rest);
@@ -107,7 +115,7 @@ export function parseObservation(stdout: string): WorkloadObservation {
     }
   }
   flush();
-  return { docker, ...(composeVersion ? { composeVersion } : {}), stacks, containers };
+  return { docker, ...(composeVersion ? { composeVersion } : {}), stacks, containers, images };
 }
 
 export interface ObserveOptions {

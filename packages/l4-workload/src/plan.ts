@@ -1,5 +1,7 @@
 import { address, createPlan, type Action, type Change, type Diagnostic, type FieldDiff, type Impact, type Plan, type PlanMode, type StepSummary } from '@lab/core';
 import { canonicalJson, sha256 } from './_digest.js';
+import { normalizeRef as normalizeImage, pushDiagnostics, pushDiff, pushesFor, type ImagePush, type WorkstationImages } from './images.js';
+import { stackTextDiff } from './plan-text.js';
 import type { DesiredWorkloads, ObservedContainer, ObservedStack, RenderedStack, WorkloadObservation } from './types.js';
 
 export interface PlanWorkloadsOptions {
@@ -9,6 +11,11 @@ export interface PlanWorkloadsOptions {
   readonly destroyData?: boolean;
   readonly warnings?: readonly Diagnostic[];
   readonly createdAt?: Date;
+  /**
+   * With `imageDelivery: push`: what the workstation's Docker engine holds for the images the
+   * stacks run (dockerImageSource().inspect). Images the guest lacks are planned as pushes.
+   */
+  readonly workstationImages?: WorkstationImages;
 }
 
 /** What a stack change carries for apply (and for display in `after`). */
@@ -24,6 +31,8 @@ export interface StackAfter {
   /** The release files on the host are missing or differ: write them again. */
   readonly upload: boolean;
   readonly destroyData?: boolean;
+  /** Images to push from the workstation before `up` (imageDelivery: push). */
+  readonly push?: readonly ImagePush[];
 }
 
 export function stackAddress(persona: string, stack: string) {
@@ -104,8 +113,9 @@ function envDiff(want: RenderedStack, have: ObservedStack | undefined): FieldDif
   return out;
 }
 
-function upSteps(want: RenderedStack, d: Drift, compose: string): StepSummary[] {
+function upSteps(want: RenderedStack, d: Drift, compose: string, push: readonly ImagePush[]): StepSummary[] {
   const steps: StepSummary[] = [];
+  if (push.length) steps.push({ kind: 'upload', description: `push ${push.map((p) => `${p.ref}${p.standInFor ? ' (stand-in)' : ''}`).join(', ')} from this workstation (docker save | ssh docker load)` });
   if (d.upload) steps.push({ kind: 'upload', description: `write release ${want.hash} (${want.files.length} files, .env 0600) and point current at it` });
   if (want.state === 'down') return [...steps, { kind: 'shell', description: `${compose} down (volumes kept)` }];
   steps.push({ kind: 'shell', description: `${compose} up -d --remove-orphans` });
@@ -113,24 +123,35 @@ function upSteps(want: RenderedStack, d: Drift, compose: string): StepSummary[] 
   return steps;
 }
 
-function stackChange(persona: string, want: RenderedStack, obs: WorkloadObservation, compose: string): Change {
+function stackChange(persona: string, want: RenderedStack, obs: WorkloadObservation, compose: string, source: WorkstationImages | undefined): Change {
   const have = obs.stacks.find((s) => s.name === want.name);
   const cs = projectContainers(obs, want.name);
-  const d = driftOf(want, have, cs);
+  const d0 = driftOf(want, have, cs);
+  const push = source ? pushesFor(want, obs, source) : [];
+  // A container whose image is replaced by the push is recreated by `up`.
+  const pushedServices = Object.entries(want.images).filter(([svc, img]) => push.some((p) => p.ref === normalizeImage(img)) && cs.some((c) => c.service === svc)).map(([svc]) => svc);
+  const d: Drift = { ...d0, recreate: [...new Set([...d0.recreate, ...pushedServices])] };
   const exists = have?.current !== undefined || cs.length > 0;
-  const pending = d.upload || d.reasons.length > 0 || d.recreate.length > 0;
+  const pending = d.upload || d.reasons.length > 0 || d.recreate.length > 0 || push.length > 0;
   const action: Action = !exists ? (want.state === 'down' ? 'noop' : 'create') : pending ? 'update' : 'noop';
   const diff: FieldDiff[] = [];
+  let text: string | undefined;
   if (action !== 'noop') {
     if (have?.current !== want.hash) diff.push({ path: 'release', ...(have?.current ? { before: have.current } : {}), after: want.hash });
-    if ((have?.manifest?.compose ?? '') !== want.composeText) diff.push({ path: 'compose', ...(have?.manifest ? { before: have.manifest.compose } : {}), after: want.composeText });
-    diff.push(...envDiff(want, have));
-    for (const s of d.recreate) diff.push({ path: `services.${s}`, note: cs.some((c) => c.service === s) ? 'recreate' : 'create', impact: 'restart' });
-    for (const r of d.reasons) diff.push({ path: 'drift', note: r });
+    text = stackTextDiff(want, have);
+    // env changes are in the `.env` text diff (secrets masked); one line here says which keys.
+    const env = envDiff(want, have);
+    if (env.length) diff.push({ path: 'env', after: env.map((e) => e.path.slice(4)).join(', '), note: 'changed keys; values in the .env diff below' });
+    for (const s of d.recreate) {
+      const c = cs.find((x) => x.service === s);
+      diff.push(c ? { path: `services.${s}`, before: c.state, after: 'recreated', impact: 'restart' } : { path: `services.${s}`, after: want.images[s] ?? 'new container', note: 'new container' });
+    }
+    for (const r of d.reasons) diff.push({ path: 'drift', after: r });
     for (const n of want.imageOverrides ?? []) diff.push({ path: `services.${n.service}.image`, before: n.declared, after: n.image, note: `image override "${n.rule}"` });
+    for (const p of push) diff.push(pushDiff(p));
   }
   const impact: Impact = action === 'noop' ? 'none' : d.recreate.some((s) => cs.some((c) => c.service === s)) || want.state === 'down' || d.reasons.some((r) => r.startsWith('service')) ? 'restart' : 'none';
-  const after: StackAfter = { stack: want.name, release: want.hash, state: want.state, services: Object.keys(want.services), recreate: d.recreate, drift: d.reasons, upload: d.upload };
+  const after: StackAfter = { stack: want.name, release: want.hash, state: want.state, services: Object.keys(want.services), recreate: d.recreate, drift: d.reasons, upload: d.upload, ...(push.length ? { push } : {}) };
   return {
     address: stackAddress(persona, want.name),
     layer: 'l4',
@@ -141,8 +162,9 @@ function stackChange(persona: string, want: RenderedStack, obs: WorkloadObservat
     after,
     diff,
     sensitivePaths: Object.entries(want.envDisplay).filter(([, v]) => v === '***').map(([k]) => `env.${k}`),
-    steps: action === 'noop' ? [] : upSteps(want, d, compose),
-    ...(action === 'noop' ? { reason: want.state === 'down' && !exists ? 'declared down and not present' : `release ${want.hash} running, ${Object.keys(want.services).length} services as declared` } : d.reasons.length ? { reason: d.reasons.join('; ') } : {}),
+    steps: action === 'noop' ? [] : upSteps(want, d, compose, push),
+    ...(action === 'noop' ? { reason: want.state === 'down' && !exists ? 'declared down and not present' : `release ${want.hash} running, ${Object.keys(want.services).length} services as declared` } : d.reasons.length ? { reason: d.reasons.join('; ') } : push.length && !d0.upload && d0.recreate.length === 0 ? { reason: `the guest lacks ${push.length === 1 ? 'an image' : `${push.length} images`} of this stack` } : {}),
+    ...(text ? { unifiedDiff: text } : {}),
   };
 }
 
@@ -158,7 +180,7 @@ function removal(persona: string, name: string, obs: WorkloadObservation, destro
     impact: destroyData ? 'data-loss' : 'restart',
     before: { stack: name, ...(have?.current ? { release: have.current } : {}), services: [...new Set(cs.map((c) => c.service))].sort() },
     after,
-    diff: cs.map((c) => ({ path: `services.${c.service}`, note: 'remove' })),
+    diff: cs.map((c) => ({ path: `services.${c.service}`, before: c.state, note: 'container removed' })),
     sensitivePaths: [],
     steps: [{ kind: 'shell', description: `${compose} down${destroyData ? ' --volumes' : ' (volumes kept)'} and remove the stack directory` }],
     reason: destroyData ? 'no longer declared; its volumes are deleted (--destroy-data)' : 'no longer declared; its volumes are kept (use --destroy-data to delete them)',
@@ -172,7 +194,8 @@ function removal(persona: string, name: string, obs: WorkloadObservation, destro
  */
 export function planWorkloads(desired: DesiredWorkloads, obs: WorkloadObservation, o: PlanWorkloadsOptions): Plan {
   const compose = desired.composeCommand;
-  const changes: Change[] = desired.stacks.map((s) => stackChange(desired.persona, s, obs, compose));
+  const source = desired.imageDelivery === 'push' ? (o.workstationImages ?? {}) : undefined;
+  const changes: Change[] = desired.stacks.map((s) => stackChange(desired.persona, s, obs, compose, source));
   const declared = new Set(desired.stacks.map((s) => s.name));
   const onHost = new Set([...obs.stacks.map((s) => s.name), ...obs.containers.flatMap((c) => (c.labStack ? [c.labStack] : []))]);
   for (const name of [...onHost].sort()) if (!declared.has(name)) changes.push(removal(desired.persona, name, obs, o.destroyData ?? false, compose));
@@ -184,7 +207,7 @@ export function planWorkloads(desired: DesiredWorkloads, obs: WorkloadObservatio
     mode: o.mode ?? 'normal',
     basis,
     changes,
-    diagnostics: [...(o.warnings ?? [])],
+    diagnostics: [...(o.warnings ?? []), ...(source ? pushDiagnostics(desired, source) : [])],
     ...(o.createdAt ? { createdAt: o.createdAt } : {}),
   });
 }

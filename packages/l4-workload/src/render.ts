@@ -6,7 +6,7 @@ import { labChecks, type CheckedCompose } from './checks.js';
 import { imageOverrideNotes, overridesOrThrow } from './_image-notes.js';
 import { overrideImages, type ImageOverrides, type ImageOverrideNote } from './image-overrides.js';
 import { canonicalJson, contentText, sha256 } from './_digest.js';
-import { LABEL_SERVICE_HASH, LABEL_STACK, MANIFEST_FILE, type DesiredWorkloads, type HealthProbe, type ReleaseFile, type ReleaseManifest, type RenderedStack } from './types.js';
+import { LABEL_SERVICE_HASH, LABEL_STACK, MANIFEST_FILE, type DesiredWorkloads, type HealthProbe, type ImageDelivery, type ReleaseFile, type ReleaseManifest, type RenderedStack } from './types.js';
 import { parseCompose } from './validate.js';
 
 /** Where secret references are resolved (the CLI passes the lab's age store). */
@@ -24,6 +24,10 @@ export interface RenderOptions {
    * test lane's map): a registry mirror, an air-gapped copy, local builds. adr/0120.
    */
   readonly imageOverrides?: ImageOverrides;
+  /** lab.yaml `workloads.imageDelivery` (the persona's own setting wins); default `registry`. */
+  readonly imageDelivery?: ImageDelivery;
+  /** lab.yaml `workloads.allowStandIns`. */
+  readonly allowStandIns?: boolean;
 }
 
 export interface RenderResult {
@@ -166,6 +170,7 @@ async function renderStack(o: RenderOptions, stack: Stack, i: number, checked: C
   const files = await extraFiles(stack, o.root, o.secrets);
   const filesDigest = sha256(files.map((f) => `${f.path}\0${f.mode}\0${f.digest}`).join('\n'));
   const services: Record<string, string> = {};
+  const images: Record<string, string> = {};
   const rendered: Record<string, unknown> = { ...parsed.data, services: {} };
   // After lab's checks (they judge the image the author named), before hashing (a changed
   // override recreates the service).
@@ -173,7 +178,10 @@ async function renderStack(o: RenderOptions, stack: Stack, i: number, checked: C
   if (effective.notes.length > 0) notes.set(stack.name, effective.notes);
   for (const [name, svc] of Object.entries(effective.services)) {
     const hash = serviceHash(svc, env.file.digest, filesDigest);
-    if (active(svc, stack.profiles)) services[name] = hash;
+    if (active(svc, stack.profiles)) {
+      services[name] = hash;
+      if (typeof svc.image === 'string') images[name] = svc.image;
+    }
     (rendered.services as Record<string, unknown>)[name] = withLabels(svc, { [LABEL_STACK]: stack.name, [LABEL_SERVICE_HASH]: hash });
   }
   const compose = fileOf('compose.yaml', `# Written by lab; edits are reverted by the next apply.\n${stringify(rendered)}`, '0644');
@@ -201,6 +209,7 @@ async function renderStack(o: RenderOptions, stack: Stack, i: number, checked: C
     envDisplay: env.display,
     envDigests: env.digests,
     services,
+    images,
     ...(effective.notes.length > 0 ? { imageOverrides: effective.notes } : {}),
     files: [...content, fileOf(MANIFEST_FILE, `${JSON.stringify(manifest, null, 2)}\n`, '0644')],
   };
@@ -235,7 +244,15 @@ export async function renderWorkloads(o: RenderOptions): Promise<RenderResult> {
     });
   }
   return {
-    desired: { persona: o.persona.name, composeCommand: w.composeCommand, stacksDir: w.stacksDir, stacks },
+    desired: {
+      persona: o.persona.name,
+      composeCommand: w.composeCommand,
+      stacksDir: w.stacksDir,
+      stacks,
+      imageDelivery: w.imageDelivery ?? o.imageDelivery ?? 'registry',
+      stage: o.persona.persona.lifecycle.stage,
+      allowStandIns: o.allowStandIns ?? false,
+    },
     warnings: [...all.filter((d) => d.severity !== 'error'), ...imageOverrideNotes(o.persona.name, notes)],
   };
 }

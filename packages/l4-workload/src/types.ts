@@ -45,6 +45,8 @@ export interface RenderedStack {
   readonly envDigests: Readonly<Record<string, string>>;
   /** Services that should run (profiles applied) and their lab hash label. */
   readonly services: Readonly<Record<string, string>>;
+  /** The image each service that runs will use (after overrides), by service name. */
+  readonly images: Readonly<Record<string, string>>;
   /** Services whose `image:` an override rewrote (adr/0120); absent when none did. */
   readonly imageOverrides?: readonly ImageOverrideNote[];
   readonly files: readonly ReleaseFile[];
@@ -55,6 +57,23 @@ export interface DesiredWorkloads {
   readonly composeCommand: 'docker compose' | 'docker-compose';
   readonly stacksDir: string;
   readonly stacks: readonly RenderedStack[];
+  /** How the guest gets its images (adr/0150): Compose pulls them, or lab pushes them over SSH. */
+  readonly imageDelivery: ImageDelivery;
+  /** The persona's lifecycle stage: stand-in images are refused on `stable` unless allowed. */
+  readonly stage: 'stable' | 'experimental';
+  /** lab.yaml `workloads.allowStandIns`. */
+  readonly allowStandIns: boolean;
+}
+
+export type ImageDelivery = 'registry' | 'push';
+
+/** What the workstation's Docker engine holds for one image (the source of a push). */
+export interface WorkstationImage {
+  /** `sha256:…`, the image ID (config digest): equal IDs mean the same image. */
+  readonly id: string;
+  readonly sizeBytes: number;
+  /** Label `dev.lab.stand-in`: the upstream image this one stands in for (tools/test-images). */
+  readonly standInFor?: string;
 }
 
 /** What a release directory records about itself (`lab-release.json`). */
@@ -104,6 +123,8 @@ export interface WorkloadObservation {
   readonly stacks: readonly ObservedStack[];
   /** Every container that belongs to a Compose project. */
   readonly containers: readonly ObservedContainer[];
+  /** Tagged images in the guest's engine: `repo:tag` → image ID. */
+  readonly images?: Readonly<Record<string, string>>;
 }
 
 export const LABEL_STACK = 'dev.lab.stack';

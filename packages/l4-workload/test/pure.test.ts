@@ -28,9 +28,10 @@ const stack: RenderedStack = {
   health: { containers: true, probes: [], timeoutS: 30 },
   composeText: 'services: {}\n', envDisplay: { A: '1', T: '***' }, envDigests: { A: 'da', T: 'dt2' },
   services: { web: 's2' },
+  images: { web: 'nginx:1.27' },
   files: [{ path: 'compose.yaml', content: 'x', mode: '0644', digest: 'c2' }, { path: '.env', content: 'y', mode: '0600', digest: 'e2' }],
 };
-const desired: DesiredWorkloads = { persona: 'p', composeCommand: 'docker-compose', stacksDir: '/opt/lab/stacks', stacks: [stack] };
+const desired: DesiredWorkloads = { persona: 'p', composeCommand: 'docker-compose', stacksDir: '/opt/lab/stacks', stacks: [stack], imageDelivery: 'registry', stage: 'experimental', allowStandIns: false };
 const manifest = (hash: string) => `@@manifest ${Buffer.from(JSON.stringify({ formatVersion: 1, stack: 'web', hash, compose: 'services: {}\n', env: { A: '1', T: '***' }, envDigests: { A: 'da', T: 'dt1' }, services: { web: 's1' }, files: {} })).toString('base64')}`;
 const ctr = (hash: string, state = 'running') => `@@ctr abc /web_web_1 ${state} healthy {"com.docker.compose.project":"web","com.docker.compose.service":"web","com.docker.compose.config-hash":"cfg","dev.lab.service-hash":"${hash}","dev.lab.stack":"web"}`;
 const sum = (c: string, e: string) => [`@@sum ${c.padEnd(64, '0')}  ./compose.yaml`, `@@sum ${e.padEnd(64, '0')}  ./.env`];
@@ -42,8 +43,9 @@ describe('observe parser + planner (pure)', () => {
     const plan = planWorkloads(desired, obs, { labVersion: 't' });
     const c = plan.changes[0]!;
     expect([c.action, c.impact]).toEqual(['update', 'restart']);
-    expect(c.diff).toContainEqual({ path: 'env.T', before: '***', after: '***', sensitive: true });
-    expect(c.diff).toContainEqual({ path: 'services.web', note: 'recreate', impact: 'restart' });
+    expect(c.diff).toContainEqual({ path: 'env', after: 'T', note: 'changed keys; values in the .env diff below' });
+    expect(c.unifiedDiff).toContain('-T=***\n+T=***   # secret changed');
+    expect(c.diff).toContainEqual({ path: 'services.web', before: 'running', after: 'recreated', impact: 'restart' });
     expect(plan.basis['l4:p/web']).toMatch(/^[0-9a-f]{16}$/);
   });
 

@@ -42,8 +42,12 @@ function onceReleased(link: JumpLink): JumpLink {
 }
 
 export interface ExecOptions {
-  /** Bytes written to the command's stdin, then EOF. */
-  readonly stdin?: string | Buffer;
+  /**
+   * Bytes written to the command's stdin, then EOF. A stream is piped with backpressure (large
+   * transfers such as `docker save | docker load`); while it flows, `timeoutMs` measures
+   * silence (no byte sent or received), not the command's length.
+   */
+  readonly stdin?: string | Buffer | NodeJS.ReadableStream;
   /** Run as root through sudo when the login user is not root. */
   readonly sudo?: boolean;
   readonly timeoutMs?: number;
@@ -77,6 +81,10 @@ export interface ConnectionStats {
   readonly roundTrips: number;
   readonly bytesSent: number;
   readonly bytesReceived: number;
+}
+
+function isStream(v: unknown): v is NodeJS.ReadableStream {
+  return typeof v === 'object' && v !== null && !Buffer.isBuffer(v) && typeof (v as { pipe?: unknown }).pipe === 'function';
 }
 
 /** ssh2's messages for a transport that is already down. */
@@ -292,7 +300,11 @@ export class SshConnection extends EventEmitter {
     else this.client.end();
   }
 
-  private wrap(command: string, options: Pick<ExecOptions, 'sudo' | 'stdin'>): { command: string; stdin?: string | Buffer } {
+  private wrap(command: string, options: Pick<ExecOptions, 'sudo' | 'stdin'>): { command: string; stdin?: string | Buffer; stream?: NodeJS.ReadableStream; prefix?: Buffer } {
+    if (isStream(options.stdin)) {
+      const inner = this.wrap(command, { ...(options.sudo === undefined ? {} : { sudo: options.sudo }) });
+      return { command: inner.command, stream: options.stdin, ...(inner.stdin === undefined ? {} : { prefix: Buffer.from(inner.stdin) }) };
+    }
     if (!options.sudo || this.isRoot) return { command, ...(options.stdin === undefined ? {} : { stdin: options.stdin }) };
     if (!this.target.sudoPassword) {
       return { command: `sudo -n -H -- sh -c ${shq(command)}`, ...(options.stdin === undefined ? {} : { stdin: options.stdin }) };
@@ -307,7 +319,7 @@ export class SshConnection extends EventEmitter {
     if (this.state !== 'open') return Promise.reject(this.state === 'closed' ? disconnected(this.label, 'before the command started') : closedError(this.label));
     const started = performance.now();
     const timeoutMs = options.timeoutMs ?? this.target.timeouts?.commandMs ?? DEFAULT_TIMEOUTS.commandMs;
-    const { command: remote, stdin } = this.wrap(command, options);
+    const { command: remote, stdin, stream: source, prefix } = this.wrap(command, options);
     this.counters.execs += 1;
     this.counters.roundTrips += 1;
     return new Promise<ExecResult>((resolve, reject) => {
@@ -347,17 +359,26 @@ export class SshConnection extends EventEmitter {
           return;
         }
         if (error) return finish(this.state === 'open' && !GONE.test(error.message) ? error : disconnected(this.label, 'while opening a channel', error));
-        timer = setTimeout(() => {
+        const expire = () => {
           stream.signal('KILL');
           stream.close();
           finish(timedOut(this.label, `command \`${command.split('\n')[0]?.slice(0, 60)}\``, timeoutMs));
-        }, timeoutMs);
+        };
+        timer = setTimeout(expire, timeoutMs);
+        // With a streamed stdin, any byte either way is a sign of life.
+        const alive = () => {
+          if (!source || done) return;
+          if (timer) clearTimeout(timer);
+          timer = setTimeout(expire, timeoutMs);
+        };
         stream.on('data', (chunk: Buffer) => {
+          alive();
           this.counters.bytesReceived += chunk.length;
           out.push(chunk);
           options.onStdout?.(chunk.toString('utf8'));
         });
         stream.stderr.on('data', (chunk: Buffer) => {
+          alive();
           this.counters.bytesReceived += chunk.length;
           err.push(chunk);
           options.onStderr?.(chunk.toString('utf8'));
@@ -372,7 +393,17 @@ export class SshConnection extends EventEmitter {
           // going away; the client's own close event comes a tick later.
           setImmediate(() => finish(this.state === 'open' ? undefined : disconnected(this.label, 'while a command was running')));
         });
-        if (stdin !== undefined) {
+        if (source) {
+          if (prefix) stream.write(prefix);
+          source.on('data', (chunk: Buffer | string) => {
+            alive();
+            this.counters.bytesSent += Buffer.byteLength(chunk);
+          });
+          // The source failing (the local `docker save` died) ends the remote stdin early; the
+          // remote command then fails on a truncated input and reports it.
+          source.on('error', () => stream.end());
+          source.pipe(stream);
+        } else if (stdin !== undefined) {
           this.counters.bytesSent += Buffer.byteLength(stdin);
           stream.end(stdin);
         } else stream.end();

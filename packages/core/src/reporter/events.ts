@@ -9,7 +9,7 @@ export type LogLevel = 'debug' | 'info' | 'warn';
 export type ReporterEvent =
   | { readonly type: 'phase'; readonly name: string; readonly persona?: string; readonly layer?: Layer }
   | { readonly type: 'step.start'; readonly id: string; readonly title: string; readonly address?: Address; readonly group?: string }
-  | { readonly type: 'step.progress'; readonly id: string; readonly message: string; readonly percent?: number }
+  | { readonly type: 'step.progress'; readonly id: string; readonly message: string; readonly percent?: number; readonly bytes?: number; readonly totalBytes?: number }
   | { readonly type: 'step.end'; readonly id: string; readonly status: StepStatus; readonly durationMs: number; readonly message?: string }
   | { readonly type: 'log'; readonly level: LogLevel; readonly message: string; readonly address?: Address; readonly group?: string }
   | { readonly type: 'diagnostic'; readonly diagnostic: Diagnostic }

@@ -39,7 +39,7 @@ export interface StepOptions {
 export async function runStep<T>(
   reporter: Reporter,
   title: string,
-  fn: (progress: (message: string, percent?: number) => void) => Promise<T>,
+  fn: (progress: (message: string, percent?: number, transfer?: { readonly bytes: number; readonly totalBytes?: number }) => void) => Promise<T>,
   options: StepOptions = {},
 ): Promise<T> {
   const id = `s${++nextStepId}`;
@@ -54,8 +54,14 @@ export async function runStep<T>(
       ...(message === undefined ? {} : { message }),
     });
   try {
-    const result = await fn((message, percent) =>
-      reporter.emit({ type: 'step.progress', id, message, ...(percent === undefined ? {} : { percent }) }),
+    const result = await fn((message, percent, transfer) =>
+      reporter.emit({
+        type: 'step.progress',
+        id,
+        message,
+        ...(percent === undefined ? {} : { percent }),
+        ...(transfer === undefined ? {} : { bytes: transfer.bytes, ...(transfer.totalBytes === undefined ? {} : { totalBytes: transfer.totalBytes }) }),
+      }),
     );
     end('ok');
     return result;

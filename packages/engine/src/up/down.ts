@@ -29,7 +29,7 @@ export function refuseProtected(personas: readonly LoadedPersona[]): void {
 /** No stacks wanted: planned against the guest, every stack on it is a removal (volumes kept unless --destroy-data). */
 function emptyWorkloads(p: LoadedPersona): DesiredWorkloads {
   const w = p.persona.workloads;
-  return { persona: p.name, composeCommand: w.composeCommand, stacksDir: w.stacksDir, stacks: [] };
+  return { persona: p.name, composeCommand: w.composeCommand, stacksDir: w.stacksDir, stacks: [], imageDelivery: 'registry', stage: p.persona.lifecycle.stage, allowStandIns: false };
 }
 
 async function planStacksDown(ctx: LayerContext, personas: readonly LoadedPersona[]): Promise<Plan> {

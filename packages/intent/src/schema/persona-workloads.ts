@@ -63,6 +63,7 @@ function stack(b: Build) {
 export function workloadsSchema(b: Build) {
   return obj({
     composeCommand: oneOf(['docker compose', 'docker-compose']).default('docker compose').describe('Compose CLI in the guest: the v2 plugin or the standalone binary.'),
+    imageDelivery: oneOf(['registry', 'push']).optional().describe('How this persona\'s guest gets its images; overrides lab.yaml `workloads.imageDelivery` (`registry`: Compose pulls; `push`: lab streams them from the workstation\'s Docker engine over SSH).'),
     stacksDir: absPath('/opt/lab/stacks').default('/opt/lab/stacks').describe('Parent directory of stack directories in the guest.'),
     stacks: b.list('workloads.stacks', stack(b)).default([]).describe('Docker Compose stacks.'),
   });

@@ -153,6 +153,16 @@ function workloads() {
       .describe(
         'Run other images than the compose files name: a registry mirror, an air-gapped copy, local builds. Keys: `repo:tag` (that image), `repo` (every tag), `prefix/` (every image below it; the value is a prefix too). The plan notes every rewrite (adr/0120).',
       ),
+    imageDelivery: oneOf(['registry', 'push'])
+      .default('registry')
+      .describe(
+        'How a guest gets the images its stacks run: `registry`: Compose pulls them; `push`: lab streams each missing image from this workstation\'s Docker engine into the guest over SSH (`docker save` → `docker load`), skipped when the guest holds that image ID (adr/0150). A persona\'s `workloads.imageDelivery` wins.',
+      ),
+    allowStandIns: bool()
+      .default(false)
+      .describe(
+        'Let lab push stand-in images (labelled `dev.lab.stand-in`: they answer health checks only, tools/test-images) to personas whose lifecycle stage is `stable`. Off by default: a stable persona never runs a stand-in by accident (adr/0151).',
+      ),
   })
     .prefault({})
     .describe('Site-wide settings of layer L4 (Docker Compose workloads).');
