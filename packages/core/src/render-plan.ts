@@ -70,7 +70,9 @@ function renderField(d: FieldDiff, change: Change, paint: Paint): string {
   const masked = d.sensitive === true || change.sensitivePaths.includes(d.path);
   const show = (v: unknown) => (masked ? SECRET_MASK : formatValue(v));
   let body: string;
-  if (d.before === undefined) body = `${paint('green', '+')} ${d.path}: ${show(d.after)}`;
+  // A field with no value on either side is an event (`services.web (new container)`), never `undefined`.
+  if (d.before === undefined && d.after === undefined) body = `${paint(COLOR[change.action], '•')} ${d.path}`;
+  else if (d.before === undefined) body = `${paint('green', '+')} ${d.path}: ${show(d.after)}`;
   else if (d.after === undefined) body = `${paint('red', '-')} ${d.path}: ${show(d.before)}`;
   else body = `${paint('yellow', '~')} ${d.path}: ${show(d.before)} → ${show(d.after)}`;
   const extras = [d.impact && d.impact !== 'none' ? renderImpact(d.impact, paint) : '', d.note ? paint('dim', `(${d.note})`) : '']

@@ -141,7 +141,7 @@ function stackChange(persona: string, want: RenderedStack, obs: WorkloadObservat
     text = stackTextDiff(want, have);
     // env changes are in the `.env` text diff (secrets masked); one line here says which keys.
     const env = envDiff(want, have);
-    if (env.length) diff.push({ path: 'env', after: env.map((e) => e.path.slice(4)).join(', '), note: 'changed keys; values in the .env diff below' });
+    if (env.length && have?.manifest) diff.push({ path: 'env', after: env.map((e) => e.path.slice(4)).join(', '), note: 'changed keys; values in the .env diff below' });
     for (const s of d.recreate) {
       const c = cs.find((x) => x.service === s);
       diff.push(c ? { path: `services.${s}`, before: c.state, after: 'recreated', impact: 'restart' } : { path: `services.${s}`, after: want.images[s] ?? 'new container', note: 'new container' });

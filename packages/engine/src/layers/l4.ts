@@ -1,6 +1,6 @@
 import { LabError, mergePlans, type Plan } from '@lab/core';
 import type { LoadedPersona } from '@lab/intent';
-import { applyWorkloads, observeWorkloads, planWorkloads, renderWorkloads } from '@lab/l4-workload';
+import { applyWorkloads, dockerImageSource, imagesOfStack, observeWorkloads, planWorkloads, renderWorkloads, type DesiredWorkloads, type WorkstationImages } from '@lab/l4-workload';
 import type { LayerAdapter, LayerContext } from './adapter.js';
 import { guestConnection } from './guest-ssh.js';
 
@@ -8,11 +8,23 @@ function secretsOf(ctx: LayerContext) {
   return { get: (name: string) => ctx.secrets().get(name) };
 }
 
+function render(ctx: LayerContext, p: LoadedPersona) {
+  const w = ctx.lab.site.site.workloads;
+  return renderWorkloads({ persona: p, root: ctx.lab.root, secrets: secretsOf(ctx), imageOverrides: w.imageOverrides, imageDelivery: w.imageDelivery, allowStandIns: w.allowStandIns });
+}
+
+/** imageDelivery: push — what this workstation's Docker engine holds of the images the stacks run (adr/0150). */
+async function workstationImages(desired: DesiredWorkloads): Promise<WorkstationImages | undefined> {
+  if (desired.imageDelivery !== 'push') return undefined;
+  return dockerImageSource().inspect([...new Set(desired.stacks.flatMap(imagesOfStack))]);
+}
+
 async function planOne(ctx: LayerContext, p: LoadedPersona, mode: Plan['mode']): Promise<Plan> {
-  const { desired, warnings } = await renderWorkloads({ persona: p, root: ctx.lab.root, secrets: secretsOf(ctx), imageOverrides: ctx.lab.site.site.workloads.imageOverrides });
+  const { desired, warnings } = await render(ctx, p);
   const connection = await guestConnection(ctx, p);
   const observed = await observeWorkloads({ connection, stacksDir: desired.stacksDir, composeCommand: desired.composeCommand });
-  return planWorkloads(desired, observed, { mode, labVersion: ctx.labVersion, destroyData: ctx.flags.destroyData, warnings });
+  const images = await workstationImages(desired);
+  return planWorkloads(desired, observed, { mode, labVersion: ctx.labVersion, destroyData: ctx.flags.destroyData, warnings, ...(images ? { workstationImages: images } : {}) });
 }
 
 /**
@@ -34,11 +46,12 @@ export const l4Adapter: LayerAdapter = {
     const touched = ctx.personas.filter((p) => plan.changes.some((c) => c.address.startsWith(`${p.name}/l4/`) && c.action !== 'noop'));
     const failures: LabError[] = [];
     for (const p of touched) {
-      const { desired } = await renderWorkloads({ persona: p, root: ctx.lab.root, secrets: secretsOf(ctx), imageOverrides: ctx.lab.site.site.workloads.imageOverrides });
+      const { desired } = await render(ctx, p);
       const connection = await guestConnection(ctx, p);
       const own = { ...plan, personas: [p.name], changes: plan.changes.filter((c) => c.address.startsWith(`${p.name}/l4/`)) };
       try {
-        await applyWorkloads({ desired, plan: own, connection, reporter: ctx.reporter, labVersion: ctx.labVersion, destroyData: ctx.flags.destroyData });
+        const images = await workstationImages(desired);
+        await applyWorkloads({ desired, plan: own, connection, reporter: ctx.reporter, labVersion: ctx.labVersion, destroyData: ctx.flags.destroyData, ...(images ? { images: dockerImageSource(), workstationImages: images } : {}) });
       } catch (error) {
         if (!(error instanceof LabError)) throw error;
         failures.push(error);

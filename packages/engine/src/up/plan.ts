@@ -71,7 +71,7 @@ async function planGuestLayer(adapter: LayerAdapter, ctx: LayerContext, l2: Plan
   if (observe.length > 0) plans.push(await adapter.plan(scoped(ctx, observe), 'normal'));
   const secrets = { get: (name: string) => ctx.secrets().get(name) };
   for (const p of absent) {
-    const input: ProjectionInput = { persona: p, root: ctx.lab.root, secrets, labVersion: ctx.labVersion, imageOverrides: ctx.lab.site.site.workloads.imageOverrides };
+    const input: ProjectionInput = { persona: p, root: ctx.lab.root, secrets, labVersion: ctx.labVersion, imageOverrides: ctx.lab.site.site.workloads.imageOverrides, imageDelivery: ctx.lab.site.site.workloads.imageDelivery, allowStandIns: ctx.lab.site.site.workloads.allowStandIns };
     plans.push(adapter.layer === 'l3' ? await projectOs(input) : await projectWorkloads(input));
     notes.push(note('LAB_UP_FROM_INTENT', adapter.layer, p.name, 'planned from intent against an empty guest, because the VM does not exist yet; planned again against the real guest right after L2 creates it'));
   }

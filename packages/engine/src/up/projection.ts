@@ -58,6 +58,9 @@ export interface ProjectionInput {
   readonly labVersion: string;
   /** lab.yaml `workloads.imageOverrides`. */
   readonly imageOverrides?: Readonly<Record<string, string>>;
+  /** lab.yaml `workloads.imageDelivery` and `allowStandIns` (adr/0150, adr/0151). */
+  readonly imageDelivery?: 'registry' | 'push';
+  readonly allowStandIns?: boolean;
 }
 
 /** L3 of a guest that does not exist: @lab/l3-os's projection, marked as planned from intent. */
@@ -67,5 +70,15 @@ export async function projectOs(input: ProjectionInput): Promise<Plan> {
 
 /** L4 of a guest that does not exist: @lab/l4-workload's projection, marked as planned from intent. */
 export async function projectWorkloads(input: ProjectionInput): Promise<Plan> {
-  return mark(await projectWorkloadsOf({ persona: input.persona, root: input.root, secrets: input.secrets, labVersion: input.labVersion, ...(input.imageOverrides ? { imageOverrides: input.imageOverrides } : {}) }));
+  return mark(
+    await projectWorkloadsOf({
+      persona: input.persona,
+      root: input.root,
+      secrets: input.secrets,
+      labVersion: input.labVersion,
+      ...(input.imageOverrides ? { imageOverrides: input.imageOverrides } : {}),
+      ...(input.imageDelivery ? { imageDelivery: input.imageDelivery } : {}),
+      ...(input.allowStandIns !== undefined ? { allowStandIns: input.allowStandIns } : {}),
+    }),
+  );
 }
