@@ -40,7 +40,7 @@ fi
 
 work="$(mktemp -d /tmp/lab-test-images.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/debs" "$work/x"
+mkdir -p "$work/debs" "$work/x" "$work/sys"
 chmod 0755 "$work" "$work/debs"
 
 read_recipe() {

@@ -4,7 +4,7 @@ import { Secret, createPlan, mergePlans, renderPlan, type Plan } from '@lab/core
 import { loadLab, type Lab } from '@lab/intent';
 import { planHost, type HostObservation } from '@lab/l0-host';
 import { EMPTY_CATALOG, desiredTemplates, planImages } from '@lab/l1-image';
-import { parseObservation, planWorkloads, renderWorkloads, workloadDiffs, type WorkstationImages } from '@lab/l4-workload';
+import { parseObservation, planWorkloads, renderWorkloads, workloadDiffs, type WorkstationImage } from '@lab/l4-workload';
 import { renderHuman, renderMarkdown } from '../src/drift/render.js';
 import { classify, summarize, type DriftLayer } from '../src/drift/report.js';
 import { projectOs, projectVmCreates } from '../src/up/projection.js';
@@ -29,7 +29,7 @@ function check(text: string, what: string): void {
 
 async function l4Plans(lab: Lab): Promise<Plan[]> {
   const out: Plan[] = [];
-  const images: WorkstationImages = {};
+  const images: Record<string, WorkstationImage> = {};
   for (const p of lab.personas.filter((x) => x.persona.workloads.stacks.length > 0)) {
     const { desired, warnings } = await renderWorkloads({ persona: p, root: ROOT, secrets, imageOverrides: { 'grafana/alloy': 'lab-local/stand-in:alloy' }, imageDelivery: 'push', allowStandIns: false });
     for (const s of desired.stacks) for (const img of Object.values(s.images)) images[img.includes(':') ? img : `${img}:latest`] = { id: `sha256:${'1'.repeat(64)}`, sizeBytes: 5_000_000, ...(img.includes('stand-in') ? { standInFor: 'grafana/alloy' } : {}) };
@@ -74,7 +74,7 @@ describe('plan renderers over every layer', () => {
       persona: p.name,
       layers: (['l2', 'l3', 'l4'] as DriftLayer[]).map((layer) => classify(layer, p.name, { ...all, changes: all.changes.filter((c) => c.layer === layer && c.address.startsWith(`${p.name}/`)) })),
     }));
-    const report = summarize(personas.map((x) => ({ ...x, verdict: 'drifted' as const })), 't', new Date(0));
+    const report = summarize(personas.map((x) => ({ ...x, verdict: 'drifted' as const, durationMs: 1 })), 't', new Date(0));
     check(renderHuman(report), 'drift human');
     check(renderMarkdown(report), 'drift markdown');
   });

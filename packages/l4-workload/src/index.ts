@@ -34,6 +34,8 @@ export { pushImage, diskFullError } from './push.js';
 export type { PushOptions } from './push.js';
 export { dockerImageSource, parseInspect } from './workstation-docker.js';
 export type { ImageSource } from './workstation-docker.js';
+export { standInsOf } from './stand-ins.js';
+export type { StandInUse } from './stand-ins.js';
 export { remoteDetail } from './remote-detail.js';
 export { ensureLocalImages, localImagesOverrides, LOCAL_IMAGES_DIR } from './local-images.js';
 export type { EnsureLocalImagesOptions, LocalImagesResult, LocalImage } from './local-images.js';

@@ -1,6 +1,7 @@
 import { defineCommand } from 'citty';
 import { ExitCode } from '@lab/core';
 import { formatDuration, formatSize, loadLab, type LoadedPersona } from '@lab/intent';
+import { dockerImageSource, standInsOf, type StandInUse } from '@lab/l4-workload';
 import { createContext, globalArgs } from '../context.js';
 import { describeExpiry, expiryOf, readJournal, type Expiry, type JournalEntry } from '@lab/engine';
 
@@ -13,6 +14,8 @@ interface Row {
   readonly cores: number;
   readonly memory: string;
   readonly workloads: readonly string[];
+  /** Services that run stand-in images when pushed from this workstation (adr/0151). */
+  readonly standIns: readonly StandInUse[];
   readonly description: string;
   /** Experimental personas with a ttl: when their VM was created (journal) and when they expire. */
   readonly createdAt?: string | null;
@@ -31,7 +34,7 @@ function expiryFields(e: Expiry, now: Date): Partial<Row> {
   };
 }
 
-function row(p: LoadedPersona, entries: readonly JournalEntry[], now: Date): Row {
+function row(p: LoadedPersona, entries: readonly JournalEntry[], now: Date, standIns: readonly StandInUse[]): Row {
   const { persona } = p;
   return {
     name: p.name,
@@ -42,6 +45,7 @@ function row(p: LoadedPersona, entries: readonly JournalEntry[], now: Date): Row
     cores: persona.vm.cores,
     memory: formatSize(persona.vm.memory),
     workloads: persona.workloads.stacks.map((s) => s.name),
+    standIns,
     description: persona.description,
     ...expiryFields(expiryOf(p, entries, now), now),
   };
@@ -61,7 +65,11 @@ export const personasCommand = defineCommand({
     const ctx = createContext(args);
     const [lab, journal] = await Promise.all([loadLab(ctx.root()), readJournal(ctx.root())]);
     const now = new Date();
-    const rows = lab.personas.map((p) => row(p, journal.entries, now));
+    const w = lab.site.site.workloads;
+    const source = dockerImageSource();
+    // Stand-ins only matter with push delivery; a workstation without Docker lists none.
+    const standIns = await Promise.all(lab.personas.map((p) => standInsOf(p, lab.root, { overrides: w.imageOverrides, delivery: w.imageDelivery, source }).catch(() => [])));
+    const rows = lab.personas.map((p, i) => row(p, journal.entries, now, standIns[i]!));
     if (ctx.json) {
       ctx.io.out(JSON.stringify(rows, null, 2));
       return ExitCode.Ok;
@@ -76,7 +84,7 @@ export const personasCommand = defineCommand({
           r.image,
           String(r.cores),
           r.memory,
-          r.workloads.join(', ') || '-',
+          (r.workloads.join(', ') || '-') + (r.standIns.length ? `  [STAND-INS: ${[...new Set(r.standIns.map((u) => `${u.service} for ${u.standInFor}`))].join(', ')}]` : ''),
         ]),
       ),
     );
