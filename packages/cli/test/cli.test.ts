@@ -71,6 +71,29 @@ describe('lab personas, graph, schema', () => {
     expect(json.find((p: { name: string }) => p.name === 'media').workloads.length).toBeGreaterThan(0);
   });
 
+  it('marks the services that run stand-in images when the lab pushes the local images', async () => {
+    // Needs the local images on this workstation (tools/test-images); built when missing, cached.
+    const { ensureLocalImages } = await import('@lab/l4-workload');
+    const { createMemoryReporter } = await import('@lab/core');
+    const local = await ensureLocalImages({ reporter: createMemoryReporter(), recipes: ['vaultwarden', 'alloy'] });
+    const file = join(scratch.root, 'lab.yaml');
+    const original = readFileSync(file, 'utf8');
+    const overrides = Object.entries(local.overrides).map(([k, v]) => `    ${k}: ${v}`).join('\n');
+    writeFileSync(file, `${original.trimEnd()}\nworkloads:\n  imageDelivery: push\n  allowStandIns: true\n  imageOverrides:\n${overrides}\n`);
+    try {
+      const r = await lab('personas', '--root', scratch.root);
+      expect(r.code).toBe(0);
+      const line = r.stdout.split('\n').find((l) => l.startsWith('identity'))!;
+      expect(line).toMatch(/ {2}\[STAND-INS: [^\]]+\]$/);
+      expect(line).toContain('vaultwarden for vaultwarden/server');
+      expect(line).toContain('alloy for grafana/alloy');
+      const json = JSON.parse((await lab('personas', '--root', scratch.root, '--json')).stdout);
+      expect(json.find((p: { name: string }) => p.name === 'identity').standIns).toContainEqual({ stack: 'vaultwarden', service: 'vaultwarden', image: 'lab-local/stand-in:vaultwarden', standInFor: 'vaultwarden/server' });
+    } finally {
+      writeFileSync(file, original);
+    }
+  }, 300_000);
+
   it('draws personas → layers as Mermaid', async () => {
     const r = await lab('graph', '--root', scratch.root);
     expect(r.code).toBe(0);
