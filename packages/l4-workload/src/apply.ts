@@ -77,7 +77,8 @@ function releaseScript(d: DesiredWorkloads, s: RenderedStack): string {
 }
 
 function upScript(d: DesiredWorkloads, s: RenderedStack, v2: boolean): string {
-  const pull = v2 ? ` --pull ${s.pull}` : '';
+  // Pushed images are already in the guest: Compose must not look for them in a registry.
+  const pull = v2 ? ` --pull ${d.imageDelivery === 'push' ? 'never' : s.pull}` : '';
   return `cd ${shq(stackDir(d, s.name))} && ${composeFor(d, s.name, s.profiles)} up -d --remove-orphans${pull} >&2`;
 }
 

@@ -112,7 +112,7 @@ describe.skipIf(!avail.ok && !inCi)('image push to a real guest (docker save →
     return { plan, reporter, apply: () => applyWorkloads({ desired, plan, connection: conn, reporter, labVersion: 'test', images: source, workstationImages }) };
   }
 
-  it('a push cut midway loads nothing and says so', async () => {
+  it('a push cut midway loads nothing and says so', { timeout: 120_000 }, async () => {
     expect(await sh(`docker image inspect ${REF} >/dev/null 2>&1 && echo present || echo absent`)).toBe('absent\n');
     // The first 64 KiB of the archive, then the workstation side dies.
     const real = dockerImageSource();
@@ -139,7 +139,7 @@ describe.skipIf(!avail.ok && !inCi)('image push to a real guest (docker save →
     expect(await sh(`docker image inspect ${REF} >/dev/null 2>&1 && echo present || echo absent`)).toBe('absent\n');
   });
 
-  it('plans the push, pushes with byte progress, and the stack passes its health gate', async () => {
+  it('plans the push, pushes with byte progress, and the stack passes its health gate', { timeout: 300_000 }, async () => {
     const c = await cycle();
     const change = c.plan.changes[0]!;
     expect([change.address, change.action]).toEqual(['pushy/l4/stack[vault]', 'create']);
@@ -159,7 +159,7 @@ describe.skipIf(!avail.ok && !inCi)('image push to a real guest (docker save →
     console.info(`[push] ${starts.map((s, i) => `${s.title}: ${ends[i]?.durationMs ?? '?'} ms`).join('; ')}`);
   });
 
-  it('a second apply plans nothing and pushes nothing', async () => {
+  it('a second apply plans nothing and pushes nothing', { timeout: 300_000 }, async () => {
     const c = await cycle();
     expect(c.plan.changes.map((x) => x.action)).toEqual(['noop']);
     await c.apply();
@@ -178,7 +178,7 @@ describe.skipIf(!avail.ok && !inCi)('image push to a real guest (docker save →
     expect(progress.length).toBeGreaterThan(1);
     expect((await sh(`docker image inspect -f '{{.Id}}' ${ref}`)).trim()).toBe(facts!.id);
     expect(await pushImage({ connection: conn, guest: 'pushy', source: dockerImageSource(), reporter }, { ref, id: facts!.id, sizeBytes: facts!.sizeBytes })).toBe('present');
-  });
+  }, 300_000);
 
   it('deploys the media persona as it ships (Jellyfin, the *arr stack, the log shipper) through its health gates', async () => {
     const files: Record<string, string> = {};
@@ -197,5 +197,5 @@ describe.skipIf(!avail.ok && !inCi)('image push to a real guest (docker save →
     const result = await applyWorkloads({ desired, plan, connection: conn, reporter: createMemoryReporter(), labVersion: 'test', images: dockerImageSource(), workstationImages });
     console.info(`[push] media persona: ${((Date.now() - t) / 1000).toFixed(1)} s, ${result.outcomes.map((o) => `${o.stack} ${o.health?.healthy ?? o.action}`).join(', ')}`);
     expect(result.outcomes.filter((o) => o.action !== 'delete').map((o) => [o.stack, o.health?.healthy])).toEqual([['logs', true], ['jellyfin', true], ['arr', true]]);
-  });
+  }, 900_000);
 });

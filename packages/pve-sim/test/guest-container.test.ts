@@ -36,7 +36,7 @@ describe('container shape', () => {
     });
     expect(args).not.toContain('--privileged');
     expect(args.slice(0, 3)).toEqual(['create', '--name', 'lab-t1-100']);
-    for (const cap of ['SYS_ADMIN', 'NET_ADMIN']) expect(args.join(' ')).toContain(`--cap-add ${cap}`);
+    for (const cap of ['SYS_ADMIN', 'NET_ADMIN', 'SYS_PTRACE']) expect(args.join(' ')).toContain(`--cap-add ${cap}`);
     expect(args.join(' ')).toContain('--security-opt seccomp=unconfined');
     expect(args).toContain('--cgroupns=host');
     expect(args.join(' ')).toContain('--stop-signal SIGRTMIN+3');

@@ -54,6 +54,28 @@ suite('SSH transport against a real guest', () => {
     expect(r.durationMs - (chunks[0]?.at ?? 0)).toBeGreaterThan(300);
   });
 
+  it('streams a large stdin with backpressure, through sudo, timing out on silence only', async () => {
+    const { PassThrough } = await import('node:stream');
+    const { createHash } = await import('node:crypto');
+    const src = new PassThrough();
+    const hash = createHash('sha256');
+    // 8 MiB in 16 chunks, 150 ms apart: the whole transfer outlasts timeoutMs, no silence does.
+    const feed = (async () => {
+      for (let i = 0; i < 16; i++) {
+        const chunk = Buffer.alloc(512 * 1024, i);
+        hash.update(chunk);
+        if (!src.write(chunk)) await new Promise((r) => src.once('drain', r));
+        await new Promise((r) => setTimeout(r, 150));
+      }
+      src.end();
+    })();
+    const r = await conn.exec('sha256sum', { sudo: true, stdin: src, timeoutMs: 1_000 });
+    await feed;
+    expect(r.code).toBe(0);
+    expect(r.stdout.split(' ')[0]).toBe(hash.digest('hex'));
+    expect(r.durationMs).toBeGreaterThan(1_000);
+  });
+
   it('runs scripts as root through sudo and keeps stdin away from their commands', async () => {
     expect((await conn.exec('id -un')).stdout.trim()).toBe('lab');
     const r = await conn.script('id -u\ncat\necho "after cat"', { sudo: true });

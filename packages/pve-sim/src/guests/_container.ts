@@ -106,6 +106,10 @@ export function createArgs(input: CreateArgsInput): string[] {
   args.push(
     '--cap-add', 'SYS_ADMIN',
     '--cap-add', 'NET_ADMIN',
+    // Docker inside the guest execs (healthchecks, `docker exec`) into containers whose process
+    // runs as another user (compose `user:`, e.g. Jellyfin's 2000:2000); runc joins their
+    // namespaces, which needs CAP_SYS_PTRACE across users, as on a real VM.
+    '--cap-add', 'SYS_PTRACE',
     '--security-opt', 'seccomp=unconfined',
     '--security-opt', 'apparmor=unconfined',
     '--cgroupns=host',
