@@ -92,7 +92,7 @@ export function pushDiagnostics(d: DesiredWorkloads, source: WorkstationImages):
           code: 'LAB_L4_IMAGE_NOT_ON_WORKSTATION',
           summary: `${where} runs ${image}, which this workstation's Docker engine does not hold, so it cannot be pushed`,
           path: `workloads.stacks.${s.name}`,
-          hint: 'build the local images (bash tools/test-images/build.sh, as root), or set workloads.imageDelivery: registry for this persona',
+          hint: 'build it on this workstation (sudo bash tools/test-images/build.sh), or set workloads.imageDelivery: registry for this persona',
         });
         continue;
       }
