@@ -73,7 +73,7 @@ describe('lab personas, graph, schema', () => {
 
   it('marks the services that run stand-in images when the lab pushes the local images', async () => {
     // Needs the local images on this workstation (tools/test-images); built when missing, cached.
-    const { ensureLocalImages } = await import('@lab/l4-workload');
+    const { ensureLocalImages } = await import('@lab/engine');
     const { createMemoryReporter } = await import('@lab/core');
     const local = await ensureLocalImages({ reporter: createMemoryReporter(), recipes: ['vaultwarden', 'alloy'] });
     const file = join(scratch.root, 'lab.yaml');

@@ -76,6 +76,9 @@ export * from './journal/index.js';
 export { METRIC_NAMES, renderMetrics } from './journal/metrics.js';
 
 // Generated docs.
+export { ensureLocalImages, labStandIns, localImagesOverrides } from './images/local.js';
+export type { EnsureLocalImagesOptions, LocalImage, LocalImagesResult, StandInUse } from './images/local.js';
+
 export { diffDocs, DOCS_DIR, generateDocs, writeDocs } from './docs-gen/index.js';
 export type { DocsDiff, GeneratedDoc } from './docs-gen/index.js';
 export { renderGraph } from './docs-gen/graph.js';

@@ -1,13 +1,21 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LabError, runStep, type Reporter } from '@lab/core';
 import { readImageOverrides } from './image-overrides-file.js';
 import type { ImageOverrides } from './image-overrides.js';
 
-/** tools/test-images of this checkout (recipes, build.sh, image-overrides.yaml). */
-export const LOCAL_IMAGES_DIR = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../tools/test-images');
+/** The first `tools/test-images` with a build.sh above `from` (source tree, or a bundle inside the checkout). */
+function findImagesDir(from: string): string | undefined {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'tools/test-images/build.sh'))) return join(dir, 'tools/test-images');
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+/** tools/test-images of this checkout (recipes, build.sh, image-overrides.yaml); pass `dir` to use another. */
+export const LOCAL_IMAGES_DIR = findImagesDir(fileURLToPath(new URL('.', import.meta.url))) ?? findImagesDir(process.cwd()) ?? resolve('tools/test-images');
 
 export interface LocalImage {
   readonly image: string;

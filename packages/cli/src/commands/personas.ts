@@ -1,9 +1,8 @@
 import { defineCommand } from 'citty';
 import { ExitCode } from '@lab/core';
 import { formatDuration, formatSize, loadLab, type LoadedPersona } from '@lab/intent';
-import { dockerImageSource, standInsOf, type StandInUse } from '@lab/l4-workload';
 import { createContext, globalArgs } from '../context.js';
-import { describeExpiry, expiryOf, readJournal, type Expiry, type JournalEntry } from '@lab/engine';
+import { describeExpiry, expiryOf, labStandIns, readJournal, type Expiry, type JournalEntry, type StandInUse } from '@lab/engine';
 
 interface Row {
   readonly name: string;
@@ -65,10 +64,7 @@ export const personasCommand = defineCommand({
     const ctx = createContext(args);
     const [lab, journal] = await Promise.all([loadLab(ctx.root()), readJournal(ctx.root())]);
     const now = new Date();
-    const w = lab.site.site.workloads;
-    const source = dockerImageSource();
-    // Stand-ins only matter with push delivery; a workstation without Docker lists none.
-    const standIns = await Promise.all(lab.personas.map((p) => standInsOf(p, lab.root, { overrides: w.imageOverrides, delivery: w.imageDelivery, source }).catch(() => [])));
+    const standIns = await labStandIns(lab);
     const rows = lab.personas.map((p, i) => row(p, journal.entries, now, standIns[i]!));
     if (ctx.json) {
       ctx.io.out(JSON.stringify(rows, null, 2));
