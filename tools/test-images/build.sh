@@ -56,9 +56,14 @@ read_recipe() {
 
 # A package and everything it depends on (no recommends): the libraries its binaries need,
 # whether or not this machine has them installed.
+# Packages this machine has installed are left out: `ldd` finds their libraries here (same
+# Debian release), so only what is missing is downloaded. The named packages always are.
 closure() {
   apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks --no-replaces --no-enhances "$@" 2>/dev/null \
-    | grep -E '^[a-z0-9]' | sort -u
+    | grep -E '^[a-z0-9]' | sort -u | while read -r p; do
+      case " $* " in *" $p "*) printf '%s\n' "$p"; continue ;; esac
+      [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || printf '%s\n' "$p"
+    done
 }
 
 # One download for every package the recipes need, plus busybox-static for the base.

@@ -225,7 +225,7 @@ lab_drift_changes{persona="media"} 0
 lab_last_apply_success{persona="tinker"} 1
 EOF`);
     conn = await SshConnection.open(sim.guests[0]!.target);
-  }, 300_000);
+  }, 900_000);
 
   afterAll(async () => {
     await conn?.close();
