@@ -138,7 +138,7 @@ describe.skipIf(!avail.ok && !inCi)('L4 stacks on a real guest (docker-compose 1
     await writeFile(join(root, 'personas/w4/persona.yaml'), persona(true, 8));
     const c = await cycle();
     expect(c.plan.changes[0]!.action).toBe('update');
-    expect(c.plan.changes[0]!.diff.some((d) => d.path === 'services.web' && d.note === 'recreate')).toBe(true);
+    expect(c.plan.changes[0]!.diff.some((d) => d.path === 'services.web' && d.after === 'recreated' && d.impact === 'restart')).toBe(true);
     const error = await c.apply().then(() => undefined, (e: unknown) => e);
     expect(error).toBeInstanceOf(LabError);
     expect((error as LabError).code).toBe('LAB_L4_HEALTH_FAILED');
