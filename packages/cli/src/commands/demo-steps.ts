@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExitCode } from '@lab/core';
-import { openGuest } from '@lab/engine';
+import { ensureLocalImages, openGuest } from '@lab/engine';
 import type { CliContext } from '../context.js';
 
 /** One step of the demo: what it shows, why, and how it runs (every step converges on a re-run). */
@@ -15,6 +15,8 @@ export interface DemoStep {
 
 export interface DemoInputs {
   readonly root: string;
+  /** The repository (its tools/test-images recipes). */
+  readonly repo: string;
   /** Whether real guests (Docker) run: without them the demo stops after L2. */
   readonly guests: boolean;
   /** Runs `lab <argv> --root <scratch>` in this process and returns its exit code. */
@@ -52,6 +54,22 @@ export function demoSteps(d: DemoInputs): DemoStep[] {
       why: ['lab.yaml and every persona, with every referenced secret: errors name file:line:col and the fix.'],
       needsGuests: false,
       run: async () => expect(await d.lab(['validate']), ExitCode.Ok),
+    },
+    {
+      id: 'images',
+      title: 'workload images, built here from Debian packages',
+      why: [
+        'No registry is reachable here (nor in many air-gapped labs): the images the stacks need are built once on this',
+        'machine from Debian\'s packages (cached by recipe hash) and pushed to each guest over SSH (docker save → load).',
+        'Real programs where Debian has them (Prometheus, Alertmanager, Caddy, qBittorrent); labelled stand-ins elsewhere.',
+      ],
+      needsGuests: true,
+      run: async () => {
+        const r = await ensureLocalImages({ reporter: d.ctx.reporter, dir: join(d.repo, 'tools/test-images') });
+        const built = r.images.filter((i) => !i.cached).length;
+        const standIns = r.images.filter((i) => i.kind === 'stand-in').length;
+        return { ok: true, note: `${r.images.length} images (${built} built, ${standIns} stand-ins)` };
+      },
     },
     {
       id: 'up',

@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
-import { cp, rm } from 'node:fs/promises';
+import { cp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defineCommand } from 'citty';
 import { ExitCode, LabError, runStep } from '@lab/core';
-import { guestReach, renderGraph } from '@lab/engine';
+import { guestReach, localImagesOverrides, renderGraph } from '@lab/engine';
 import { loadLab } from '@lab/intent';
+import { parseDocument, type Document } from 'yaml';
 import { createContext, globalArgs, type CliContext } from '../context.js';
 import { createScratchLab } from '../scratch-lab.js';
 import { demoSteps, type DemoStep } from './demo-steps.js';
@@ -33,29 +34,43 @@ function closingTable(rows: readonly Row[], totalMs: number): string {
 async function scratchCopy(ctx: CliContext, repo: string, base: string, fresh: boolean): Promise<string> {
   const say = (s: string) => ctx.io.err(s);
   const root = join(base, 'lab');
+  const edits = demoSiteEdits(await localImagesOverrides(join(repo, 'tools/test-images')));
   if (fresh) await rm(base, { recursive: true, force: true });
   if (!existsSync(join(root, 'lab.yaml'))) {
     say(`The example lab's secrets are encrypted to its maintainers' age keys, which this machine does not have.`);
     say(`So the demo works on a copy in ${base}: a new age identity, generated secret values, an SSH key for the lab.`);
     const scratch = await runStep(ctx.reporter, 'make the scratch copy of the example lab', async () =>
-      createScratchLab({ from: repo, to: root, identityFile: join(base, 'age.key'), sshKeyFile: join(base, 'id_ed25519'), edit: demoSiteEdits }),
+      createScratchLab({ from: repo, to: root, identityFile: join(base, 'age.key'), sshKeyFile: join(base, 'id_ed25519'), edit: edits }),
     );
     say(`${scratch.secrets.length} secrets generated and encrypted; identity ${scratch.identityFile}\n`);
-  } else {
-    // The intent follows the repository (keys, secrets and simulator state stay): a demo run
-    // after a `git pull` shows the change, not last week's personas.
-    await rm(join(root, 'personas'), { recursive: true, force: true });
-    await cp(join(repo, 'personas'), join(root, 'personas'), { recursive: true });
-    say(`Reusing the scratch copy in ${base}, with the personas refreshed from the repository (pass --fresh to start over).\n`);
+    return root;
   }
+  // The intent follows the repository (keys, secrets and simulator state stay): a demo run
+  // after a `git pull` shows the change, not last week's lab.
+  await rm(join(root, 'personas'), { recursive: true, force: true });
+  await cp(join(repo, 'personas'), join(root, 'personas'), { recursive: true });
+  const mine = parseDocument(await readFile(join(root, 'lab.yaml'), 'utf8'));
+  const site = parseDocument(await readFile(join(repo, 'lab.yaml'), 'utf8'));
+  for (const path of [['secrets', 'recipients'], ['ssh', 'identityFile']]) site.setIn(path, mine.getIn(path));
+  edits(site);
+  await writeFile(join(root, 'lab.yaml'), site.toString());
+  say(`Reusing the scratch copy in ${base}, with lab.yaml and the personas refreshed from the repository (pass --fresh to start over).\n`);
   return root;
 }
 
 /**
- * What the demo's copy of lab.yaml adds to the example: nothing today beyond the scratch
- * identity; kept as the one place where the demo's site differs from the repository's.
+ * Where the demo's lab.yaml differs from the repository's: no registry is reachable here, so
+ * the stacks' upstream images are replaced by images built on this machine from Debian's
+ * packages (real programs where Debian has them, labelled stand-ins where it does not) and
+ * pushed to the guests over SSH; the example's stable personas accept the stand-ins explicitly.
  */
-function demoSiteEdits(_doc: import('yaml').Document): void {}
+function demoSiteEdits(overrides: unknown): (doc: Document) => void {
+  return (doc) => {
+    doc.setIn(['workloads', 'imageDelivery'], 'push');
+    doc.setIn(['workloads', 'allowStandIns'], true);
+    doc.setIn(['workloads', 'imageOverrides'], doc.createNode(overrides));
+  };
+}
 
 /**
  * The README's main job: the example lab of this repository brought up on the embedded Proxmox
@@ -88,7 +103,7 @@ export const demoCommand = defineCommand({
     const { main } = await import('../main.js');
     const flags = ['--root', root, ...(args.verbose ? ['-v'] : [])];
     const reach = await guestReach(lab);
-    const steps = demoSteps({ root, guests: reach.ok, lab: (argv) => main([...argv, ...flags], ctx.io), ctx });
+    const steps = demoSteps({ root, repo, guests: reach.ok, lab: (argv) => main([...argv, ...flags], ctx.io), ctx });
 
     const rows: Row[] = [];
     let failed = false;
