@@ -51,7 +51,10 @@ export interface ObserveScope {
   readonly vmids?: ReadonlyMap<string, number>;
   /** Storages holding persistent data disks: their HOLDER_VMID volumes are listed on every online node. */
   readonly dataStorages?: readonly string[];
-  /** Parallel config reads (default 16). */
+  /**
+   * VMs read at once (each costs two calls: config and live status); default: half the client's
+   * connections (`proxmox.connections`), so every call in flight has its own socket (adr/0157).
+   */
   readonly concurrency?: number;
 }
 
@@ -121,7 +124,7 @@ export async function observeVms(client: PveClient, scope: ObserveScope): Promis
   const list = [...candidates.values()];
   // The power state comes from the node (`status/current`), not from cluster/resources: pvestatd
   // broadcasts every 10 s, so a VM started or stopped moments ago still shows its old state there.
-  const reads = await pool(list, scope.concurrency ?? 16, async ({ vm, persona }) => {
+  const reads = await pool(list, scope.concurrency ?? Math.max(1, Math.floor(client.transport.connections / 2)), async ({ vm, persona }) => {
     const [read, status] = await Promise.all([readVm(client, vm.node, vm.vmid), liveStatus(client, vm)]);
     return { vm, persona, read, status };
   });

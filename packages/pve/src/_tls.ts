@@ -29,6 +29,8 @@ export interface PinnedAgentOptions {
   readonly connectTimeoutMs: number;
   /** Idle keep-alive sockets are closed after this long. */
   readonly keepAliveTimeoutMs?: number;
+  /** Sockets kept open to the API at most (the read parallelism). */
+  readonly connections: number;
 }
 
 /**
@@ -92,11 +94,11 @@ export function createPinnedAgent(options: PinnedAgentOptions): Agent {
   return new Agent({
     connect: pinnedConnector(options),
     keepAliveTimeout: options.keepAliveTimeoutMs ?? 4_000,
-    connections: 4,
+    connections: options.connections,
   });
 }
 
 /** A plain-HTTP agent, allowed only for loopback URLs (the simulator's `https: false` mode). */
-export function createPlainAgent(connectTimeoutMs: number): Agent {
-  return new Agent({ connect: { timeout: connectTimeoutMs }, keepAliveTimeout: 4_000, connections: 4 });
+export function createPlainAgent(connectTimeoutMs: number, connections: number): Agent {
+  return new Agent({ connect: { timeout: connectTimeoutMs }, keepAliveTimeout: 4_000, connections });
 }

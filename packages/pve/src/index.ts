@@ -9,7 +9,7 @@
 export { createPveClient, ALREADY_EXISTS } from './client.js';
 export type { PveClient, PveClientOptions, MutateOptions, MutationResult } from './client.js';
 export type { TransportOptions, RequestOptions, ResendPolicy } from './transport.js';
-export { PveTransport } from './transport.js';
+export { PveTransport, DEFAULT_PVE_CONNECTIONS } from './transport.js';
 export { splitTokenId, TOKEN_ID_RE, DEFAULT_RENEW_AFTER_MS } from './auth.js';
 export type { PveAuth, TokenAuth, TicketAuth } from './auth.js';
 export {
@@ -21,8 +21,8 @@ export {
   parsePermissionMessage,
 } from './errors.js';
 export type { PveErrorCode, PveCallInfo, PveErrorOptions } from './errors.js';
-export { PveTaskError, waitForTask } from './tasks.js';
-export type { WaitOptions, TaskResult } from './tasks.js';
+export { PveTaskError, waitForTask, TASK_WAIT_DEFAULTS } from './tasks.js';
+export type { WaitOptions, TaskResult, TaskClock } from './tasks.js';
 export { parseUpid, isUpid, isTaskSuccess } from './upid.js';
 export type { Upid } from './upid.js';
 export { DEFAULT_RETRY, isTransient, isSafeToResend, backoffDelay } from './retry.js';

@@ -6,19 +6,41 @@ import { sleep } from './retry.js';
 import { isTaskSuccess, parseUpid, type Upid } from './upid.js';
 import type { PveTransport } from './transport.js';
 
+/** Time as the task wait sees it; inject one to count polls in tests. */
+export interface TaskClock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+const realClock: TaskClock = { now: () => Date.now(), sleep };
+
+/** Defaults of a task wait; see adr/0155. */
+export const TASK_WAIT_DEFAULTS = { firstPollMs: 50, pollMs: 1_000, silenceMs: 600_000 } as const;
+
 export interface WaitOptions {
   readonly reporter?: Reporter;
   /** Step title; default `<type> <id> on <node>`. */
   readonly title?: string;
   readonly address?: Address;
-  /** Reporter group (a persona): the human reporter prefixes the step with it. */
+  /** Reporter group (the persona) for the step's lines. */
   readonly group?: string;
-  /** Give up after this long (the task keeps running on the node). Default 10 min. */
+  /**
+   * Overall safety bound (the task keeps running on the node). Default: none, since a task
+   * that stops logging is caught by `silenceMs`; pass one for work that must end by a deadline.
+   */
   readonly timeoutMs?: number;
-  /** Poll cadence; PVE clients use 1 s. */
+  /**
+   * Give up when the task's log has not grown and its status has not changed for this long.
+   * Default 10 min: a busy node can take minutes between log lines of a disk copy.
+   */
+  readonly silenceMs?: number;
+  /** First poll after this long, doubling up to `pollMs`: a millisecond task costs milliseconds. Default 50 ms. */
+  readonly firstPollMs?: number;
+  /** Longest pause between polls (PVE's own clients poll every 1 s). Default 1 s. */
   readonly pollMs?: number;
   /** A fresh task may answer 400 `no such task` for this long (§4.3, BPG `WaitForTask`). Default 10 s. */
   readonly visibilityGraceMs?: number;
+  readonly clock?: TaskClock;
 }
 
 export interface TaskResult {
@@ -78,14 +100,20 @@ export async function waitForTask(transport: PveTransport, upidText: unknown, op
 }
 
 async function follow(transport: PveTransport, upid: Upid, options: WaitOptions, progress: (message: string) => void): Promise<TaskResult> {
-  const started = Date.now();
-  const timeoutMs = options.timeoutMs ?? 600_000;
-  const pollMs = options.pollMs ?? 1_000;
+  const clock = options.clock ?? realClock;
+  const started = clock.now();
+  const timeoutMs = options.timeoutMs;
+  const silenceMs = options.silenceMs ?? TASK_WAIT_DEFAULTS.silenceMs;
+  const maxPollMs = Math.max(1, options.pollMs ?? TASK_WAIT_DEFAULTS.pollMs);
+  let delay = Math.min(maxPollMs, options.firstPollMs ?? TASK_WAIT_DEFAULTS.firstPollMs);
   const graceMs = options.visibilityGraceMs ?? 10_000;
   const base = apiPath('nodes', upid.node, 'tasks', upid.upid);
   const log: string[] = [];
+  let lastSign = started;
+  let lastStatus = '';
 
   const readLog = async (): Promise<void> => {
+    const before = log.length;
     const lines = pveArray(await transport.request('GET', `${base}/log`, { start: log.length, limit: 500 }));
     for (const row of lines) {
       const r = pveRecord(row);
@@ -95,6 +123,7 @@ async function follow(transport: PveTransport, upid: Upid, options: WaitOptions,
       if (t === 'no content' && log.length === 0 && lines.length === 1) continue;
       if (n === undefined || n > log.length) log.push(t);
     }
+    if (log.length > before) lastSign = clock.now();
     const last = log.at(-1);
     if (last) progress(last);
   };
@@ -104,16 +133,22 @@ async function follow(transport: PveTransport, upid: Upid, options: WaitOptions,
     try {
       status = pveRecord(await transport.request('GET', `${base}/status`));
     } catch (err) {
-      if (!(isPveError(err, 'LAB_PVE_INVALID') && /no such task/.test(JSON.stringify(err.call?.paramErrors ?? err.pveMessage)) && Date.now() - started < graceMs)) throw err;
+      if (!(isPveError(err, 'LAB_PVE_INVALID') && /no such task/.test(JSON.stringify(err.call?.paramErrors ?? err.pveMessage)) && clock.now() - started < graceMs)) throw err;
     }
     if (status && pveString(status['status']) === 'stopped') {
       await readLog().catch(() => undefined);
       const exitstatus = pveString(status['exitstatus']) ?? 'unexpected status';
       if (!isTaskSuccess(exitstatus)) throw new PveTaskError(upid, exitstatus, log);
-      return { upid, exitstatus, warnings: log.filter((l) => l.startsWith('WARN')), log, durationMs: Date.now() - started };
+      return { upid, exitstatus, warnings: log.filter((l) => l.startsWith('WARN')), log, durationMs: clock.now() - started };
     }
-    if (status) await readLog().catch(() => undefined);
-    if (Date.now() - started >= timeoutMs) {
+    if (status) {
+      const seen = JSON.stringify(status);
+      if (seen !== lastStatus) lastSign = clock.now();
+      lastStatus = seen;
+      await readLog().catch(() => undefined);
+    }
+    const now = clock.now();
+    if (timeoutMs !== undefined && now - started >= timeoutMs) {
       throw new PveError({
         code: 'LAB_PVE_TIMEOUT',
         summary: `task ${upid.type} ${upid.id} on ${upid.node} still runs after ${Math.round(timeoutMs / 1000)} s`,
@@ -121,6 +156,18 @@ async function follow(transport: PveTransport, upid: Upid, options: WaitOptions,
         hint: `it keeps running on the node; follow it with \`pvenode task log '${upid.upid}'\` and run \`lab plan\` once it ended`,
       });
     }
-    await sleep(pollMs);
+    if (now - lastSign >= silenceMs) throw taskSilent(upid, now - lastSign, log);
+    await clock.sleep(delay);
+    delay = Math.min(maxPollMs, delay * 2);
   }
+}
+
+function taskSilent(upid: Upid, silentMs: number, log: readonly string[]): PveError {
+  const tail = log.slice(-3);
+  return new PveError({
+    code: 'LAB_PVE_TASK_SILENT',
+    summary: `task ${upid.type}${upid.id ? ` ${upid.id}` : ''} on ${upid.node} showed no sign of life for ${Math.round(silentMs / 1000)} s (its log did not grow)`,
+    detail: tail.length > 0 ? `last log lines:\n${tail.map((l) => `  ${l}`).join('\n')}` : 'the task wrote no log line',
+    hint: `it may still be running on the node: look with \`pvenode task log '${upid.upid}'\`; if such silence is normal there, raise proxmox.taskSilenceTimeout in lab.yaml`,
+  });
 }

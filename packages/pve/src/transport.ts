@@ -16,6 +16,12 @@ export interface TransportOptions {
   /** Per request. Default 30 s (pveproxy gives up on a proxied call after 30 s as well). */
   readonly timeoutMs?: number;
   readonly connectTimeoutMs?: number;
+  /**
+   * Keep-alive connections to the API at most, and the number of reads layers run at once
+   * (`connections`). Default 16: pveproxy serves many requests in parallel, and four sockets
+   * made a 100-persona plan wait in line (adr/0157).
+   */
+  readonly connections?: number;
   readonly retry?: Partial<RetryPolicy>;
   readonly reporter?: Reporter;
   /** Epoch ms; inject to test ticket renewal. */
@@ -46,8 +52,13 @@ const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNRE
  * request — POSTs included — after a network error, reads the error only from the reason
  * phrase and cannot renew tickets ahead of expiry (adr/0070).
  */
+/** Default size of the connection pool, and so of read parallelism (`TransportOptions.connections`). */
+export const DEFAULT_PVE_CONNECTIONS = 16;
+
 export class PveTransport implements ApiRequestable {
   readonly origin: string;
+  /** How many requests this transport carries at once; layers size their read fan-out by it. */
+  readonly connections: number;
   readonly session: AuthSession;
   private readonly dispatcher: Agent;
   private readonly timeoutMs: number;
@@ -62,6 +73,8 @@ export class PveTransport implements ApiRequestable {
       throw new PveError({ code: 'LAB_PVE_CONFIG', summary: `'${options.url}' is not a URL`, hint: 'write the API endpoint as https://<node>:8006' });
     }
     const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    const connections = Math.max(1, Math.floor(options.connections ?? DEFAULT_PVE_CONNECTIONS));
+    this.connections = connections;
     if (url.protocol === 'https:') {
       if (!options.fingerprint) {
         throw new PveError({
@@ -70,9 +83,9 @@ export class PveTransport implements ApiRequestable {
           hint: 'set proxmox.fingerprint in lab.yaml (`pvenode cert info`); lab never trusts a certificate on first use',
         });
       }
-      this.dispatcher = createPinnedAgent({ fingerprint: options.fingerprint, connectTimeoutMs });
+      this.dispatcher = createPinnedAgent({ fingerprint: options.fingerprint, connectTimeoutMs, connections });
     } else if (url.protocol === 'http:' && LOOPBACK.test(url.hostname)) {
-      this.dispatcher = createPlainAgent(connectTimeoutMs);
+      this.dispatcher = createPlainAgent(connectTimeoutMs, connections);
     } else {
       throw new PveError({ code: 'LAB_PVE_CONFIG', summary: `refusing ${url.protocol}//${url.host}: the Proxmox API is reached over https only`, hint: 'use https://<node>:8006' });
     }

@@ -158,6 +158,36 @@ describe('tasks', () => {
     }
   });
 
+  it('follows a fast task closely: the first poll comes after 50 ms, never a full second', async () => {
+    const sleeps: number[] = [];
+    const clock = { now: () => Date.now(), sleep: (ms: number) => (sleeps.push(ms), new Promise<void>((r) => setTimeout(r, ms))) };
+    const res = await admin.runTask('POST', '/nodes/pve/qemu', { vmid: 172, memory: 512 }, { clock });
+    expect(res.exitstatus).toBe('OK');
+    expect(sleeps[0] ?? 0).toBeLessThanOrEqual(50);
+    expect(sleeps.every((ms) => ms < 1_000)).toBe(true);
+  });
+
+  it('backs off from 50 ms, doubling up to pollMs, while a task runs', async () => {
+    const sleeps: number[] = [];
+    const clock = { now: () => Date.now(), sleep: (ms: number) => (sleeps.push(ms), new Promise<void>((r) => setTimeout(r, ms))) };
+    const upid = await admin.post('/nodes/pve/qemu/150/snapshot', { snapname: 'backoff' });
+    expect((await admin.waitForTask(upid, { clock, pollMs: 400 })).exitstatus).toBe('OK');
+    expect(sleeps.slice(0, 4)).toEqual([50, 100, 200, 400].slice(0, Math.min(4, sleeps.length)));
+    expect(sleeps.length).toBeGreaterThanOrEqual(3);
+    expect(Math.max(...sleeps)).toBeLessThanOrEqual(400);
+  });
+
+  it('gives up with LAB_PVE_TASK_SILENT when a task neither logs nor changes, naming the setting', async () => {
+    let virtual = 0;
+    const clock = { now: () => virtual, sleep: async (ms: number) => void (virtual += ms) };
+    const upid = await admin.post('/nodes/pve/qemu/150/snapshot', { snapname: 'quiet' });
+    const err = await failure(admin.waitForTask(upid, { clock, silenceMs: 5_000 }));
+    expect(err.code).toBe('LAB_PVE_TASK_SILENT');
+    expect(err.summary).toMatch(/no sign of life for [56] s/);
+    expect(err.hint).toContain('proxmox.taskSilenceTimeout');
+    expect((await admin.waitForTask(upid)).exitstatus).toBe('OK');
+  });
+
   it('gives up with LAB_PVE_TIMEOUT when a task runs too long', async () => {
     const upid = await admin.post('/nodes/pve/qemu/150/snapshot', { snapname: 'slow' });
     const err = await failure(admin.waitForTask(upid, { timeoutMs: 100, pollMs: 20 }));
