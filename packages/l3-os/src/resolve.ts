@@ -165,7 +165,7 @@ export async function resolveOs(persona: Persona, options: ResolveOptions): Prom
     ...(os.domain ? { domain: os.domain } : {}),
     timezone: os.timezone,
     locale: os.locale,
-    packages: os.packages.map((p) => ({ name: p.name, state: p.state, ...(p.version ? { version: p.version } : {}) })),
+    packages: os.packages.map((p) => ({ name: p.name, state: p.state, ...(p.version ? { version: p.version } : {}), ...(p.recommends ? { recommends: true } : {}) })),
     ...(os.apt.proxy ? { aptProxy: os.apt.proxy } : {}),
     repositories,
     groups: os.groups,

@@ -8,7 +8,10 @@ import { waitForTask, type TaskResult, type WaitOptions } from './tasks.js';
 import { PveTransport, type RequestOptions, type TransportOptions } from './transport.js';
 import { parsePveVersion, pveFeatures, type PveFeatures, type PveVersion } from './version.js';
 
-export type PveClientOptions = TransportOptions;
+export interface PveClientOptions extends TransportOptions {
+  /** Defaults for every task wait of this client (lab.yaml `proxmox.taskSilenceTimeout`). */
+  readonly taskWait?: Pick<WaitOptions, 'silenceMs' | 'pollMs' | 'firstPollMs'>;
+}
 
 /** Outcome of a non-idempotent call sent with an already-done check. */
 export type MutationResult<T> =
@@ -58,6 +61,7 @@ export function createPveClient(options: PveClientOptions): PveClient {
   const transport = new PveTransport(options);
   const retry: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry };
   const reporter: Reporter | undefined = options.reporter;
+  const waitDefaults: WaitOptions = { ...(reporter ? { reporter } : {}), ...options.taskWait };
   let versionPromise: Promise<PveVersion> | undefined;
 
   const call = <T>(method: string, path: string, params?: Params, o?: RequestOptions): Promise<T> => transport.request(method, path, params, o) as Promise<T>;
@@ -102,10 +106,10 @@ export function createPveClient(options: PveClientOptions): PveClient {
     put: (p, params, o) => call('PUT', p, params, o),
     delete: (p, params, o) => call('DELETE', p, params, o),
     mutate,
-    waitForTask: (upid, o) => waitForTask(transport, upid, { ...(reporter ? { reporter } : {}), ...o }),
+    waitForTask: (upid, o) => waitForTask(transport, upid, { ...waitDefaults, ...o }),
     async runTask(method, p, params, o) {
       const upid = await call(method, p, params);
-      return waitForTask(transport, upid, { ...(reporter ? { reporter } : {}), ...o });
+      return waitForTask(transport, upid, { ...waitDefaults, ...o });
     },
     version,
     features: async () => pveFeatures(await version()),

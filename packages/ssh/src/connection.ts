@@ -3,7 +3,8 @@ import pLimit from 'p-limit';
 import type { ClientChannel } from 'ssh2';
 import { redact, type Secret } from '@lab/core';
 import { forwardThrough, openClient, type Ssh2Client } from './_client.js';
-import { closedError, commandFailed, disconnected, sudoRefused, timedOut } from './errors.js';
+import { closedError, commandFailed, disconnected, silent, sudoRefused, timedOut } from './errors.js';
+import { startWatchdog, type WatchVerdict } from './_watchdog.js';
 import { atomicWriteScript, guardScript, shq, STDIN_SCRIPT_COMMAND, type AtomicWriteOptions } from './shell.js';
 import { ShellChannel, newMark, shellLoop } from './_shell-channel.js';
 import { DEFAULT_TIMEOUTS, describeEndpoint, portOf, type SshTarget } from './target.js';
@@ -50,7 +51,12 @@ export interface ExecOptions {
   readonly stdin?: string | Buffer | NodeJS.ReadableStream;
   /** Run as root through sudo when the login user is not root. */
   readonly sudo?: boolean;
+  /** Overall bound for this call (default: the target's `commandMs`). */
   readonly timeoutMs?: number;
+  /** Stop the command after this long without output (default: the target's `silenceMs`). */
+  readonly silenceMs?: number;
+  /** What the command does, for error messages (default: its first line). */
+  readonly label?: string;
   /** Streamed output, chunk by chunk as it arrives (for live progress). */
   readonly onStdout?: (chunk: string) => void;
   readonly onStderr?: (chunk: string) => void;
@@ -202,30 +208,53 @@ export class SshConnection extends EventEmitter {
   private scriptOnShell(script: string, options: ScriptOptions): Promise<ExecResult> {
     const started = performance.now();
     const sudo = options.sudo === true && !this.isRoot;
-    const timeoutMs = options.timeoutMs ?? this.target.timeouts?.commandMs ?? DEFAULT_TIMEOUTS.commandMs;
+    const what = options.label ?? 'script';
     return new Promise<ExecResult>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
+      let watch: ReturnType<typeof startWatchdog> | undefined;
       const fail = (error: Error) => {
-        if (timer) clearTimeout(timer);
+        watch?.stop();
         reject(error);
       };
       this.shell(sudo).then((sh) => {
         this.counters.roundTrips += 1;
         this.counters.bytesSent += Buffer.byteLength(script);
-        timer = setTimeout(() => {
+        watch = startWatchdog(this.limits(options), (verdict) => {
           sh.kill();
-          fail(timedOut(this.label, 'script', timeoutMs));
-        }, timeoutMs);
+          fail(this.limitError(what, verdict));
+        });
+        const w = watch;
         sh.run(script, {
-          ...(options.onStdout ? { onStdout: options.onStdout } : {}),
-          ...(options.onStderr ? { onStderr: options.onStderr } : {}),
+          onStdout: (t) => {
+            w.saw(t);
+            options.onStdout?.(t);
+          },
+          onStderr: (t) => {
+            w.saw(t);
+            options.onStderr?.(t);
+          },
         }).then((r) => {
-          if (timer) clearTimeout(timer);
+          w.stop();
           this.counters.bytesReceived += Buffer.byteLength(r.stdout) + Buffer.byteLength(r.stderr);
           resolve({ code: r.code, stdout: r.stdout, stderr: r.stderr, durationMs: Math.round(performance.now() - started) });
         }, fail);
       }, fail);
     });
+  }
+
+  private limits(options: Pick<ExecOptions, 'timeoutMs' | 'silenceMs'>, streamed = false): { silenceMs: number; overallMs: number } {
+    const t = this.target.timeouts;
+    // A streamed stdin's `timeoutMs` has always meant silence (a transfer may take hours).
+    if (streamed && options.silenceMs === undefined && options.timeoutMs !== undefined) {
+      return { silenceMs: options.timeoutMs, overallMs: t?.commandMs ?? DEFAULT_TIMEOUTS.commandMs };
+    }
+    return {
+      silenceMs: options.silenceMs ?? t?.silenceMs ?? DEFAULT_TIMEOUTS.silenceMs,
+      overallMs: options.timeoutMs ?? t?.commandMs ?? DEFAULT_TIMEOUTS.commandMs,
+    };
+  }
+
+  private limitError(what: string, verdict: WatchVerdict): Error {
+    return verdict.kind === 'silent' ? silent(this.label, what, verdict.silentMs, verdict.lastLines) : timedOut(this.label, what, verdict.elapsedMs, verdict.lastLines);
   }
 
   /** The persistent shell (root through sudo, or the login user), opened on first use. */
@@ -318,7 +347,7 @@ export class SshConnection extends EventEmitter {
   private execNow(command: string, options: ExecOptions): Promise<ExecResult> {
     if (this.state !== 'open') return Promise.reject(this.state === 'closed' ? disconnected(this.label, 'before the command started') : closedError(this.label));
     const started = performance.now();
-    const timeoutMs = options.timeoutMs ?? this.target.timeouts?.commandMs ?? DEFAULT_TIMEOUTS.commandMs;
+    const what = options.label ?? `command \`${command.split('\n')[0]?.slice(0, 60)}\``;
     const { command: remote, stdin, stream: source, prefix } = this.wrap(command, options);
     this.counters.execs += 1;
     this.counters.roundTrips += 1;
@@ -328,11 +357,11 @@ export class SshConnection extends EventEmitter {
       let code: number | null = null;
       let signal: string | undefined;
       let done = false;
-      let timer: NodeJS.Timeout | undefined;
+      let watch: ReturnType<typeof startWatchdog> | undefined;
       const finish = (error?: Error) => {
         if (done) return;
         done = true;
-        if (timer) clearTimeout(timer);
+        watch?.stop();
         this.inflight.delete(abort);
         if (error) return reject(error);
         const stderr = Buffer.concat(err).toString('utf8');
@@ -359,29 +388,31 @@ export class SshConnection extends EventEmitter {
           return;
         }
         if (error) return finish(this.state === 'open' && !GONE.test(error.message) ? error : disconnected(this.label, 'while opening a channel', error));
-        const expire = () => {
+        const w = startWatchdog(this.limits(options, source !== undefined), (verdict) => {
           stream.signal('KILL');
           stream.close();
-          finish(timedOut(this.label, `command \`${command.split('\n')[0]?.slice(0, 60)}\``, timeoutMs));
-        };
-        timer = setTimeout(expire, timeoutMs);
-        // With a streamed stdin, any byte either way is a sign of life.
+          finish(this.limitError(what, verdict));
+        });
+        watch = w;
+        // With a streamed stdin, a byte sent is a sign of life too.
         const alive = () => {
-          if (!source || done) return;
-          if (timer) clearTimeout(timer);
-          timer = setTimeout(expire, timeoutMs);
+          if (source && !done) w.alive();
         };
         stream.on('data', (chunk: Buffer) => {
           alive();
           this.counters.bytesReceived += chunk.length;
           out.push(chunk);
-          options.onStdout?.(chunk.toString('utf8'));
+          const text = chunk.toString('utf8');
+          w.saw(text);
+          options.onStdout?.(text);
         });
         stream.stderr.on('data', (chunk: Buffer) => {
           alive();
           this.counters.bytesReceived += chunk.length;
           err.push(chunk);
-          options.onStderr?.(chunk.toString('utf8'));
+          const text = chunk.toString('utf8');
+          w.saw(text);
+          options.onStderr?.(text);
         });
         stream.on('exit', (c: number | null, s?: string) => {
           code = c;

@@ -10,6 +10,7 @@ export const SSH_ERROR_CODES = [
   'LAB_SSH_AUTH',
   'LAB_SSH_DISCONNECTED',
   'LAB_SSH_TIMEOUT',
+  'LAB_SSH_SILENT',
   'LAB_SSH_SUDO',
   'LAB_SSH_COMMAND_FAILED',
   'LAB_SSH_CLOSED',
@@ -85,10 +86,30 @@ export function disconnected(label: string, what: string, cause?: unknown): LabE
   });
 }
 
-export function timedOut(label: string, what: string, ms: number): LabError {
-  return err('LAB_SSH_TIMEOUT', `${what} on ${label} took longer than ${Math.round(ms / 1000)}s`, {
-    hint: 'look at the guest for a hung process (`lab ssh --persona <name>`), then run the command again: lab converges from where it stopped',
+function lastSeen(lines: readonly string[]): string {
+  return lines.length > 0 ? `last output:\n${lines.map((l) => `  ${l}`).join('\n')}` : 'it printed nothing at all';
+}
+
+/** The overall safety bound (`ssh.commandTimeout`) ran out while the command still printed. */
+export function timedOut(label: string, what: string, ms: number, lines: readonly string[] = []): LabError {
+  return err('LAB_SSH_TIMEOUT', `${what} on ${label} still ran after ${formatSeconds(ms)}`, {
+    detail: lastSeen(lines),
+    hint: 'the command kept printing but never ended: look at the guest for a runaway process (`lab ssh --persona <name>`); if the work is legitimately that long, raise ssh.commandTimeout (seconds) in lab.yaml',
   });
+}
+
+/** Nothing on stdout or stderr for `silentMs`: the command is taken for hung (adr/0155). */
+export function silent(label: string, what: string, silentMs: number, lines: readonly string[]): LabError {
+  return err('LAB_SSH_SILENT', `${what} on ${label} printed nothing for ${formatSeconds(silentMs)}; lab stopped it`, {
+    detail: lastSeen(lines),
+    hint: 'look at the guest for a hung process, e.g. a dpkg prompt or a lock (`lab ssh --persona <name>`); if the work is legitimately quiet that long, raise ssh.silenceTimeout (seconds) in lab.yaml',
+  });
+}
+
+function formatSeconds(ms: number): string {
+  if (ms < 10_000) return `${(ms / 1000).toFixed(1)}s`;
+  const s = Math.round(ms / 1000);
+  return s < 120 ? `${s}s` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
 }
 
 export function sudoRefused(label: string, username: string, stderr: string): LabError {

@@ -19,7 +19,15 @@ export interface SshEndpoint {
 export interface SshTimeouts {
   /** TCP connect + key exchange + authentication. Default 15 s. */
   readonly connectMs?: number;
-  /** One remote command, unless the call passes its own. Default 10 min (apt can be slow). */
+  /**
+   * A remote command that prints nothing (stdout or stderr) for this long is taken for hung and
+   * stopped (`LAB_SSH_SILENT`). Default 3 min; lab.yaml `ssh.silenceTimeout`.
+   */
+  readonly silenceMs?: number;
+  /**
+   * Safety bound on one command that keeps printing: only a runaway ends here. Default 6 h;
+   * lab.yaml `ssh.commandTimeout`. A call may pass a shorter `timeoutMs` of its own.
+   */
   readonly commandMs?: number;
   /** Keepalive interval; three missed answers drop the connection. Default 10 s. */
   readonly keepaliveMs?: number;
@@ -40,7 +48,7 @@ export interface SshTarget extends SshEndpoint {
   readonly timeouts?: SshTimeouts;
 }
 
-export const DEFAULT_TIMEOUTS: Required<SshTimeouts> = { connectMs: 15_000, commandMs: 600_000, keepaliveMs: 10_000 };
+export const DEFAULT_TIMEOUTS: Required<SshTimeouts> = { connectMs: 15_000, silenceMs: 180_000, commandMs: 6 * 3_600_000, keepaliveMs: 10_000 };
 
 export function portOf(e: Pick<SshEndpoint, 'port'>): number {
   return e.port ?? 22;

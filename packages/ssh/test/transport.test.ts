@@ -155,6 +155,24 @@ suite('SSH transport against a real guest', () => {
     expect((await conn.exec('echo alive')).stdout).toBe('alive\n');
   });
 
+  it('lets a command that keeps printing outlive the silence limit, and cuts one that falls silent with its last line', async () => {
+    // Limits far apart from the printing cadence (every 0.1 s, limit 2 s): load cannot blur them.
+    const chatty = await conn.exec('for i in $(seq 1 40); do echo "tick $i"; sleep 0.1; done', { silenceMs: 2_000 });
+    expect(chatty.code).toBe(0);
+    expect(chatty.stdout.trim().split('\n')).toHaveLength(40);
+    const quiet = await errorOf(conn.exec('echo "Setting up docker.io"; echo "waiting on a lock" >&2; sleep 60', { silenceMs: 1_000 }));
+    expect(quiet.code).toBe('LAB_SSH_SILENT');
+    expect(quiet.summary).toMatch(/printed nothing for \d+\.\ds/);
+    expect(quiet.detail).toContain('waiting on a lock');
+    expect(quiet.detail).toContain('Setting up docker.io');
+    expect(quiet.hint).toContain('ssh.silenceTimeout');
+    const onShell = await errorOf(conn.script('echo "Unpacking nftables"; sleep 60', { sudo: true, silenceMs: 1_000, label: 'install nftables' }));
+    expect(onShell.code).toBe('LAB_SSH_SILENT');
+    expect(onShell.summary).toMatch(/^install nftables on /);
+    expect(onShell.detail).toContain('Unpacking nftables');
+    expect((await conn.script('echo fine', { sudo: true })).stdout).toBe('fine\n');
+  });
+
   it('multiplexes many commands over one connection within the channel limit', async () => {
     const before = conn.stats.execs;
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => conn.exec(`echo ${i}`)));

@@ -31,6 +31,8 @@ export interface ProxmoxEndpoint {
   readonly jumpHost?: { readonly host: string; readonly port: number; readonly username: string; readonly hostPublicKey?: string };
   /** Administrator credentials, known only for the embedded simulator (L0 apply uses them). */
   readonly admin?: { readonly tokenId: string; readonly tokenSecret: import('@lab/core').Secret<string> };
+  /** Client settings from lab.yaml (`proxmox.connections`, `proxmox.taskSilenceTimeout`): spread into createPveClient. */
+  readonly tuning?: { readonly connections: number; readonly taskWait: { readonly silenceMs: number } };
 }
 
 export interface LayerContext {

@@ -60,6 +60,7 @@ export async function guestConnection(ctx: LayerContext, p: LoadedPersona): Prom
   } else if (site.ssh.jumpHost) {
     jump = { host: site.ssh.jumpHost.host, port: site.ssh.jumpHost.port, username: site.ssh.jumpHost.user, privateKey };
   }
-  const target: SshTarget = { host: guestAddress(p), username: site.ssh.user, privateKey, knownHostsFile, ...(jump ? { jump } : {}) };
+  const timeouts = { silenceMs: site.ssh.silenceTimeout * 1000, commandMs: site.ssh.commandTimeout * 1000 };
+  const target: SshTarget = { host: guestAddress(p), username: site.ssh.user, privateKey, knownHostsFile, timeouts, ...(jump ? { jump } : {}) };
   return pool.get(target);
 }

@@ -66,7 +66,7 @@ async function connect(ctx: LayerContext): Promise<Clients> {
   const envAdmin = adminAuth(process.env);
   if (url === undefined || (endpoint === undefined && envAdmin === undefined)) throw endpointError;
   const make = (auth: PveAuth): PveClient => {
-    const client = createPveClient({ url, ...(fingerprint ? { fingerprint } : {}), auth, reporter: ctx.reporter });
+    const client = createPveClient({ ...endpoint?.tuning, url, ...(fingerprint ? { fingerprint } : {}), auth, reporter: ctx.reporter });
     ctx.onClose(() => client.close());
     return client;
   };

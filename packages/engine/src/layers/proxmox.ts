@@ -49,6 +49,7 @@ export const LAB_TOKEN_SECRET = 'site/pve-token';
 export async function resolveProxmox(ctx: LayerContext): Promise<ProxmoxEndpoint> {
   const site = ctx.lab.site.site;
   const px = site.proxmox;
+  const tuning = { connections: px.connections, taskWait: { silenceMs: px.taskSilenceTimeout * 1000 } };
   if (px.mode === 'remote') {
     return {
       url: px.url,
@@ -56,6 +57,7 @@ export async function resolveProxmox(ctx: LayerContext): Promise<ProxmoxEndpoint
       tokenId: px.tokenId,
       tokenSecret: await ctx.secrets().get(px.tokenSecret.secret),
       embedded: false,
+      tuning,
     };
   }
   const sim = await startEmbedded({
@@ -90,6 +92,7 @@ export async function resolveProxmox(ctx: LayerContext): Promise<ProxmoxEndpoint
     tokenId,
     tokenSecret,
     embedded: true,
+    tuning,
     jumpHost: { host: sim.jumpHost.host, port: sim.jumpHost.port, username: 'root', hostPublicKey: sim.jumpHost.hostPublicKey },
     admin: { tokenId: sim.adminToken.id, tokenSecret: new Secret(sim.adminToken.secret) } };
 }

@@ -82,9 +82,12 @@ function packages(b: Build) {
       .default('present')
       .describe('`present` installs once, `latest` upgrades on every apply, `held` pins the installed (or given) version, `absent` purges.'),
     version: text('a version').optional().describe('Exact version to install, e.g. `5:27.5.1-1~debian.12~bookworm`.'),
+    recommends: bool()
+      .optional()
+      .describe("Also install the package's recommended packages. lab installs without them unless this is `true` (`--no-install-recommends`): leaner, faster guests."),
   });
   const item = z
-    .union([pkg, full], { error: (iss) => msg(`expected a package name or { name, state, version }, got ${got(iss.input)}`, 'write a Debian package name such as htop, or { name: htop, state: absent }') })
+    .union([pkg, full], { error: (iss) => msg(`expected a package name or { name, state, version, recommends }, got ${got(iss.input)}`, 'write a Debian package name such as htop, or { name: htop, state: absent }') })
     .transform((p) => (typeof p === 'string' ? { name: p, state: 'present' as const } : p));
   return b.list('os.packages', item);
 }
@@ -202,7 +205,7 @@ export function osSchema(b: Build) {
       )
       .default([])
       .describe('Local groups.'),
-    packages: packages(b).default([]).describe('Debian packages: a name, or `{ name, state, version }`.'),
+    packages: packages(b).default([]).describe('Debian packages: a name, or `{ name, state, version, recommends }`. Installed without recommended packages unless `recommends: true`.'),
     apt: apt(b).prefault({}).describe('apt configuration.'),
     files: fileSpec(b, 'os.files', absPath('/etc/motd')).default([]).describe('Files in the guest.'),
     directories: b

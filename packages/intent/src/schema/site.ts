@@ -27,6 +27,16 @@ const SHA256_EXAMPLE = '2c4e3b9a7f1d6e05b8a3c9d2e7f41a6b0c5d8e3f2a1b9c7d6e4f3a2b
 
 const CONTENT = ['images', 'rootdir', 'iso', 'import', 'backup', 'snippets', 'vztmpl'] as const;
 
+/** Client settings shared by both modes (adr/0155, adr/0157). */
+const proxmoxTuning = () => ({
+  connections: int(1, 256, 'a number of connections')
+    .default(16)
+    .describe('Keep-alive HTTPS connections to the API, and so how many reads lab runs at once (e.g. the L2 plan).'),
+  taskSilenceTimeout: int(10, 86_400, 'a number of seconds')
+    .default(600)
+    .describe('Seconds a Proxmox task may go without a new log line or status change before lab gives up waiting (the task keeps running on the node).'),
+});
+
 function proxmox() {
   const embedded = obj({
     mode: z.literal('embedded').describe('Run the bundled Proxmox VE simulator in-process.'),
@@ -36,6 +46,7 @@ function proxmox() {
     version: pattern(/^(8\.4|9\.1)$/, 'a Proxmox VE release the simulator speaks (8.4 or 9.1)', '9.1')
       .optional()
       .describe('Proxmox VE release the simulator speaks: `8.4` (default) or `9.1`.'),
+    ...proxmoxTuning(),
   });
   const remote = obj({
     mode: z.literal('remote').describe('A real Proxmox VE cluster.'),
@@ -48,6 +59,7 @@ function proxmox() {
     ).describe('Pinned SHA-256 fingerprint of the API certificate.'),
     tokenId: pattern(/^[A-Za-z0-9._-]+@[A-Za-z0-9._-]+![A-Za-z0-9._-]+$/, 'an API token id', 'lab@pve!lab').describe('API token id `<user>@<realm>!<token>`.'),
     tokenSecret: secretRefSchema().describe('The API token secret (a UUID) as a secret reference.'),
+    ...proxmoxTuning(),
   });
   return z
     .discriminatedUnion('mode', [embedded, remote], {
@@ -204,6 +216,12 @@ function siteObject() {
       knownHosts: z.string().default('.lab/known_hosts').describe('known_hosts file lab manages (relative to the lab root); host keys are pinned at first boot from cloud-init, never trusted on first use.'),
       port: port().default(22).describe('SSH port of the guests.'),
       connectTimeout: z.number().int().positive().default(10).describe('Seconds to wait for a TCP connection.'),
+      silenceTimeout: int(5, 86_400, 'a number of seconds')
+        .default(180)
+        .describe('Seconds a guest command may print nothing before lab takes it for hung and stops it; a command that keeps printing (apt progress) is never cut by this.'),
+      commandTimeout: int(60, 604_800, 'a number of seconds')
+        .default(21_600)
+        .describe('Safety bound on one guest command that keeps printing but never ends.'),
       jumpHost: obj({
         host: host('pve1.home.arpa').describe('Bastion, usually a Proxmox node with a leg in every VLAN.'),
         port: port().default(22).describe('SSH port of the jump host.'),

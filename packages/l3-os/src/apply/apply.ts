@@ -6,6 +6,7 @@ import type { L3Intent } from '../intent.js';
 import type { L3Change } from '../ops/operation.js';
 import { factsBasisKey, planL3, planOperations, requiredFacts } from '../plan.js';
 import { applyScript, STEP_MARK } from './_script.js';
+import { describeAptStatus, isAptStatusLine, lineSplitter, parseAptStatusLine } from './_apt-status.js';
 import { intentSecrets } from './_secrets.js';
 
 /** What L3 needs from a connection; `SshConnection` from @lab/ssh is one. */
@@ -13,7 +14,7 @@ export interface RemoteHost {
   readonly label: string;
   script(
     body: string,
-    options?: { readonly sudo?: boolean; readonly timeoutMs?: number; readonly onStdout?: (s: string) => void; readonly onStderr?: (s: string) => void; readonly secrets?: readonly Secret<string>[] },
+    options?: { readonly sudo?: boolean; readonly timeoutMs?: number; readonly label?: string; readonly onStdout?: (s: string) => void; readonly onStderr?: (s: string) => void; readonly secrets?: readonly Secret<string>[] },
   ): Promise<{ readonly code: number | null; readonly stdout: string; readonly stderr: string }>;
 }
 
@@ -89,6 +90,31 @@ function stepTitle(opId: string, changes: readonly L3Change[]): string {
   return `${opId}: ${pending.map(local).join(', ')}`;
 }
 
+/** apt's records arrive by the dozen a second; the operator needs a few a second at most. */
+const APT_PROGRESS_EVERY_MS = 250;
+
+/**
+ * Turns an apply script's stderr into progress: the step markers, and apt's status records
+ * (package, phase, percentage) as they come (adr/0156).
+ */
+function progressLines(progress: (message: string, percent?: number) => void): (line: string) => void {
+  let last = 0;
+  return (line) => {
+    if (line.startsWith(STEP_MARK)) {
+      progress(line.slice(STEP_MARK.length).trim().replace(/^\d+ /, ''));
+      last = 0;
+      return;
+    }
+    const status = parseAptStatusLine(line);
+    if (!status) return;
+    const now = performance.now();
+    if (status.kind !== 'error' && now - last < APT_PROGRESS_EVERY_MS) return;
+    last = now;
+    const d = describeAptStatus(status);
+    progress(d.message, d.percent);
+  };
+}
+
 function planInvalid(persona: string, diagnostics: readonly Diagnostic[]): LabError {
   return new LabError({
     code: 'LAB_L3_PLAN_INVALID',
@@ -146,14 +172,13 @@ export async function applyL3(saved: Plan | undefined, intent: L3Intent, ctx: L3
         const out = await ctx.host.script(script, {
           sudo: true,
           secrets,
-          onStderr: (chunk) => {
-            for (const line of chunk.split('\n')) if (line.startsWith(STEP_MARK)) progress(line.slice(STEP_MARK.length).trim().replace(/^\d+ /, ''));
-          },
+          label: `${op.id} (${stepTitle(op.id, r.changes)})`,
+          onStderr: lineSplitter(progressLines(progress)),
         });
         if (out.code !== 0) {
           const tail = redact(out.stderr, secrets)
             .split('\n')
-            .filter((l) => l && !l.startsWith(STEP_MARK))
+            .filter((l) => l && !l.startsWith(STEP_MARK) && !isAptStatusLine(l))
             .slice(-15)
             .join('\n');
           throw new LabError({

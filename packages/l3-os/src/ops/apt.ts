@@ -11,16 +11,28 @@ export interface PackageSpec {
   readonly name: string;
   readonly state: PackageState;
   readonly version?: string;
+  /** Install its recommended packages too (default: `--no-install-recommends`, adr/0159). */
+  readonly recommends?: boolean;
 }
 
 /** apt lists older than this are refreshed before installing (Ansible's cache_valid_time). */
 export const APT_LISTS_MAX_AGE_S = 3600;
 
+/**
+ * apt writes machine-readable progress (`dlstatus:`/`pmstatus:` lines) to the status fd; lab
+ * points it at stderr, where the apply reads it for live progress (apply/_apt-status.ts).
+ */
+export const APT_STATUS_FD = 3;
+
 const APT = [
   'DEBIAN_FRONTEND=noninteractive apt-get -q -y',
   '-o DPkg::Lock::Timeout=300',
+  `-o APT::Status-Fd=${APT_STATUS_FD}`,
   '-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold',
 ].join(' ');
+const TO_STDERR = `${APT_STATUS_FD}>&2`;
+
+const LEAN = 'without recommended packages';
 
 type Verb = 'install' | 'upgrade' | 'downgrade' | 'purge' | 'hold' | 'unhold' | 'repair';
 
@@ -81,19 +93,23 @@ export function packagesOp(ctx: OpContext, specs: readonly PackageSpec[]): Opera
         steps.push({ kind: 'shell', description: 'finish any interrupted dpkg run', script: 'DEBIAN_FRONTEND=noninteractive dpkg --configure -a --force-confdef --force-confold' });
       }
       if (installs.length > 0 && (lists.updatedAt === 0 || lists.now - lists.updatedAt > APT_LISTS_MAX_AGE_S)) {
-        steps.push({ kind: 'shell', description: 'refresh apt lists', script: `${APT} update` });
+        steps.push({ kind: 'shell', description: 'refresh apt lists', script: `${APT} update ${TO_STDERR}` });
       }
-      if (installs.length > 0) {
-        const args = installs.map((d) => (d.spec.version ? `${d.spec.name}=${d.spec.version}` : d.spec.name));
+      // Lean by default; packages that opt in to their recommends get their own install.
+      for (const group of [installs.filter((d) => !d.spec.recommends), installs.filter((d) => d.spec.recommends)]) {
+        if (group.length === 0) continue;
+        const args = group.map((d) => (d.spec.version ? `${d.spec.name}=${d.spec.version}` : d.spec.name));
         const flags = [
-          ...(installs.some((d) => d.spec.version !== undefined) ? ['--allow-downgrades'] : []),
-          ...(installs.some((d) => installed[d.spec.name]?.selection === 'hold') ? ['--allow-change-held-packages'] : []),
+          ...(group[0]!.spec.recommends ? [] : ['--no-install-recommends']),
+          ...(group.some((d) => d.spec.version !== undefined) ? ['--allow-downgrades'] : []),
+          ...(group.some((d) => installed[d.spec.name]?.selection === 'hold') ? ['--allow-change-held-packages'] : []),
         ];
-        steps.push({ kind: 'shell', description: `apt-get install ${args.join(' ')}`, script: [APT, ...flags, 'install', '--', ...args.map(shq)].join(' ') });
+        const how = group[0]!.spec.recommends ? 'with recommended packages' : LEAN;
+        steps.push({ kind: 'shell', description: `apt-get install ${args.join(' ')} (${how})`, script: [APT, ...flags, 'install', '--', ...args.map(shq), TO_STDERR].join(' ') });
       }
       if (purges.length > 0) {
         const names = purges.map((d) => d.spec.name);
-        steps.push({ kind: 'shell', description: `apt-get purge ${names.join(' ')}`, script: `${APT} purge -- ${names.map(shq).join(' ')}` });
+        steps.push({ kind: 'shell', description: `apt-get purge ${names.join(' ')}`, script: `${APT} purge -- ${names.map(shq).join(' ')} ${TO_STDERR}` });
       }
       if (unholds.length > 0) steps.push({ kind: 'shell', description: `apt-mark unhold ${unholds.map((d) => d.spec.name).join(' ')}`, script: `apt-mark unhold -- ${unholds.map((d) => shq(d.spec.name)).join(' ')} >/dev/null` });
       if (holds.length > 0) steps.push({ kind: 'shell', description: `apt-mark hold ${holds.map((d) => d.spec.name).join(' ')}`, script: `apt-mark hold -- ${holds.map((d) => shq(d.spec.name)).join(' ')} >/dev/null` });
@@ -106,13 +122,14 @@ export function packagesOp(ctx: OpContext, specs: readonly PackageSpec[]): Opera
         const after = d.verbs.includes('purge') ? undefined : { version: afterVersion, held: d.spec.state === 'held' };
         const action = d.verbs.includes('purge') ? 'delete' : have?.status === 'installed' ? 'update' : 'create';
         const mine = steps.filter((s) => s.description.split(' ').includes(d.spec.name) || s.description.startsWith('finish') || s.description.startsWith('refresh'));
+        const installs = d.verbs.some((v) => v === 'install' || v === 'upgrade' || v === 'downgrade' || v === 'repair');
         return makeChange(ctx, 'apt.package', d.spec.name, {
           action,
           ...(before ? { before } : {}),
           ...(after ? { after } : {}),
           diff: fieldDiffs(before ?? {}, after ?? {}, ['version', 'held']),
           steps: mine,
-          reason: d.reason,
+          reason: installs ? `${d.reason}; ${d.spec.recommends ? 'with recommended packages (recommends: true)' : LEAN}` : d.reason,
         });
       });
 
@@ -179,7 +196,7 @@ export function repositoryOp(ctx: OpContext, spec: RepositorySpec): Operation {
       const steps: Step[] = [];
       if (!keyOk) steps.push({ kind: 'write', description: `write ${keyPath}`, path: keyPath, content: spec.key.content, mode: '0644', owner: 'root', group: 'root' });
       if (!srcOk) steps.push({ kind: 'write', description: `write ${sourcePath}`, path: sourcePath, content: source, mode: '0644', owner: 'root', group: 'root' });
-      steps.push({ kind: 'shell', description: 'apt-get update', script: `${APT} update` });
+      steps.push({ kind: 'shell', description: 'apt-get update', script: `${APT} update ${TO_STDERR}` });
       const before = src.exists ? { source: shortDigest(src.sha256), key: key.exists ? shortDigest(key.sha256) : undefined } : undefined;
       const after = { source: shortDigest(sha256(source)), key: shortDigest(keyDigest) };
       return result(
