@@ -2,7 +2,7 @@ import { LabError, isSecret, runStep, type Change, type Plan, type Reporter, typ
 import { atomicWriteScript, shq, type SshConnection } from '@lab/ssh';
 import { contentText } from './_digest.js';
 import { remoteDetail } from './remote-detail.js';
-import { healthScript, parseHealth, type HealthResult } from './health.js';
+import { healthScript, parseHealth, parseHealthStatus, type HealthResult } from './health.js';
 import { observeWorkloads } from './observe.js';
 import type { WorkstationImages } from './images.js';
 import { pushImage } from './push.js';
@@ -50,8 +50,31 @@ export function composeFor(d: DesiredWorkloads, stack: string, profiles: readonl
   return [d.composeCommand, '-p', shq(stack), '--project-directory', shq(cur), '-f', shq(`${cur}/compose.yaml`), '--env-file', shq(`${cur}/.env`), ...profiles.flatMap((p) => ['--profile', shq(p)])].join(' ');
 }
 
-async function run(c: SshConnection, what: string, body: string, secrets: readonly Secret<string>[] = [], timeoutMs = 600_000): Promise<string> {
-  const r = await c.script(body, { sudo: true, secrets, timeoutMs });
+type Progress = (message: string, percent?: number) => void;
+
+/** Last whole line of a stream, for progress: Compose prints pulls and container states on stderr. */
+function lastLineTo(progress: Progress | undefined): ((chunk: string) => void) | undefined {
+  if (!progress) return undefined;
+  return (chunk) => {
+    const line = chunk.split(/[\r\n]/).map((l) => l.trim()).filter((l) => l && !l.startsWith('@@')).at(-1);
+    if (line) progress(line.length > 120 ? `${line.slice(0, 117)}...` : line);
+  };
+}
+
+/**
+ * One script on the guest. No overall limit by default: Compose pulling or building keeps
+ * printing, and a hang is caught by the connection's silence limit (adr/0155).
+ */
+async function run(c: SshConnection, what: string, body: string, secrets: readonly Secret<string>[] = [], options: { readonly timeoutMs?: number; readonly progress?: Progress; readonly onStdout?: (chunk: string) => void } = {}): Promise<string> {
+  const onStderr = lastLineTo(options.progress);
+  const r = await c.script(body, {
+    sudo: true,
+    secrets,
+    label: what,
+    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    ...(onStderr ? { onStderr } : {}),
+    ...(options.onStdout ? { onStdout: options.onStdout } : {}),
+  });
   if (r.code !== 0) {
     throw new LabError({ code: 'LAB_L4_STEP_FAILED', summary: `${what} failed on ${c.label} (exit ${r.code})`, detail: remoteDetail(r), hint: 'fix the cause shown and run apply again; releases are written atomically, so a re-run is safe' });
   }
@@ -82,8 +105,13 @@ function upScript(d: DesiredWorkloads, s: RenderedStack, v2: boolean): string {
   return `cd ${shq(stackDir(d, s.name))} && ${composeFor(d, s.name, s.profiles)} up -d --remove-orphans${pull} >&2`;
 }
 
-async function gate(c: SshConnection, s: RenderedStack, services: readonly string[]): Promise<HealthResult> {
-  const out = await run(c, `health gate of ${s.name}`, healthScript({ project: s.name, services, containers: s.health.containers, probes: s.health.probes, timeoutS: s.health.timeoutS }), [], (s.health.timeoutS + 60) * 1000);
+async function gate(c: SshConnection, s: RenderedStack, services: readonly string[], progress?: Progress): Promise<HealthResult> {
+  const started = Date.now();
+  const onStdout = (chunk: string): void => {
+    const status = parseHealthStatus(chunk);
+    if (status && progress) progress(`waiting ${Math.round((Date.now() - started) / 1000)}s: ${status.join(' ')}`, Math.min(99, ((Date.now() - started) / 1000 / s.health.timeoutS) * 100));
+  };
+  const out = await run(c, `health gate of ${s.name}`, healthScript({ project: s.name, services, containers: s.health.containers, probes: s.health.probes, timeoutS: s.health.timeoutS }), [], { timeoutMs: (s.health.timeoutS + 60) * 1000, onStdout });
   return parseHealth(out);
 }
 
@@ -123,13 +151,13 @@ async function bringUp(o: ApplyWorkloadsOptions, s: RenderedStack, after: StackA
   const group = d.persona;
   const addr = { group };
   if (s.state !== 'down') await pushAll(o, after, pushed);
-  if (after.upload) await runStep(reporter, `${s.name}: write release ${s.hash}`, () => run(c, `write release ${s.hash} of ${s.name}`, releaseScript(d, s), secretsOf(s)), addr);
+  if (after.upload) await runStep(reporter, `${s.name}: write release ${s.hash}`, (progress) => run(c, `write release ${s.hash} of ${s.name}`, releaseScript(d, s), secretsOf(s), { progress }), addr);
   if (s.state === 'down') {
-    await runStep(reporter, `${s.name}: down`, () => run(c, `down ${s.name}`, `cd ${shq(stackDir(d, s.name))} && ${composeFor(d, s.name, s.profiles)} down >&2`), addr);
+    await runStep(reporter, `${s.name}: down`, (progress) => run(c, `down ${s.name}`, `cd ${shq(stackDir(d, s.name))} && ${composeFor(d, s.name, s.profiles)} down >&2`, [], { progress }), addr);
     return { stack: s.name, action: 'update' };
   }
-  await runStep(reporter, `${s.name}: up -d`, () => run(c, `up ${s.name}`, upScript(d, s, v2)), addr);
-  const health = await runStep(reporter, `${s.name}: health gate (${s.health.timeoutS}s)`, async () => gate(c, s, Object.keys(s.services)), addr);
+  await runStep(reporter, `${s.name}: up -d`, (progress) => run(c, `up ${s.name}`, upScript(d, s, v2), [], { progress }), addr);
+  const health = await runStep(reporter, `${s.name}: health gate (${s.health.timeoutS}s)`, (progress) => gate(c, s, Object.keys(s.services), progress), addr);
   if (health.healthy) {
     await record(c, d, s);
     return { stack: s.name, action: after.recreate.length ? 'update' : 'noop', health };
@@ -160,7 +188,7 @@ async function remove(o: ApplyWorkloadsOptions, name: string, after: StackAfter)
     `else ids=$(docker ps -aq --filter label=com.docker.compose.project=${shq(name)}); [ -z "$ids" ] || docker rm -f${after.destroyData ? ' -v' : ''} $ids >&2 || return 1; fi`,
     `rm -rf ${shq(dir)}`,
   ].join('\n');
-  await runStep(o.reporter, `${name}: down and remove${after.destroyData ? ' (volumes deleted)' : ' (volumes kept)'}`, () => run(o.connection, `remove ${name}`, body), { group: d.persona });
+  await runStep(o.reporter, `${name}: down and remove${after.destroyData ? ' (volumes deleted)' : ' (volumes kept)'}`, (progress) => run(o.connection, `remove ${name}`, body, [], { progress }), { group: d.persona });
 }
 
 /** dependsOn first; stacks without dependencies keep their declared order. */

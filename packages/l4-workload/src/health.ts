@@ -33,8 +33,8 @@ function probeLine(p: HealthProbe): string {
 /**
  * The health gate, run inside the guest as one script: every second until the deadline, each
  * expected service must have a running container (healthy when it defines a HEALTHCHECK and
- * `containers` is on) and every probe must pass. Prints `@@healthy` or `@@timeout` with the
- * last status of each item.
+ * `containers` is on) and every probe must pass. Prints `@@status` with each round's status,
+ * then `@@healthy` or `@@timeout` with the last status of each item.
  */
 export function healthScript(h: HealthInput): string {
   const svcList = h.services.map(shq).join(' ');
@@ -57,6 +57,8 @@ export function healthScript(h: HealthInput): string {
     ...h.probes.map((p) => `  if ${probeLine(p)}; then st="$st probe:${p.name}=ok"; else st="$st probe:${p.name}=fail"; ok=0; fi`),
     '  if [ $ok = 1 ]; then echo "@@healthy$st"; return 0; fi',
     '  if [ $(date +%s) -ge $deadline ]; then echo "@@timeout$st"; return 0; fi',
+    // A line per round: live progress for the operator, and a sign of life for the silence limit.
+    '  echo "@@status$st"',
     '  sleep 1',
     'done',
   ].filter(Boolean).join('\n');
@@ -65,4 +67,10 @@ export function healthScript(h: HealthInput): string {
 export function parseHealth(stdout: string): HealthResult {
   const line = stdout.split('\n').find((l) => l.startsWith('@@healthy') || l.startsWith('@@timeout')) ?? '@@timeout';
   return { healthy: line.startsWith('@@healthy'), status: line.replace(/^@@\w+/, '').trim().split(/\s+/).filter(Boolean) };
+}
+
+/** The latest `@@status` line of a chunk of the gate's output (live progress), if any. */
+export function parseHealthStatus(chunk: string): readonly string[] | undefined {
+  const line = chunk.split('\n').filter((l) => l.startsWith('@@status')).at(-1);
+  return line === undefined ? undefined : line.replace(/^@@status/, '').trim().split(/\s+/).filter(Boolean);
 }

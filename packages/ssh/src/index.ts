@@ -27,7 +27,7 @@ export { pinHostKey, forgetHost } from './trust.js';
 export type { PinOptions } from './trust.js';
 export { generateKeyPair } from './keys.js';
 export type { KeyPair } from './keys.js';
-export { shq, guardScript, atomicWriteScript, STDIN_SCRIPT_COMMAND } from './shell.js';
+export { shq, guardScript, atomicWriteScript, STDIN_SCRIPT_COMMAND, CLOUD_INIT_WAIT_SCRIPT } from './shell.js';
 export type { AtomicWriteOptions } from './shell.js';
 export { SSH_ERROR_CODES } from './errors.js';
 export type { SshErrorCode } from './errors.js';

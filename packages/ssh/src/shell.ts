@@ -77,3 +77,16 @@ export function atomicWriteScript(path: string, content: string | Buffer, option
   ];
   return lines.filter(Boolean).join('\n');
 }
+
+/**
+ * Wait for cloud-init's first boot to finish, where cloud-init exists (its verdict is its own
+ * business). Unlike `cloud-init status --wait`, it prints where cloud-init is every 2 s: live
+ * progress for the operator, and a sign of life for the silence limit (adr/0155).
+ */
+export const CLOUD_INIT_WAIT_SCRIPT = [
+  'command -v cloud-init >/dev/null 2>&1 || exit 0',
+  'while :; do',
+  '  s=$(cloud-init status 2>/dev/null | sed -n "s/^status: //p")',
+  '  case "$s" in running|"not run"|"") echo "cloud-init: ${s:-starting}"; sleep 2 ;; *) break ;; esac',
+  'done',
+].join('\n');

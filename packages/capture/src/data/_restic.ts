@@ -4,6 +4,8 @@ import type { OpenRepository } from './_repository.js';
 import { captureError, tail } from './errors.js';
 
 export const DEFAULT_TIMEOUT_MS = 6 * 3600_000;
+/** How long a restic run may print nothing (see `ResticOptions.silenceMs`). */
+export const RESTIC_SILENCE_MS = 30 * 60_000;
 
 export interface ResticOptions {
   /** Source repository of `copy` / `init --copy-chunker-params`. */
@@ -11,6 +13,11 @@ export interface ResticOptions {
   /** Interrupt restic (SIGINT, so it removes its lock) after this many seconds, in the guest. */
   readonly timeoutS?: number;
   readonly timeoutMs?: number;
+  /**
+   * restic prints a status line every 10 s (RESTIC_PROGRESS_FPS) while it backs up or
+   * restores, but `check`, `forget` and `prune` can be quiet for long on a big repository.
+   */
+  readonly silenceMs?: number;
   /** Shell run before restic in the same script (after the environment is set). */
   readonly before?: string;
 }
@@ -65,7 +72,9 @@ export async function restic(conn: SshConnection, repo: OpenRepository, args: re
     sudo: true,
     fresh: true,
     secrets,
+    label: `restic ${args[0] ?? ''}`.trim(),
     timeoutMs: options.timeoutMs ?? (options.timeoutS !== undefined ? options.timeoutS * 1000 + 120_000 : DEFAULT_TIMEOUT_MS),
+    silenceMs: options.silenceMs ?? RESTIC_SILENCE_MS,
   });
   return { code: r.code, stdout: redact(r.stdout, secrets), stderr: redact(r.stderr, secrets) };
 }

@@ -42,7 +42,8 @@ export interface Paused {
 /** Stop the persona's running stacks; `resume()` starts exactly those again. */
 export async function pauseStacks(conn: SshConnection, w: WorkloadLayout, reporter?: Reporter): Promise<Paused> {
   if (w.stacks.length === 0) return { stacks: [], resume: async () => undefined };
-  const r = await conn.script(pauseScript(w), { sudo: true, timeoutMs: 600_000 });
+  // Stopping waits on the containers' own stop timeouts, quietly: bounded, so silence is no sign of a hang here.
+  const r = await conn.script(pauseScript(w), { sudo: true, timeoutMs: 600_000, silenceMs: 600_000, label: 'pausing the stacks' });
   const stopped = r.stdout
     .split('\n')
     .filter((l) => l.startsWith('@@paused '))
@@ -50,7 +51,7 @@ export async function pauseStacks(conn: SshConnection, w: WorkloadLayout, report
     .reverse();
   const resume = async () => {
     if (stopped.length === 0) return;
-    const s = await conn.script(resumeScript(w, stopped), { sudo: true, timeoutMs: 600_000 });
+    const s = await conn.script(resumeScript(w, stopped), { sudo: true, timeoutMs: 600_000, silenceMs: 600_000, label: 'starting the stacks again' });
     if (s.code !== 0) {
       throw captureError('LAB_CAPTURE_RESUME_FAILED', `stacks ${stopped.join(', ')} of ${conn.label} did not all start again`, {
         detail: tail(s.stderr),
@@ -69,7 +70,7 @@ export async function pauseStacks(conn: SshConnection, w: WorkloadLayout, report
 }
 
 async function hook(conn: SshConnection, which: 'pre' | 'post', command: string, timeoutS: number): Promise<void> {
-  const r = await conn.script(`timeout -k 10 ${Math.max(1, Math.round(timeoutS))} bash -c ${shq(command)}`, { sudo: true, fresh: true, timeoutMs: timeoutS * 1000 + 60_000 });
+  const r = await conn.script(`timeout -k 10 ${Math.max(1, Math.round(timeoutS))} bash -c ${shq(command)}`, { sudo: true, fresh: true, timeoutMs: timeoutS * 1000 + 60_000, silenceMs: timeoutS * 1000 + 60_000, label: `the ${which} hook` });
   if (r.code === 0) return;
   const timedOut = r.code === 124;
   throw captureError('LAB_CAPTURE_HOOK_FAILED', `the ${which} hook ${timedOut ? `did not finish within ${timeoutS} s` : `failed (exit ${r.code})`} on ${conn.label}`, {

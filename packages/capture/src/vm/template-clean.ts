@@ -1,5 +1,5 @@
 import { LabError } from '@lab/core';
-import { forgetHost, loadKnownHosts, lookupHost, pinHostKey, type SshConnection } from '@lab/ssh';
+import { CLOUD_INIT_WAIT_SCRIPT, forgetHost, loadKnownHosts, lookupHost, pinHostKey, type SshConnection } from '@lab/ssh';
 
 /**
  * Making a booted clone fit to be a template (adr/0104): whatever identifies this one machine
@@ -87,7 +87,16 @@ async function connectWhenUp(connect: () => Promise<SshConnection>, options: Cle
 export async function cleanCloneOverSsh(connect: () => Promise<SshConnection>, options: CleanOptions = {}): Promise<CleanReport> {
   const conn = await connectWhenUp(connect, options);
   options.onProgress?.('waiting for cloud-init on the clone');
-  await conn.exec('cloud-init status --wait >/dev/null 2>&1; true', { sudo: true, timeoutMs: options.bootTimeoutMs ?? 300_000 });
+  await conn.script(CLOUD_INIT_WAIT_SCRIPT, {
+    sudo: true,
+    fresh: true,
+    label: 'waiting for cloud-init on the clone',
+    timeoutMs: options.bootTimeoutMs ?? 300_000,
+    onStdout: (chunk) => {
+      const line = chunk.trim().split('\n').at(-1);
+      if (line) options.onProgress?.(line);
+    },
+  });
   const before = (await conn.exec('cat /etc/machine-id 2>/dev/null; true', { sudo: true })).stdout.trim();
   options.onProgress?.('cleaning: cloud-init state, machine-id, SSH host keys');
   const cleaned = await conn.script(CLEAN_SCRIPT, { sudo: true, fresh: true });

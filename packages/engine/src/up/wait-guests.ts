@@ -1,5 +1,6 @@
 import { isLabError, runStep, type Reporter } from '@lab/core';
 import type { LoadedPersona } from '@lab/intent';
+import { CLOUD_INIT_WAIT_SCRIPT } from '@lab/ssh';
 import type { LayerContext } from '../layers/adapter.js';
 import { guestConnection } from '../layers/guest-ssh.js';
 
@@ -13,8 +14,6 @@ export interface WaitOptions {
   readonly cloudInitTimeoutMs?: number;
 }
 
-/** Waits for cloud-init's first boot to finish where it exists; its verdict is cloud-init's business. */
-const CLOUD_INIT_DONE = 'if command -v cloud-init >/dev/null 2>&1; then cloud-init status --wait >/dev/null 2>&1; fi; true';
 
 /**
  * L2 returns once the guest agent answers; sshd and the cloud-init user may come a few seconds
@@ -29,7 +28,7 @@ export async function waitForGuests(ctx: LayerContext, personas: readonly Loaded
   const timeoutMs = options.timeoutMs ?? 180_000;
   const intervalMs = options.intervalMs ?? 1_000;
   const cloudInitMs = options.cloudInitTimeoutMs ?? 900_000;
-  await runStep(reporter, `wait for SSH and cloud-init on ${personas.map((p) => p.name).join(', ')}`, () =>
+  await runStep(reporter, `wait for SSH and cloud-init on ${personas.map((p) => p.name).join(', ')}`, (progress) =>
     Promise.all(
       personas.map(async (p) => {
         const deadline = Date.now() + timeoutMs;
@@ -38,12 +37,23 @@ export async function waitForGuests(ctx: LayerContext, personas: readonly Loaded
             const c = await guestConnection(ctx, p);
             const r = await c.script('true', { sudo: true, timeoutMs: 20_000 });
             if (r.code === 0) {
-              await c.script(CLOUD_INIT_DONE, { sudo: true, timeoutMs: cloudInitMs });
+              progress(`${p.name}: SSH answers; waiting for cloud-init`);
+              await c.script(CLOUD_INIT_WAIT_SCRIPT, {
+                sudo: true,
+                timeoutMs: cloudInitMs,
+                label: 'waiting for cloud-init',
+                onStdout: (chunk) => {
+                  const line = chunk.trim().split('\n').at(-1);
+                  if (line) progress(`${p.name}: ${line}`);
+                },
+              });
+              progress(`${p.name}: ready`);
               return;
             }
             if (Date.now() > deadline) throw new Error(`sudo on ${p.name} still fails (exit ${r.code}): ${r.stderr.trim()}`);
           } catch (error) {
             if (!isLabError(error) || !BOOTING.has(error.code) || Date.now() > deadline) throw error;
+            progress(`${p.name}: no SSH yet (${error.code}); trying again`);
           }
           await new Promise((r) => setTimeout(r, intervalMs));
         }
