@@ -31,7 +31,7 @@ export type { ReporterEvent, TimedEvent, Reporter, StepStatus, LogLevel } from '
 export { fanout, createMemoryReporter, silentReporter, runStep } from './reporter/reporter.js';
 export type { MemoryReporter, StepOptions } from './reporter/reporter.js';
 export { createNdjsonReporter } from './reporter/ndjson.js';
-export type { WritableLike } from './reporter/ndjson.js';
+export type { WritableLike, NdjsonReporterOptions } from './reporter/ndjson.js';
 export { createHumanReporter, formatMs } from './reporter/human.js';
 export type { HumanReporterOptions } from './reporter/human.js';
 export { colorWanted } from './_style.js';

@@ -2,57 +2,92 @@ import { colorWanted, painter, type Paint } from '../_style.js';
 import { formatDiagnostic } from '../diagnostic.js';
 import { renderPlan } from '../render-plan.js';
 import type { Reporter, ReporterEvent } from './events.js';
+import { liveLines } from './_live.js';
+import { describeRunning, RunningSteps } from './_running.js';
 
 export interface HumanReporterOptions {
-  readonly stream?: NodeJS.WriteStream | { write(s: string): unknown; isTTY?: boolean };
+  readonly stream?: NodeJS.WriteStream | { write(s: string): unknown; isTTY?: boolean; columns?: number; rows?: number };
   readonly color?: boolean;
-  /** Redraw a live status line for running steps (TTY only). */
+  /** Redraw live status lines for running steps (TTY only). */
   readonly live?: boolean;
   readonly verbose?: boolean;
+  /**
+   * Off a TTY, a running step's group gets a progress line after this long without one
+   * (default 10 s): a log never goes quiet while work goes on.
+   */
+  readonly heartbeatMs?: number;
+  /** Epoch ms; tests pass fake timers instead. */
+  readonly now?: () => number;
 }
 
-const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+/** The live region never takes more than this many lines (plus one `… and n more`). */
+const MAX_LIVE_LINES = 8;
 
 /**
- * Renders events for a person on stderr: one line per finished step with its duration, a
- * spinner line for what is running (TTY), diagnostics with file:line:col and hints.
- * Lines of parallel work carry their group (the persona/host) as a prefix.
+ * Renders events for a person on stderr: one line per finished step with its duration,
+ * diagnostics with file:line:col and hints. While steps run: on a TTY a live region with one
+ * line per group (persona), redrawn in place, saying what each is doing (apt's package and
+ * percentage, the health gate's state…) and for how long; off a TTY a progress line per busy
+ * group at least every `heartbeatMs` (adr/0156). Lines of parallel work carry their group.
  */
 export function createHumanReporter(options: HumanReporterOptions = {}): Reporter {
   const stream = options.stream ?? process.stderr;
   const color = options.color ?? colorWanted(stream);
   const paint = painter(color);
   const live = (options.live ?? true) && stream.isTTY === true;
-  const running = new Map<string, { title: string; group?: string; message?: string }>();
+  const now = options.now ?? (() => Date.now());
+  const heartbeatMs = Math.max(100, options.heartbeatMs ?? 10_000);
+  const running = new RunningSteps(now);
+  const groupShown = new Map<string | undefined, number>();
   let frame = 0;
   let timer: NodeJS.Timeout | undefined;
-  let statusShown = false;
+  let shownLines = 0;
 
   const clearStatus = () => {
-    if (statusShown) stream.write('\r\x1b[2K');
-    statusShown = false;
+    if (shownLines === 0) return;
+    stream.write(`\r\x1b[2K${'\x1b[1A\x1b[2K'.repeat(shownLines - 1)}`);
+    shownLines = 0;
   };
   const drawStatus = () => {
     if (!live || running.size === 0) return;
-    const last = [...running.values()].at(-1)!;
-    const more = running.size > 1 ? paint('dim', ` (+${running.size - 1} more)`) : '';
-    const msg = last.message ? paint('dim', ` — ${last.message}`) : '';
+    const columns = Math.max(20, (stream as { columns?: number }).columns ?? 100);
+    const rows = (stream as { rows?: number }).rows ?? 24;
+    const lines = liveLines(running.groups(), now(), frame, paint, { columns, maxLines: Math.min(MAX_LIVE_LINES, Math.max(1, rows - 2)) });
     clearStatus();
-    stream.write(`${paint('cyan', FRAMES[frame % FRAMES.length]!)} ${prefix(last.group, paint)}${last.title}${msg}${more}`);
-    statusShown = true;
+    stream.write(lines.join('\n'));
+    shownLines = lines.length;
   };
   const println = (line: string) => {
     clearStatus();
     stream.write(`${line}\n`);
     drawStatus();
   };
+  // Off a TTY: the newest step of each busy group, when the group has been quiet that long.
+  const heartbeat = () => {
+    const t = now();
+    for (const g of running.groups()) {
+      const last = Math.max(groupShown.get(g.group) ?? 0, Math.min(...g.steps.map((s) => s.started)));
+      if (t - last < heartbeatMs * 0.8) continue;
+      const newest = g.steps.at(-1)!;
+      groupShown.set(g.group, t);
+      stream.write(`${paint('dim', '…')} ${prefix(g.group, paint)}${describeRunning(newest, t)}\n`);
+    }
+  };
   const ensureTimer = () => {
-    if (!live || timer) return;
-    timer = setInterval(() => {
-      frame += 1;
-      drawStatus();
-    }, 80);
-    timer.unref();
+    if (timer) return;
+    timer = live
+      ? setInterval(() => {
+          frame += 1;
+          drawStatus();
+        }, 80)
+      : setInterval(heartbeat, heartbeatMs / 5);
+    timer.unref?.();
+  };
+  const stopTimerWhenIdle = () => {
+    if (running.size === 0 && timer) {
+      clearInterval(timer);
+      timer = undefined;
+    }
   };
 
   const handle = (e: ReporterEvent) => {
@@ -61,28 +96,25 @@ export function createHumanReporter(options: HumanReporterOptions = {}): Reporte
         println(paint('bold', `${e.name}${e.persona ? ` ${e.persona}` : ''}${e.layer ? ` (${e.layer})` : ''}`));
         break;
       case 'step.start':
-        running.set(e.id, { title: e.title, ...(e.group ? { group: e.group } : {}) });
-        if (live) ensureTimer();
-        else if (options.verbose) println(`${paint('dim', '→')} ${prefix(e.group, paint)}${e.title}`);
+        running.track(e);
+        ensureTimer();
+        if (!live && options.verbose) {
+          groupShown.set(e.group, now());
+          println(`${paint('dim', '→')} ${prefix(e.group, paint)}${e.title}`);
+        }
         drawStatus();
         break;
-      case 'step.progress': {
-        const s = running.get(e.id);
-        if (s) s.message = e.percent === undefined ? e.message : `${e.message} ${Math.round(e.percent)}%`;
-        drawStatus();
+      case 'step.progress':
+        running.track(e);
         break;
-      }
       case 'step.end': {
-        const s = running.get(e.id);
-        running.delete(e.id);
+        const s = running.track(e);
         const mark = e.status === 'ok' ? paint('green', '✓') : e.status === 'failed' ? paint('red', '✗') : paint('gray', '-');
         const took = paint('dim', `(${formatMs(e.durationMs)})`);
         const why = e.status === 'failed' && e.message ? `\n    ${paint('red', e.message)}` : '';
+        if (s) groupShown.set(s.group, now());
         println(`${mark} ${prefix(s?.group, paint)}${s?.title ?? e.id} ${took}${why}`);
-        if (running.size === 0 && timer) {
-          clearInterval(timer);
-          timer = undefined;
-        }
+        stopTimerWhenIdle();
         break;
       }
       case 'log':
