@@ -171,6 +171,10 @@ describe.runIf(avail.ok || inCi)('L3 converges a real guest', () => {
     const groups = new Set(reporter.events.flatMap((e) => (e.type === 'step.start' && e.group ? [e.group] : [])));
     expect([...groups]).toEqual(['conv']);
     expect(reporter.events.some((e) => e.type === 'phase' && e.name === 'verify')).toBe(true);
+    // apt's own progress (its status fd) reaches the reporter as the packages go in.
+    const apt = reporter.events.flatMap((e) => (e.type === 'step.progress' && e.message.startsWith('apt: ') ? [e] : []));
+    expect(apt.some((e) => /^apt: (Unpacking|Installing|Configuring|Installed) /.test(e.message) && e.percent !== undefined)).toBe(true);
+    expect(r.plan.changes.find((ch) => ch.address.includes('apt.package[') && ch.action === 'create')?.reason).toContain('without recommended packages');
   }, 600_000);
 
   it('the guest is as declared', async () => {
