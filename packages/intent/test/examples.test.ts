@@ -30,7 +30,7 @@ describe('the example lab', () => {
     expect(lab.warnings).toEqual([]);
     const site = lab.site.site;
     expect(site.name).toBe('homelab');
-    expect(site.proxmox).toEqual({ mode: 'embedded', nodes: 3, guests: 'docker', stateDir: '.lab/sim' });
+    expect(site.proxmox).toEqual({ mode: 'embedded', nodes: 3, guests: 'docker', stateDir: '.lab/sim', connections: 16, taskSilenceTimeout: 600 });
     expect(site.nodes.map((n) => n.name)).toEqual(['pve1', 'pve2', 'pve3']);
     expect(site.bridges[0]?.vlans.map((v) => v.id)).toEqual([10, 20, 30]);
     expect(site.ssh.jumpHost).toEqual({ host: '10.0.0.11', port: 22, user: 'root' });
