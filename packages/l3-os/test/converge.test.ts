@@ -234,6 +234,16 @@ describe.runIf(avail.ok || inCi)('L3 converges a real guest', () => {
     expect(await guestSh('cat /etc/motd; stat -c %a /etc/motd')).toBe('conv: managed by lab\n644\n');
   }, 120_000);
 
+  it('waits for another apply holding the guest lock, saying so as progress, then converges', async () => {
+    await guestSh('echo "hand edit" >> /etc/motd; (flock /run/lock/lab-l3.lock sleep 7 </dev/null >/dev/null 2>&1 &)');
+    const c = await connect();
+    const reporter = createMemoryReporter();
+    await applyL3(undefined, intent, { host: c, reporter });
+    const waits = reporter.events.flatMap((e) => (e.type === 'step.progress' && /^waiting for another lab apply on this guest \(\d+s\)$/.test(e.message) ? [e] : []));
+    expect(waits.length).toBeGreaterThanOrEqual(1);
+    expect(await guestSh('cat /etc/motd')).toBe('conv: managed by lab\n');
+  }, 120_000);
+
   it('refuses a saved plan made before the guest changed (LAB_PLAN_STALE)', async () => {
     const c = await connect();
     const { plan } = await checkL3(intent, { host: c });

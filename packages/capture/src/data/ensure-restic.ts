@@ -26,15 +26,16 @@ export async function ensureRestic(conn: SshConnection, reporter?: Reporter): Pr
   const script = [
     'if command -v restic >/dev/null 2>&1 && command -v socat >/dev/null 2>&1; then echo @@present; else',
     '  export DEBIAN_FRONTEND=noninteractive',
-    '  apt-get -o DPkg::Lock::Timeout=300 update -qq >&2 || return 1',
-    '  apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends restic socat >&2 || return 1',
+    // -q, not -qq: apt then says what it does (and that it waits for a lock) — signs of life for the silence limit.
+    '  apt-get -q -o DPkg::Lock::Timeout=300 update >&2 || return 1',
+    '  apt-get -q -o DPkg::Lock::Timeout=300 install -y --no-install-recommends restic socat >&2 || return 1',
     '  echo @@installed',
     'fi',
     'restic version',
   ].join('\n');
   const present = await conn.script('command -v restic >/dev/null 2>&1 && command -v socat >/dev/null 2>&1', { sudo: true, timeoutMs: 30_000 });
   if (present.code !== 0) reporter?.emit({ type: 'log', level: 'info', message: `installing restic and socat in ${conn.label} (apt)` });
-  const r = await conn.script(script, { sudo: true, timeoutMs: 900_000 });
+  const r = await conn.script(script, { sudo: true, timeoutMs: 900_000, label: 'installing restic and socat' });
   if (r.code !== 0) {
     throw captureError('LAB_CAPTURE_RESTIC_MISSING', `cannot install restic in ${conn.label}`, {
       detail: tail(r.stderr),

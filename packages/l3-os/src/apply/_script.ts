@@ -11,11 +11,19 @@ const LOCK = '/run/lock/lab-l3.lock';
 
 /**
  * Functions every apply script starts with. The lock serialises two applies on one guest (the
- * second waits); `lab_pend` records a handler durably (fsync) before the change that needs it.
+ * second waits up to 10 min, saying so every 5 s: progress, and a sign of life for the
+ * connection's silence limit); `lab_pend` records a handler durably (fsync) before the change that needs it.
  */
 const PRELUDE = `
 exec 9>${LOCK}
-flock -w 600 9 || { echo "lab: another lab apply holds ${LOCK}" >&2; return 75; }
+if ! flock -n 9; then
+  lab_w=0
+  until flock -w 5 9; do
+    lab_w=$((lab_w + 5))
+    [ $lab_w -lt 600 ] || { echo "lab: another lab apply holds ${LOCK}" >&2; return 75; }
+    printf '%s 0 %s\\n' '${STEP_MARK}' "waiting for another lab apply on this guest (\${lab_w}s)" >&2
+  done
+fi
 LAB_PENDING=${PENDING_FILE}
 lab_pend() {
   mkdir -p "\${LAB_PENDING%/*}" && touch "$LAB_PENDING" || return 1

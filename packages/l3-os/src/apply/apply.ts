@@ -105,6 +105,10 @@ function progressLines(progress: (message: string, percent?: number) => void): (
       last = 0;
       return;
     }
+    if (line.startsWith('Waiting for cache lock')) {
+      progress('apt: waiting for another package manager to release the dpkg lock');
+      return;
+    }
     const status = parseAptStatusLine(line);
     if (!status) return;
     const now = performance.now();
