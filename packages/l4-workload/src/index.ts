@@ -22,7 +22,7 @@ export { planWorkloads, stackAddress, basisKey, stackFingerprint } from './plan.
 export type { PlanWorkloadsOptions, StackAfter } from './plan.js';
 export { applyWorkloads, composeFor } from './apply.js';
 export type { ApplyWorkloadsOptions, ApplyWorkloadsResult, StackOutcome } from './apply.js';
-export { healthScript, parseHealth } from './health.js';
+export { healthScript, parseHealth, parseHealthStatus } from './health.js';
 export type { HealthInput, HealthResult } from './health.js';
 export { workloadDiffs } from './render-plan.js';
 export { checkImageOverrides, resolveImage, overrideImages } from './image-overrides.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { labChecks, parseCompose, parseObservation, planWorkloads, type DesiredWorkloads, type RenderedStack } from '@lab/l4-workload';
+import { healthScript, labChecks, parseCompose, parseHealth, parseHealthStatus, parseObservation, planWorkloads, type DesiredWorkloads, type RenderedStack } from '@lab/l4-workload';
 
 describe('compose validation', () => {
   it('reports schema errors at file:line:col', () => {
@@ -59,5 +59,16 @@ describe('observe parser + planner (pure)', () => {
     expect([stopped.action, stopped.reason]).toEqual(['update', 'service web is exited']);
     const gone = planWorkloads({ ...want, stacks: [] }, parseObservation([...base, ctr('s2')].join('\n')), { labVersion: 't', destroyData: true }).changes[0]!;
     expect([gone.action, gone.impact]).toEqual(['delete', 'data-loss']);
+  });
+});
+
+describe('health gate output', () => {
+  it('prints a status line per round (live progress, a sign of life for the silence limit) and ends with its verdict', () => {
+    const script = healthScript({ project: 'web', services: ['app'], containers: true, probes: [], timeoutS: 30 });
+    expect(script).toContain('echo "@@status$st"');
+    const out = '@@status app=running/starting\n@@status app=running/starting\n@@healthy app=running/healthy\n';
+    expect(parseHealth(out)).toEqual({ healthy: true, status: ['app=running/healthy'] });
+    expect(parseHealthStatus('@@status app=created/none\n@@status app=running/starting probe:web=fail\n')).toEqual(['app=running/starting', 'probe:web=fail']);
+    expect(parseHealthStatus('some compose noise\n')).toBeUndefined();
   });
 });
