@@ -60,6 +60,16 @@ describe('live progress (fake timers)', () => {
     expect(screen(out.text())).toEqual(['✓ [media] gather facts (1m5s)', '✓ [edge] apt.packages: docker.io, nftables (1m6s)', '✗ [monitoring] apt.packages: prometheus (1m6s)', '    boom']);
   });
 
+  it('TTY: a terminal that reports no size (0x0 pty) still gets a line per persona', () => {
+    const chunks: string[] = [];
+    const r = createHumanReporter({ stream: { isTTY: true, columns: 0, rows: 0, write: (t: string) => chunks.push(t) }, color: false });
+    r.emit({ type: 'step.start', id: 'a', title: 'gather facts', group: 'edge' });
+    r.emit({ type: 'step.start', id: 'b', title: 'gather facts', group: 'media' });
+    vi.advanceTimersByTime(100);
+    expect(screen(chunks.join(''))).toEqual([expect.stringMatching(/^. \[edge\] gather facts$/), expect.stringMatching(/^. \[media\] gather facts$/)]);
+    r.close();
+  });
+
   it('TTY: lines never wrap, and many personas fold into "… and n more"', () => {
     const running = new RunningSteps(() => 0);
     for (let i = 0; i < 12; i++) running.track({ type: 'step.start', id: `s${i}`, title: `a very long step title that goes on and on ${'x'.repeat(80)}`, group: `p${i}` });

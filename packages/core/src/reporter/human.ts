@@ -50,9 +50,10 @@ export function createHumanReporter(options: HumanReporterOptions = {}): Reporte
   };
   const drawStatus = () => {
     if (!live || running.size === 0) return;
-    const columns = Math.max(20, (stream as { columns?: number }).columns ?? 100);
-    const rows = (stream as { rows?: number }).rows ?? 24;
-    const lines = liveLines(running.groups(), now(), frame, paint, { columns, maxLines: Math.min(MAX_LIVE_LINES, Math.max(1, rows - 2)) });
+    // A pty without a size reports 0: take a common terminal's then.
+    const columns = Math.max(20, (stream as { columns?: number }).columns || 100);
+    const rows = (stream as { rows?: number }).rows || 24;
+    const lines = liveLines(running.groups(), now(), frame, paint, { columns, maxLines: Math.min(MAX_LIVE_LINES, Math.max(2, rows - 2)) });
     clearStatus();
     stream.write(lines.join('\n'));
     shownLines = lines.length;
