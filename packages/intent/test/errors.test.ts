@@ -286,8 +286,7 @@ workloads:
     try {
       expect(lines(await labError(() => loadPersona(l.root, 'media')))).toEqual([
         'personas/media/persona.yaml:11:21 os.packages[0].stat: unknown key "stat"\n  hint: did you mean "state"?',
-        'personas/media/persona.yaml:12:7 os.packages[1]: expected a package name or { name, state, version, recommends }, got 42
-  hint: write a Debian package name such as htop, or { name: htop, state: absent }',
+        'personas/media/persona.yaml:12:7 os.packages[1]: expected a package name or { name, state, version, recommends }, got 42\n  hint: write a Debian package name such as htop, or { name: htop, state: absent }',
         'personas/media/persona.yaml:18:14 workloads.stacks[0].env.KEY: expected a secret reference like { secret: media/jellyfin-api-key }, got a map\n' +
           '  hint: did you mean "secret"? A reference is { secret: <persona>/<name> }',
         'personas/media/persona.yaml:19:26 workloads.stacks[0].env.OTHER.secret: expected a secret name like "media/jellyfin-api-key", got "Web/Key"\n' +

@@ -79,7 +79,7 @@ export async function pushImage(o: PushOptions, p: ImagePush): Promise<'pushed' 
         () => undefined,
         (e: unknown) => e,
       );
-      const r = await c.exec('docker load', { sudo: true, stdin: counter, timeoutMs: SILENCE_MS });
+      const r = await c.exec('docker load', { sudo: true, stdin: counter, silenceMs: SILENCE_MS, label: `docker load of ${p.ref}` });
       const saveError = await saved;
       progress(`${p.ref}: ${formatBytes(sent)} sent`, 100, { bytes: sent, totalBytes: p.sizeBytes });
       if (saveError) throw saveError;
