@@ -38,7 +38,7 @@ export async function main(): Promise<number> {
     const obs = await observeVms(fx.client, { personas: fx.lab.personas.slice(0, 5).map((p) => p.name) });
     for (const vm of obs.managed.values()) await fx.client.put(apiPath('nodes', vm.node, 'qemu', String(vm.vmid), 'config'), { cores: 3 });
     await timed('plan, 5 VMs changed by hand');
-    await poolWidths(fx, [4, 16]);
+    await poolWidths(fx, [4, 16, 32]);
     return 0;
   } finally {
     await fx.close();
