@@ -144,7 +144,7 @@ rm -f "$root/etc/apt/sources.list"
 
 in_root() { chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C "$@" 9>&-; }
 
-lab_units=(lab-guest-etc.service lab-guest-etc-save.path lab-guest-net.service lab-ssh-hostkeys.service qemu-guest-agent.service)
+lab_units=(lab-guest-etc.service lab-guest-disks.service lab-guest-etc-save.path lab-guest-net.service lab-ssh-hostkeys.service qemu-guest-agent.service)
 in_root systemctl enable "${lab_units[@]}" >/dev/null 2>&1 || die "systemctl enable ${lab_units[*]} failed"
 in_root systemctl mask "${masked_units[@]}" >/dev/null 2>&1 || die "systemctl mask failed"
 log "enabled ${lab_units[*]}; masked ${#masked_units[@]} units"
@@ -184,7 +184,10 @@ tar --numeric-owner -C "$root" -c . |
     - "$tag" >/dev/null
 t_import=$(date +%s)
 # Older recipes' images are garbage once this one exists; those still used by a container stay.
-docker images --format '{{.Repository}}:{{.Tag}}' "$repository" | grep -vxF "$tag" |
-  xargs -r docker rmi >/dev/null 2>&1 || true
+# LAB_GUEST_IMAGE_KEEP_OLDER=1 keeps them (a machine shared by checkouts of different recipes).
+if [ "${LAB_GUEST_IMAGE_KEEP_OLDER:-0}" != 1 ]; then
+  docker images --format '{{.Repository}}:{{.Tag}}' "$repository" | grep -vxF "$tag" |
+    xargs -r docker rmi >/dev/null 2>&1 || true
+fi
 log "docker import took $((t_import - t_config))s; total $((t_import - t_start))s -> $tag"
 echo "$tag"
