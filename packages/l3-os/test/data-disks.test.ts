@@ -15,7 +15,7 @@ describe('data disks (vm.disks[] with a mount)', () => {
   it('formats a blank disk once with its name as label, then mounts it by label before directories', () => {
     const p = plan({ present: true });
     expect(hasErrors(p.diagnostics)).toBe(false);
-    const addrs = p.changes.map((c) => c.address);
+    const addrs: string[] = p.changes.map((c) => c.address);
     const disk = p.changes.find((c) => c.address === 'vault/l3/disk[data]')!;
     expect(disk.action).toBe('create');
     expect(disk.steps.map((s) => s.description)).toEqual([`format data (${DEV}) as ext4, label data`]);
