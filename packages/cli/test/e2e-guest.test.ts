@@ -174,7 +174,8 @@ describe.skipIf(!engine)('embedded lab with a real guest (CLI: L0 → L4, snapsh
     expect(verify.code, verify.stderr).toBe(0);
     const drill = await lab('capture', 'verify', '--persona', 'identity', '--root', root);
     expect(drill.code, drill.stderr).toBe(0);
-    // Written after the capture and outside its paths: only the persistent data disk keeps these.
+    // Outside the capture paths (restic restores only backup/db.sqlite3, made from the live database
+    // by rebuild's own capture): only the persistent data disk can bring these back.
     expect(inGuest(root, 'findmnt -n -o SOURCE,FSTYPE /srv/vaultwarden')).toBe('/dev/sdb ext4\n');
     inGuest(root, [
       "sqlite3 /srv/vaultwarden/data/db.sqlite3 \"insert into ciphers values ('written-after-the-capture');\"",
@@ -188,7 +189,7 @@ describe.skipIf(!engine)('embedded lab with a real guest (CLI: L0 → L4, snapsh
     // A new machine (cloud-init ran again: a new machine-id) with the old data.
     expect(inGuest(root, 'cat /etc/machine-id')).not.toBe(before);
     expect(inGuest(root, 'cat /srv/vaultwarden/data/attachments/a1/file.bin /srv/vaultwarden/data/rsa_key.pem')).toBe('attachment-bytes\nrsa-key-material\n');
-    expect(inGuest(root, "sqlite3 /srv/vaultwarden/backup/db.sqlite3 'select id from ciphers'")).toBe('the-household-secret\n');
+    expect(inGuest(root, "sqlite3 /srv/vaultwarden/backup/db.sqlite3 'select id from ciphers'")).toBe('the-household-secret\nwritten-after-the-capture\n');
     // The live database and the file no backup holds came back on the re-attached data disk.
     expect(inGuest(root, 'findmnt -n -o SOURCE,FSTYPE /srv/vaultwarden')).toBe('/dev/sdb ext4\n');
     expect(inGuest(root, "sqlite3 /srv/vaultwarden/data/db.sqlite3 'select id from ciphers'")).toBe('the-household-secret\nwritten-after-the-capture\n');
