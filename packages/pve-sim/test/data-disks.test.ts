@@ -119,3 +119,32 @@ describe('data disks keep their bytes where PVE keeps them', () => {
     expect(await exists(fileOf(`local-lvm:${HELD}`))).toBe(false);
   });
 });
+
+describe('the Debian release of a VM follows its boot disk back to the cloud image', () => {
+  const URL13 = 'https://cloud.debian.org/images/cloud/trixie/20250924-2245/debian-13-genericcloud-amd64-20250924-2245.qcow2';
+  let s: TestSim;
+  beforeAll(async () => {
+    s = await startTestSim({ standInImages: [{ url: URL13, checksums: { sha512: 'ab'.repeat(64) } }] });
+  });
+  afterAll(async () => s?.close());
+
+  it('an image downloaded under any name, imported, templated and cloned boots as trixie', async () => {
+    const ok = async (upid: string) => expect((await s.wait(upid)).exitstatus).toBe('OK');
+    await s.data('PUT', '/storage/local', { body: new URLSearchParams({ content: 'iso,vztmpl,backup,import' }) });
+    await ok(await s.data('POST', '/nodes/pve/storage/local/download-url', { body: new URLSearchParams({ url: URL13, content: 'import', filename: 'base.qcow2', checksum: 'ab'.repeat(64), 'checksum-algorithm': 'sha512' }) }));
+    await ok(await s.data('POST', '/nodes/pve/qemu', { body: new URLSearchParams({ vmid: '9013', scsi0: 'local-lvm:0,import-from=local:import/base.qcow2', agent: '1' }) }));
+    await ok(await s.data('POST', '/nodes/pve/qemu/9013/template'));
+    await ok(await s.data('POST', '/nodes/pve/qemu/9013/clone', { body: new URLSearchParams({ newid: '113', full: '1' }) }));
+    await ok(await s.data('POST', '/nodes/pve/qemu', { body: new URLSearchParams({ vmid: '112', scsi0: 'local-lvm:1', agent: '1' }) }));
+    await ok(await s.data('POST', '/nodes/pve/qemu/113/status/start'));
+    await ok(await s.data('POST', '/nodes/pve/qemu/112/status/start'));
+    expect(s.backend.guests.get(113)!.spec.release).toBe('trixie');
+    expect(s.backend.guests.get(112)!.spec.release).toBeUndefined();
+    let info = await s.call('GET', '/nodes/pve/qemu/113/agent/get-osinfo');
+    for (let i = 0; info.status !== 200 && i < 120; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      info = await s.call('GET', '/nodes/pve/qemu/113/agent/get-osinfo');
+    }
+    expect(info.json.data.result['version-id']).toBe('13');
+  });
+});

@@ -49,6 +49,11 @@ export interface GuestSpec {
   readonly bootDiskBytes?: number;
   /** Drive key of the boot disk (the container's root), which names the data disks after it. */
   readonly bootDevice?: string;
+  /**
+   * Debian release of the image the boot disk came from (`bookworm`, `trixie`), when known; the
+   * Docker backend boots that release's guest image.
+   */
+  readonly release?: string;
   /** Data disks in drive order; absent or empty when the VM has none. */
   readonly disks?: readonly GuestDisk[];
   readonly cloudInit?: CloudInitSeed;

@@ -46,6 +46,10 @@ export interface GuestEvent {
 export interface DockerBackendOptions {
   /** The guest image, `lab-guest:bookworm-<hash>` (see `ensureGuestImage`). */
   readonly image: string;
+  /** Guest images of other Debian releases by release name (`{ trixie: 'lab-guest:trixie-…' }`). */
+  readonly images?: Readonly<Record<string, string>>;
+  /** A release's guest image when `images` has none (the CLI builds it on first use). */
+  readonly imageFor?: (release: string) => Promise<string>;
   /**
    * Names this simulator's containers and images (`lab-<instance>-<vmid>`) and labels them, so
    * a restarted simulator with the same instance adopts its guests and `pruneStaleGuests`
@@ -120,16 +124,30 @@ export function createDockerBackend(options: DockerBackendOptions): GuestBackend
     }
   }
 
+  /** The guest image of a release: bookworm (or unknown) is `image`, others from `images`/`imageFor`. */
+  async function releaseImage(release: string | undefined): Promise<string> {
+    if (!release || release === 'bookworm') return options.image;
+    const known = options.images?.[release];
+    if (known) return known;
+    if (options.imageFor) return options.imageFor(release);
+    throw new LabError({
+      code: 'LAB_SIM_GUEST_IMAGE_MISSING',
+      summary: `no guest image for Debian ${release} was given to the simulator`,
+      hint: `sudo tools/guest-image/build.sh --suite=${release}`,
+    });
+  }
+
   async function ensureContainer(spec: GuestSpec): Promise<ContainerInfo> {
     const existing = await inspect(spec.vmid);
     if (existing) return existing;
     const disk = diskImage(instance, spec.vmid);
-    const base = (await imageExists(disk)) ? disk : options.image;
-    if (base === options.image && !(await imageExists(base))) {
+    const fresh = !(await imageExists(disk));
+    const base = fresh ? await releaseImage(spec.release) : disk;
+    if (fresh && !(await imageExists(base))) {
       throw new LabError({
         code: 'LAB_SIM_GUEST_IMAGE_MISSING',
         summary: `guest image ${base} does not exist`,
-        hint: 'sudo tools/guest-image/build.sh',
+        hint: `sudo tools/guest-image/build.sh${spec.release && spec.release !== 'bookworm' ? ` --suite=${spec.release}` : ''}`,
       });
     }
     const labels = guestLabels(instance, spec.node, spec.vmid, options.persistent ? 0 : process.pid);

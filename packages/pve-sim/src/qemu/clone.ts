@@ -154,6 +154,7 @@ export function cloneVm(sim: Sim, principal: string, node: string, params: Param
                   created.push(volid(vol));
                   // A data disk's bytes go with it (adr/0175); the boot disk is the guest's filesystem.
                   if (src && !ci) await copyData(sim, src, vol, snapname);
+                  if (src?.origin) vol.origin = src.origin;
                   if (destCfg.type === 'lvmthin') task.log(`  Logical volume "${vol.volname}" created.`);
                   if (full && !ci) {
                     task.log(`transferred 0.0 B of ${formatSize(size)} (0.00%)`);

@@ -57,6 +57,26 @@ async function guestDisks(sim: Sim, vm: VmRecord): Promise<GuestDisk[]> {
   return disks;
 }
 
+/** The Debian release a cloud image's file name names (`debian-13-genericcloud-…` → trixie). */
+export function debianRelease(image: string | undefined): string | undefined {
+  if (!image) return undefined;
+  if (/debian-13|trixie/i.test(image)) return 'trixie';
+  if (/debian-12|bookworm/i.test(image)) return 'bookworm';
+  return undefined;
+}
+
+/** The Debian release of the image the VM's boot disk was imported from, if known. */
+export function guestRelease(sim: Sim, vm: VmRecord): string | undefined {
+  const boot = bootDisk(vm);
+  const vol = boot && parseVolumeId(boot.drive.file) ? findVolume(sim, vm.node, boot.drive.file) : undefined;
+  return debianRelease(vol?.origin);
+}
+
+function releaseOf(sim: Sim, vm: VmRecord): { release?: string } {
+  const release = guestRelease(sim, vm);
+  return release ? { release } : {};
+}
+
 /** Everything the backend needs to boot this VM's guest, cloud-init seed rendered when a drive exists. */
 export async function guestSpec(sim: Sim, vm: VmRecord): Promise<GuestSpec> {
   const spec: GuestSpec = {
@@ -66,6 +86,7 @@ export async function guestSpec(sim: Sim, vm: VmRecord): Promise<GuestSpec> {
     nics: guestNics(vm),
     bootDiskBytes: bootDiskBytes(vm),
     ...(bootDisk(vm) ? { bootDevice: bootDisk(vm)!.key } : {}),
+    ...releaseOf(sim, vm),
     disks: await guestDisks(sim, vm),
     agent: agentEnabled(vm.conf),
     ...(hasCloudinitDrive(vm.conf) ? { cloudInit: await buildSeed(sim, vm.node, vm.conf, vm.vmid) } : {}),

@@ -109,6 +109,7 @@ export function startRestore(sim: Sim, principal: string, node: string, vmid: nu
             if (cfg.type === 'lvmthin') task.log(`  Logical volume "${nv.volname}" created.`);
             task.log(`new volume ID is '${volid(nv)}'`);
             await importData(sim, archiveDiskFile(sim.store.resolve(vol.file), k), nv);
+            if (disk.origin) nv.origin = disk.origin;
             conf[k] = printDrive(k, { ...drive, file: volid(nv), size: formatSize(disk.size) });
           }
           task.log('progress 100% (read 0 bytes, duration 0 sec)');

@@ -18,7 +18,7 @@ export interface ArchiveContent {
   readonly node: string;
   readonly conf: ConfigSection;
   readonly configFile: string;
-  readonly disks: ReadonlyArray<{ key: string; volid: string; size: number; storage: string }>;
+  readonly disks: ReadonlyArray<{ key: string; volid: string; size: number; storage: string; origin?: string }>;
   readonly ctime: number;
 }
 
@@ -149,7 +149,7 @@ async function backupOne(sim: Sim, task: { log(l: string): void; simulate(): Pro
       }
       const vol = findVolume(sim, node, drive.file);
       const size = vol?.virtualSize ?? vol?.size ?? 0;
-      disks.push({ key, volid: drive.file, size, storage: drive.file.split(':')[0]! });
+      disks.push({ key, volid: drive.file, size, storage: drive.file.split(':')[0]!, ...(vol?.origin ? { origin: vol.origin } : {}) });
       if (vol) dataDisks.push({ key, vol });
       task.log(`INFO: include disk '${key}' '${drive.file}' ${Math.round(size / 1024 ** 3)}G`);
     }

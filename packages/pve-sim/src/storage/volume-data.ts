@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { existsSync, renameSync } from 'node:fs';
 import { mkdir, open, readdir, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -122,4 +123,10 @@ export async function archiveDisk(from: string, to: string): Promise<void> {
 /** Free the disk bytes kept beside a backup archive. */
 export async function removeArchiveDisks(archive: string): Promise<void> {
   await rm(`${archive}.disks`, { recursive: true, force: true });
+}
+
+/** A volume renamed in place (template: `vm-` → `base-`) keeps its bytes. */
+export function renameDataSync(sim: Sim, vol: VolumeRecord, volname: string): void {
+  const from = dataFile(sim, vol);
+  if (existsSync(from)) renameSync(from, dataFile(sim, { ...vol, volname }));
 }
