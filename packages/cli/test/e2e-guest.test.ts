@@ -96,6 +96,11 @@ describe.skipIf(!engine)('embedded lab with a real guest (CLI: L0 → L4, snapsh
     const instance = guestInstanceName(join(root, '.lab/sim'));
     const ids = execFileSync('docker', ['ps', '-aq', '--filter', `label=lab.pve-sim.instance=${instance}`], { encoding: 'utf8' }).split('\n').filter(Boolean);
     if (ids.length > 0) execFileSync('docker', ['rm', '-f', ...ids]);
+    // Removed behind the simulator's back, the guests leave their data disks' loop devices attached.
+    for (const line of execFileSync('losetup', ['--list', '--noheadings', '--output', 'NAME,BACK-FILE'], { encoding: 'utf8' }).split('\n')) {
+      const [dev, file] = line.trim().split(/\s+/);
+      if (dev && file?.startsWith(`${root}/`)) execFileSync('losetup', ['--detach', dev]);
+    }
   }, 120_000);
 
   it('L0, L1 and L2 apply; a second L2 plan changes nothing', async () => {
