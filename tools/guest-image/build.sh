@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Build the lab's guest image: Debian bookworm booting systemd, with cloud-init reading a NoCloud
-# seed, OpenSSH, sudo and the QEMU guest agent, imported into Docker as lab-guest:bookworm-<hash>.
+# Build the lab's guest image: Debian (bookworm by default, or trixie) booting systemd, with
+# cloud-init reading a NoCloud seed, OpenSSH, sudo and the QEMU guest agent, imported into Docker
+# as lab-guest:<suite>-<hash>.
 #
 # The tag's hash covers this directory (script, package list, rootfs overlay), so the image is
 # rebuilt only when the recipe changes; an existing tag is reused. Packages come from the apt
-# mirror this machine is configured with (/etc/apt/sources.list{,.d}); no host name is built in.
+# mirror this machine is configured with (/etc/apt/sources.list{,.d}); a suite the host has no
+# source for comes from the host's own Debian mirror. No host name is built in.
 #
-# Usage: build.sh [--print-tag] [--force]
+# Usage: build.sh [--suite=bookworm|trixie] [--print-tag] [--force]
+#   --suite      the Debian release (default bookworm, Debian 12; trixie is Debian 13)
 #   --print-tag  print the tag this recipe builds and exit (no Docker, no root needed)
 #   --force      rebuild even if the tag exists
 # Progress and timings go to stderr; the last line on stdout is the image tag.
@@ -15,6 +18,7 @@ umask 022
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 suite="bookworm"
+suites=(bookworm trixie)
 repository="lab-guest"
 packages=(
   openssh-server sudo systemd systemd-sysv dbus python3 ca-certificates iproute2
@@ -37,15 +41,22 @@ recipe_hash() {
     sha256sum | cut -c1-12
 }
 
-tag="${repository}:${suite}-$(recipe_hash)"
 force=0
+print_tag=0
 for arg in "$@"; do
   case "$arg" in
-    --print-tag) echo "$tag"; exit 0 ;;
+    --print-tag) print_tag=1 ;;
     --force) force=1 ;;
-    *) die "unknown argument: $arg (usage: build.sh [--print-tag] [--force])" ;;
+    --suite=*) suite="${arg#--suite=}" ;;
+    *) die "unknown argument: $arg (usage: build.sh [--suite=bookworm|trixie] [--print-tag] [--force])" ;;
   esac
 done
+case " ${suites[*]} " in
+  *" $suite "*) ;;
+  *) die "unknown suite '$suite': the guest image is built for ${suites[*]}" ;;
+esac
+tag="${repository}:${suite}-$(recipe_hash)"
+if [ "$print_tag" = 1 ]; then echo "$tag"; exit 0; fi
 
 [ "$(id -u)" = 0 ] || die "must run as root: debootstrap needs it (try: sudo $0)"
 command -v docker >/dev/null || die "no docker CLI; run tools/docker/ensure-dockerd.sh first"
@@ -101,6 +112,13 @@ apt_uri_for() {
 
 mirror="$(apt_uri_for "$suite" | head -n1)"
 security="$(apt_uri_for "$suite-security" | head -n1)"
+if [ -z "$mirror" ]; then
+  # Another release than the host's: the same Debian archive serves it.
+  host_suite="$(. /etc/os-release && echo "${VERSION_CODENAME:-}")"
+  mirror="$(apt_uri_for "$host_suite" | head -n1)"
+  security="$(apt_uri_for "$host_suite-security" | head -n1)"
+  [ -n "$mirror" ] && log "no apt source for '$suite'; using the host's Debian mirror"
+fi
 [ -n "$mirror" ] || die "no apt source for '$suite' in /etc/apt/sources.list{,.d}; configure Debian's mirror there"
 log "Debian mirror from apt config: $mirror${security:+ (security: $security)}"
 
@@ -144,7 +162,7 @@ rm -f "$root/etc/apt/sources.list"
 
 in_root() { chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C "$@" 9>&-; }
 
-lab_units=(lab-guest-etc.service lab-guest-etc-save.path lab-guest-net.service lab-ssh-hostkeys.service qemu-guest-agent.service)
+lab_units=(lab-guest-etc.service lab-guest-disks.service lab-guest-etc-save.path lab-guest-net.service lab-ssh-hostkeys.service qemu-guest-agent.service)
 in_root systemctl enable "${lab_units[@]}" >/dev/null 2>&1 || die "systemctl enable ${lab_units[*]} failed"
 in_root systemctl mask "${masked_units[@]}" >/dev/null 2>&1 || die "systemctl mask failed"
 log "enabled ${lab_units[*]}; masked ${#masked_units[@]} units"
@@ -156,8 +174,11 @@ in_root locale-gen >/dev/null
 printf 'LANG=en_US.UTF-8\n' >"$root/etc/default/locale"
 
 # No DHCP server answers on a simulated bridge; Debian's 60 s DHCP timeout would hold sshd
-# (After=network.target) back that long on a guest whose NIC is set to DHCP.
-printf '\n# lab guest image: no DHCP server answers on a simulated bridge\ntimeout 5;\n' >>"$root/etc/dhcp/dhclient.conf"
+# (After=network.target) back that long on a guest whose NIC is set to DHCP. (Trixie's ifupdown
+# installs no DHCP client without recommends: a DHCP NIC fails at once there.)
+if [ -d "$root/etc/dhcp" ]; then
+  printf '\n# lab guest image: no DHCP server answers on a simulated bridge\ntimeout 5;\n' >>"$root/etc/dhcp/dhclient.conf"
+fi
 
 # Debian's default cloud-init user joins these groups; a minbase system lacks some of them.
 for group in adm audio cdrom dialout dip floppy netdev plugdev sudo video; do
@@ -184,7 +205,10 @@ tar --numeric-owner -C "$root" -c . |
     - "$tag" >/dev/null
 t_import=$(date +%s)
 # Older recipes' images are garbage once this one exists; those still used by a container stay.
-docker images --format '{{.Repository}}:{{.Tag}}' "$repository" | grep -vxF "$tag" |
-  xargs -r docker rmi >/dev/null 2>&1 || true
+# LAB_GUEST_IMAGE_KEEP_OLDER=1 keeps them (a machine shared by checkouts of different recipes).
+if [ "${LAB_GUEST_IMAGE_KEEP_OLDER:-0}" != 1 ]; then
+  docker images --format '{{.Repository}}:{{.Tag}}' "$repository" | grep "^${repository}:${suite}-" | grep -vxF "$tag" |
+    xargs -r docker rmi >/dev/null 2>&1 || true
+fi
 log "docker import took $((t_import - t_config))s; total $((t_import - t_start))s -> $tag"
 echo "$tag"

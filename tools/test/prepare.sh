@@ -31,4 +31,7 @@ if [ -x tools/docker/ensure-dockerd.sh ] || [ -f tools/docker/ensure-dockerd.sh 
 fi
 if [ -f tools/guest-image/build.sh ]; then
   bash tools/guest-image/build.sh
+  # Debian 13 guests: only packages/pve-sim/test/trixie-docker.test.ts and labs whose catalogue
+  # boots debian-13 use it; cached by recipe hash like the bookworm image.
+  bash tools/guest-image/build.sh --suite=trixie
 fi

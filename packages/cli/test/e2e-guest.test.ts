@@ -96,6 +96,11 @@ describe.skipIf(!engine)('embedded lab with a real guest (CLI: L0 → L4, snapsh
     const instance = guestInstanceName(join(root, '.lab/sim'));
     const ids = execFileSync('docker', ['ps', '-aq', '--filter', `label=lab.pve-sim.instance=${instance}`], { encoding: 'utf8' }).split('\n').filter(Boolean);
     if (ids.length > 0) execFileSync('docker', ['rm', '-f', ...ids]);
+    // Removed behind the simulator's back, the guests leave their data disks' loop devices attached.
+    for (const line of execFileSync('losetup', ['--list', '--noheadings', '--output', 'NAME,BACK-FILE'], { encoding: 'utf8' }).split('\n')) {
+      const [dev, file] = line.trim().split(/\s+/);
+      if (dev && file?.startsWith(`${root}/`)) execFileSync('losetup', ['--detach', dev]);
+    }
   }, 120_000);
 
   it('L0, L1 and L2 apply; a second L2 plan changes nothing', async () => {
@@ -163,7 +168,7 @@ describe.skipIf(!engine)('embedded lab with a real guest (CLI: L0 → L4, snapsh
     expect(clean.code, clean.stderr).toBe(0);
   }, 600_000);
 
-  it('rebuild: data captured, VM destroyed and recreated from intent, data restored, stack healthy', async () => {
+  it('rebuild: data captured, VM destroyed and recreated from intent, the data disk re-attached with its live data, captured data restored, stack healthy', async () => {
     inGuest(root, [
       'mkdir -p /srv/vaultwarden/data/attachments/a1 /srv/vaultwarden/data/sends',
       "sqlite3 /srv/vaultwarden/data/db.sqlite3 \"create table if not exists ciphers(id text); insert into ciphers values ('the-household-secret');\"",
@@ -174,6 +179,13 @@ describe.skipIf(!engine)('embedded lab with a real guest (CLI: L0 → L4, snapsh
     expect(verify.code, verify.stderr).toBe(0);
     const drill = await lab('capture', 'verify', '--persona', 'identity', '--root', root);
     expect(drill.code, drill.stderr).toBe(0);
+    // Outside the capture paths (restic restores only backup/db.sqlite3, made from the live database
+    // by rebuild's own capture): only the persistent data disk can bring these back.
+    expect(inGuest(root, 'findmnt -n -o SOURCE,FSTYPE /srv/vaultwarden')).toBe('/dev/sdb ext4\n');
+    inGuest(root, [
+      "sqlite3 /srv/vaultwarden/data/db.sqlite3 \"insert into ciphers values ('written-after-the-capture');\"",
+      'echo live > /srv/vaultwarden/live-only.txt',
+    ].join('\n'));
     const before = inGuest(root, 'cat /etc/machine-id');
 
     const r = await lab('rebuild', '--persona', 'identity', '--unprotect', '-y', '--root', root);
@@ -182,7 +194,11 @@ describe.skipIf(!engine)('embedded lab with a real guest (CLI: L0 → L4, snapsh
     // A new machine (cloud-init ran again: a new machine-id) with the old data.
     expect(inGuest(root, 'cat /etc/machine-id')).not.toBe(before);
     expect(inGuest(root, 'cat /srv/vaultwarden/data/attachments/a1/file.bin /srv/vaultwarden/data/rsa_key.pem')).toBe('attachment-bytes\nrsa-key-material\n');
-    expect(inGuest(root, "sqlite3 /srv/vaultwarden/backup/db.sqlite3 'select id from ciphers'")).toBe('the-household-secret\n');
+    expect(inGuest(root, "sqlite3 /srv/vaultwarden/backup/db.sqlite3 'select id from ciphers'")).toBe('the-household-secret\nwritten-after-the-capture\n');
+    // The live database and the file no backup holds came back on the re-attached data disk.
+    expect(inGuest(root, 'findmnt -n -o SOURCE,FSTYPE /srv/vaultwarden')).toBe('/dev/sdb ext4\n');
+    expect(inGuest(root, "sqlite3 /srv/vaultwarden/data/db.sqlite3 'select id from ciphers'")).toBe('the-household-secret\nwritten-after-the-capture\n');
+    expect(inGuest(root, 'cat /srv/vaultwarden/live-only.txt')).toBe('live\n');
     expect(inGuest(root, 'busybox wget -qO- http://127.0.0.1:8080/alive')).toBe('ok\n');
     const log = await lab('log', '--persona', 'identity', '--json', '--root', root);
     expect(JSON.parse(log.stdout).map((e: { command: string }) => e.command)).toContain('rebuild');

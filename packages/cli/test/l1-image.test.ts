@@ -63,8 +63,8 @@ describe('lab … --layer l1 on the embedded simulator', () => {
 
     const list = await lab('image', 'list', '--json', '--root', s.root);
     expect(list.code, list.stderr).toBe(0);
-    const rows = JSON.parse(list.stdout) as { version: string; channels: string[]; templates: unknown[]; users: unknown[] }[];
-    expect(rows.map((r) => [r.version, r.channels, r.templates.length, r.users.length])).toEqual([
+    const rows = JSON.parse(list.stdout) as { image: string; version: string; channels: string[]; templates: unknown[]; users: unknown[] }[];
+    expect(rows.filter((r) => r.image === 'debian-12').map((r) => [r.version, r.channels, r.templates.length, r.users.length])).toEqual([
       ['20250210-2019', [], 3, 0],
       ['20250301-2050', ['stable'], 3, 0],
     ]);

@@ -21,6 +21,7 @@ export { renderPersonaReference } from './reference-doc.js';
 export { generatedFiles } from './generated.js';
 export type { GeneratedFile } from './generated.js';
 export { MERGE_RULES } from './merge-rules.js';
+export { diskSlots, guestDiskPath } from './disk-slots.js';
 export type { MergeRule, KeyedRule, SetRule } from './merge-rules.js';
 export type {
   Bridge,

@@ -1,5 +1,6 @@
 import { LabError } from '@lab/core';
 import type { Disk, LoadedPersona, Nic, Site } from '@lab/intent';
+import { diskSlots } from '@lab/intent';
 import { formatProps } from './_props.js';
 import { describeVm, hostKeySnippetName, LAB_TAG, personaTag } from './identity.js';
 
@@ -144,10 +145,10 @@ export function desiredVm(p: LoadedPersona, site: Site, options: DesiredOptions)
     config[`net${i}`] = netValue(nic);
     config[`ipconfig${i}`] = ipconfigValue(nic);
   });
-  let next = 1;
+  const slots = diskSlots(vm.disks);
   const disks: DesiredDisk[] = vm.disks.map((d) => ({
     name: d.name,
-    slot: d.name === 'root' ? 'scsi0' : `scsi${next++}`,
+    slot: slots.get(d.name)!,
     storage: d.storage,
     size: d.size,
     persistent: d.persistent,

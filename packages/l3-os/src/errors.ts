@@ -24,5 +24,7 @@ export const L3_ERROR_CODES = [
   'LAB_L3_UNIT_CONDITION',
   'LAB_L3_COMPOSE_PLUGIN',
   'LAB_L3_SWAP_UNMANAGED',
+  'LAB_L3_DISK_MISSING',
+  'LAB_L3_DISK_FOREIGN',
 ] as const;
 export type L3ErrorCode = (typeof L3_ERROR_CODES)[number];

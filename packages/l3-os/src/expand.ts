@@ -6,6 +6,7 @@ import { blockOp, directoryOp, fileOp, lineOp, type FileSpec } from './ops/files
 import { firewallOp } from './ops/firewall.js';
 import { handlersOp } from './ops/handlers.js';
 import { mountOp } from './ops/mounts.js';
+import { dataDiskMount, dataDiskOp } from './ops/data-disks.js';
 import type { HandlerId, OpContext, Operation } from './ops/operation.js';
 import { sysctlOp } from './ops/sysctl.js';
 import { hostnameOp, localeOp, timezoneOp } from './ops/system.js';
@@ -43,6 +44,8 @@ function packageList(intent: L3Intent): PackageSpec[] {
   if (intent.firewall.enabled) implicit.push('nftables');
   if (intent.mounts.some((m) => m.type === 'nfs' || m.type === 'nfs4')) implicit.push('nfs-common');
   if (intent.mounts.some((m) => m.type === 'cifs')) implicit.push('cifs-utils');
+  if (intent.dataDisks?.some((d) => d.filesystem === 'xfs')) implicit.push('xfsprogs');
+  if (intent.dataDisks?.some((d) => d.filesystem === 'btrfs')) implicit.push('btrfs-progs');
   if (intent.unattendedUpgrades?.enabled) implicit.push('unattended-upgrades');
   if (intent.ntpServers?.length) implicit.push('systemd-timesyncd');
   const declared = new Map(intent.packages.map((p) => [p.name, p]));
@@ -116,6 +119,11 @@ export function expandOperations(intent: L3Intent): Operation[] {
   if (packages.length) ops.push(packagesOp(ctx, packages));
   // After packages: generating a locale needs the `locales` package.
   ops.push(localeOp(ctx, intent.locale));
+  // Data disks early: directories, files and services below must land on the mounted disk.
+  for (const d of intent.dataDisks ?? []) {
+    ops.push(dataDiskOp(ctx, d));
+    ops.push(mountOp(ctx, dataDiskMount(d)));
+  }
 
   const declaredGroups = new Set(intent.groups.map((g) => g.name));
   for (const g of intent.groups) ops.push(groupOp(ctx, g));

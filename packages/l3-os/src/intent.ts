@@ -4,6 +4,7 @@ import type { PackageSpec, RepositorySpec } from './ops/apt.js';
 import type { DirectorySpec } from './ops/files.js';
 import type { FirewallRule } from './ops/firewall.js';
 import type { MountSpec } from './ops/mounts.js';
+import type { DataDiskSpec } from './ops/data-disks.js';
 import type { UnitFileSpec } from './ops/systemd.js';
 
 /**
@@ -32,6 +33,8 @@ export interface L3Intent {
   readonly services: readonly L3Service[];
   readonly firewall: L3Firewall;
   readonly mounts: readonly L3Mount[];
+  /** Data disks of `vm.disks` with a mount: formatted once, mounted by label (adr/0176). */
+  readonly dataDisks?: readonly DataDiskSpec[];
   readonly hosts: readonly { readonly ip: string; readonly names: readonly string[] }[];
   readonly ntpServers?: readonly string[];
   readonly journald?: { readonly maxUseBytes?: number; readonly maxRetentionSeconds?: number };

@@ -1,9 +1,10 @@
 import { readKeys } from 'openpgp';
 import { isLabError, LabError, Secret } from '@lab/core';
-import { effectiveFileMode, isSecretRef, readLabFile, worldAccessible, type Persona } from '@lab/intent';
+import { diskSlots, effectiveFileMode, guestDiskPath, isSecretRef, readLabFile, worldAccessible, type Persona } from '@lab/intent';
 import { renderTemplate, type TemplateValue } from './_template.js';
 import type { L3File, L3Intent } from './intent.js';
 import type { RepositorySpec } from './ops/apt.js';
+import type { DataDiskSpec } from './ops/data-disks.js';
 
 /** Where secret values come from: `@lab/secrets`' store fits. */
 export interface SecretSource {
@@ -180,6 +181,7 @@ export async function resolveOs(persona: Persona, options: ResolveOptions): Prom
     services: os.systemd.services,
     firewall: { enabled: os.firewall.enabled, policy: os.firewall.policy, allowPing: os.firewall.allowPing, allow: os.firewall.allow },
     mounts,
+    dataDisks: dataDisksOf(persona),
     hosts: os.hosts,
     ...(os.ntp?.servers.length ? { ntpServers: os.ntp.servers } : {}),
     ...(os.journald ? { journald: { ...(os.journald.maxUse !== undefined ? { maxUseBytes: os.journald.maxUse } : {}), ...(os.journald.maxRetention !== undefined ? { maxRetentionSeconds: os.journald.maxRetention } : {}) } } : {}),
@@ -187,4 +189,12 @@ export async function resolveOs(persona: Persona, options: ResolveOptions): Prom
     ...(os.unattendedUpgrades ? { unattendedUpgrades: os.unattendedUpgrades } : {}),
     ...(persona.workloads.stacks.length > 0 ? { docker: { composeCommand: persona.workloads.composeCommand } } : {}),
   };
+}
+
+/** `vm.disks[]` with a mount point, found in the guest where L2 attached them. */
+function dataDisksOf(persona: Persona): DataDiskSpec[] {
+  const slots = diskSlots(persona.vm.disks);
+  return persona.vm.disks
+    .filter((d) => d.name !== 'root' && d.mount !== undefined)
+    .map((d) => ({ name: d.name, device: guestDiskPath(slots.get(d.name)!), filesystem: d.filesystem, mount: d.mount! }));
 }

@@ -48,6 +48,8 @@ export function freshGuestFacts(intent: L3Intent, overrides: Readonly<Record<str
   set('systemd.unit[ssh.service]', { id: 'ssh.service', loadState: 'loaded', activeState: 'active', unitFileState: 'enabled', needDaemonReload: false, conditionMet: true });
   set('mounts', [{ target: '/', source: 'overlay', fstype: 'overlay', options: 'rw' }]);
   for (const key of values.keys()) if (key.startsWith('sysctl[')) values.set(key, { exists: true, value: '0', writable: false });
+  // A VM fresh from L2 has its data disks attached, blank.
+  for (const key of values.keys()) if (key.startsWith('block[')) values.set(key, { present: true });
   for (const [k, v] of Object.entries(overrides)) values.set(k, v);
   return FactSet.fromRecord(Object.fromEntries(values));
 }

@@ -33,7 +33,8 @@ async function main(): Promise<void> {
   if (values.guests === 'docker') {
     const image = await ensureGuestImage({ onProgress: (l) => process.stderr.write(`${l}\n`) });
     const instance = guestInstanceName(values.state);
-    guests = createDockerBackend({ image: image.tag, instance });
+    const imageFor = async (suite: string): Promise<string> => (await ensureGuestImage({ suite, onProgress: (l) => process.stderr.write(`${l}\n`) })).tag;
+    guests = createDockerBackend({ image: image.tag, imageFor, instance });
   } else if (values.guests === 'none') {
     guests = createNoneBackend();
   } else {

@@ -143,7 +143,9 @@ async function own(options: EmbeddedOptions, sim: typeof import('@lab/pve-sim'),
       onProgress: (line) => options.reporter.emit({ type: 'log', level: 'debug', message: `guest image: ${line}` }),
     });
     if (image.built) options.reporter.emit({ type: 'log', level: 'info', message: `built the guest image ${image.tag}` });
-    backend = sim.createDockerBackend({ image: image.tag, instance, persistent: true });
+    // Other Debian releases' guest images (a `debian-13` template boots trixie) are built on first use.
+    const imageFor = async (suite: string): Promise<string> => (await sim.ensureGuestImage({ ...(script ? { script } : {}), suite })).tag;
+    backend = sim.createDockerBackend({ image: image.tag, imageFor, instance, persistent: true });
   } else {
     backend = sim.createNoneBackend();
   }

@@ -1,4 +1,5 @@
 import { groupFact, passwdFact, shadowDigestFact } from './accounts.js';
+import { blockDeviceFact } from './block.js';
 import type { Fact } from './fact.js';
 import { pathDigestFact, pathFact } from './files.js';
 import { aptListsFact, aptPolicyFact, debPackagesFact } from './packages.js';
@@ -25,6 +26,7 @@ export const FACTS: Readonly<Record<string, Factory>> = {
   'apt.lists': () => aptListsFact,
   'apt.policy': (arg) => aptPolicyFact(need('apt.policy', arg).split(',')),
   path: (arg) => pathFact(need('path', arg)),
+  block: (arg) => blockDeviceFact(need('block', arg)),
   'path.digest': (arg) => pathDigestFact(need('path.digest', arg)),
   'shadow.digest': (arg) => shadowDigestFact(need('shadow.digest', arg)),
   'systemd.unit': (arg) => unitFact(need('systemd.unit', arg)),

@@ -116,6 +116,8 @@ export function createArgs(input: CreateArgsInput): string[] {
     '-v', '/sys/fs/cgroup:/sys/fs/cgroup:rw',
     '--tmpfs', '/run',
     '--tmpfs', '/run/lock',
+    // Data disks are loop devices whose nodes the guest makes from /etc/lab-guest/disks (adr/0175).
+    '--device-cgroup-rule', 'b 7:* rwm',
     '--stop-signal', 'SIGRTMIN+3',
     // Docker turns IPv6 off in containers; a VM's NICs have link-local addresses.
     '--sysctl', 'net.ipv6.conf.all.disable_ipv6=0',

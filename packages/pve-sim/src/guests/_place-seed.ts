@@ -6,16 +6,17 @@ import { NICS_DIR, SEED_DIR, nicsFile, seedFiles } from './_container.js';
 import type { DockerCli } from './_docker-cli.js';
 
 /**
- * Copies the VM's NIC list and NoCloud seed into its container (created or stopped: they take
+ * Copies the VM's NIC list (and `extra` files of /etc/lab-guest: the data disks) and NoCloud seed into its container (created or stopped: they take
  * effect at the next boot, as a regenerated cloud-init ISO does). `docker cp DIR/.` copies the
  * directory's content into the existing target directory of the guest image.
  */
-export async function placeSeed(cli: DockerCli, container: string, spec: GuestSpec): Promise<void> {
+export async function placeSeed(cli: DockerCli, container: string, spec: GuestSpec, extra: Readonly<Record<string, string>> = {}): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'lab-guest-seed-'));
   try {
     const nicsDir = join(dir, 'lab-guest');
     await mkdir(nicsDir, { mode: 0o755 });
     await writeFile(join(nicsDir, 'nics'), nicsFile(spec), { mode: 0o644 });
+    for (const [file, text] of Object.entries(extra)) await writeFile(join(nicsDir, file), text, { mode: 0o644 });
     await cli.run(['cp', `${nicsDir}/.`, `${container}:${NICS_DIR}`]);
     if (spec.cloudInit) {
       const seedDir = join(dir, 'nocloud');

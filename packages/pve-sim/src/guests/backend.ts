@@ -28,6 +28,18 @@ export interface GuestNic {
   readonly gateway?: string;
 }
 
+/**
+ * A data disk (any disk but the boot disk): real bytes in a sparse raw file that the guest sees
+ * as a block device of the VM's bus (adr/0175). The boot disk is the container itself.
+ */
+export interface GuestDisk {
+  /** Proxmox drive key, e.g. `scsi1`. */
+  readonly device: string;
+  /** Absolute path of the volume's raw data file on this machine. */
+  readonly file: string;
+  readonly bytes: number;
+}
+
 export interface GuestSpec {
   readonly node: string;
   readonly vmid: number;
@@ -35,6 +47,15 @@ export interface GuestSpec {
   readonly nics: readonly GuestNic[];
   /** Boot disk size in bytes (informational; a container has no real block device). */
   readonly bootDiskBytes?: number;
+  /** Drive key of the boot disk (the container's root), which names the data disks after it. */
+  readonly bootDevice?: string;
+  /**
+   * Debian release of the image the boot disk came from (`bookworm`, `trixie`), when known; the
+   * Docker backend boots that release's guest image.
+   */
+  readonly release?: string;
+  /** Data disks in drive order; absent or empty when the VM has none. */
+  readonly disks?: readonly GuestDisk[];
   readonly cloudInit?: CloudInitSeed;
   /** Whether the QEMU guest agent is enabled in the VM config (`agent: 1`). */
   readonly agent: boolean;
@@ -78,6 +99,8 @@ export interface GuestBackend {
   deleteSnapshot(vmid: number, name: string): Promise<void>;
   /** Clone a stopped guest's filesystem into a new vmid (for full clones of templates made from guests). */
   cloneFilesystem?(sourceVmid: number, targetVmid: number): Promise<void>;
+  /** Write the guest's cached data to its disks, so a copy of their files is consistent. */
+  flush?(vmid: number): Promise<void>;
   /** Whether the guest agent answers (false during boot or when agent is disabled). */
   agentPing(vmid: number): Promise<boolean>;
   agentNetworkInterfaces(vmid: number): Promise<readonly AgentInterface[]>;

@@ -19,6 +19,7 @@ import { createDockerCli, type DockerCli } from './_docker-cli.js';
 import { orderInterfaces, parseQgaReply } from './_agent.js';
 import { agentNotRunning, noSnapshot, notRunning, snapshotExists } from './_errors.js';
 import { placeSeed } from './_place-seed.js';
+import { attachDisk, detachFiles, disksFile, firstTarFile, GUEST_DISKS, HOST_DISKS_FILE, hostDisksFile, parseHostDisks } from './_disks.js';
 import { createKeyedSerial } from './_serial.js';
 
 export type GuestAction =
@@ -45,6 +46,10 @@ export interface GuestEvent {
 export interface DockerBackendOptions {
   /** The guest image, `lab-guest:bookworm-<hash>` (see `ensureGuestImage`). */
   readonly image: string;
+  /** Guest images of other Debian releases by release name (`{ trixie: 'lab-guest:trixie-…' }`). */
+  readonly images?: Readonly<Record<string, string>>;
+  /** A release's guest image when `images` has none (the CLI builds it on first use). */
+  readonly imageFor?: (release: string) => Promise<string>;
   /**
    * Names this simulator's containers and images (`lab-<instance>-<vmid>`) and labels them, so
    * a restarted simulator with the same instance adopts its guests and `pruneStaleGuests`
@@ -119,16 +124,30 @@ export function createDockerBackend(options: DockerBackendOptions): GuestBackend
     }
   }
 
+  /** The guest image of a release: bookworm (or unknown) is `image`, others from `images`/`imageFor`. */
+  async function releaseImage(release: string | undefined): Promise<string> {
+    if (!release || release === 'bookworm') return options.image;
+    const known = options.images?.[release];
+    if (known) return known;
+    if (options.imageFor) return options.imageFor(release);
+    throw new LabError({
+      code: 'LAB_SIM_GUEST_IMAGE_MISSING',
+      summary: `no guest image for Debian ${release} was given to the simulator`,
+      hint: `sudo tools/guest-image/build.sh --suite=${release}`,
+    });
+  }
+
   async function ensureContainer(spec: GuestSpec): Promise<ContainerInfo> {
     const existing = await inspect(spec.vmid);
     if (existing) return existing;
     const disk = diskImage(instance, spec.vmid);
-    const base = (await imageExists(disk)) ? disk : options.image;
-    if (base === options.image && !(await imageExists(base))) {
+    const fresh = !(await imageExists(disk));
+    const base = fresh ? await releaseImage(spec.release) : disk;
+    if (fresh && !(await imageExists(base))) {
       throw new LabError({
         code: 'LAB_SIM_GUEST_IMAGE_MISSING',
         summary: `guest image ${base} does not exist`,
-        hint: 'sudo tools/guest-image/build.sh',
+        hint: `sudo tools/guest-image/build.sh${spec.release && spec.release !== 'bookworm' ? ` --suite=${spec.release}` : ''}`,
       });
     }
     const labels = guestLabels(instance, spec.node, spec.vmid, options.persistent ? 0 : process.pid);
@@ -153,6 +172,24 @@ export function createDockerBackend(options: DockerBackendOptions): GuestBackend
       .filter((ref) => ref !== '' && isGuestImage(ref, instance, vmid));
   }
 
+  /** Attach the data disks to loop devices and describe them for the guest (adr/0175). */
+  async function diskFiles(spec: GuestSpec): Promise<Record<string, string>> {
+    const attached = [];
+    for (const disk of spec.disks ?? []) attached.push(await attachDisk(disk));
+    return { disks: disksFile(spec.bootDevice, attached), 'host-disks': hostDisksFile(attached) };
+  }
+
+  /** The host files backing the guest's disks, as placed at its last boot (running or not). */
+  async function attachedFiles(vmid: number): Promise<string[]> {
+    const r = await cli.run(['cp', `${name(vmid)}:${HOST_DISKS_FILE}`, '-'], { allowFailure: true });
+    return r.code === 0 ? parseHostDisks(firstTarFile(Buffer.from(r.stdout, 'utf8'))) : [];
+  }
+
+  /** After the guest stopped: free its loop devices (the files keep the data). */
+  async function releaseDisks(files: readonly string[]): Promise<void> {
+    if (files.length > 0) await detachFiles(files);
+  }
+
   const backend: GuestBackend = {
     kind: 'docker',
 
@@ -161,18 +198,23 @@ export function createDockerBackend(options: DockerBackendOptions): GuestBackend
         specs.set(spec.vmid, spec);
         touched.add(spec.vmid);
         const info = await ensureContainer(spec);
-        await timed(spec.vmid, 'seed', () => placeSeed(cli, name(spec.vmid), spec));
+        const extra = await diskFiles(spec);
+        await timed(spec.vmid, 'seed', () => placeSeed(cli, name(spec.vmid), spec, extra));
         if (!info.State.Running) await timed(spec.vmid, 'start', () => cli.run(['start', name(spec.vmid)]));
+        // A disk attached to a running VM: the guest sees it now, as with PVE's disk hotplug.
+        else if ((spec.disks ?? []).length > 0) await cli.run(['exec', name(spec.vmid), GUEST_DISKS], { allowFailure: true });
       });
     },
 
     stop(vmid) {
       return serial.run(vmid, () =>
         timed(vmid, 'stop', async () => {
+          const files = await attachedFiles(vmid);
           const r = await cli.run(['stop', '-t', '0', name(vmid)], { allowFailure: true });
           if (r.code !== 0 && !/no such container/i.test(r.stderr)) {
             throw new LabError({ code: 'LAB_SIM_DOCKER_FAILED', summary: `could not stop VM ${vmid}`, detail: r.stderr.trim() });
           }
+          await releaseDisks(files);
         }),
       );
     },
@@ -182,6 +224,7 @@ export function createDockerBackend(options: DockerBackendOptions): GuestBackend
       const seconds = Math.max(0, Math.ceil(timeoutMs / 1000));
       return serial.run(vmid, () =>
         timed(vmid, 'shutdown', async () => {
+          const files = await attachedFiles(vmid);
           const r = await cli.run(['stop', '-t', String(seconds), name(vmid)], {
             allowFailure: true,
             timeoutMs: timeoutMs + 60_000,
@@ -189,6 +232,7 @@ export function createDockerBackend(options: DockerBackendOptions): GuestBackend
           if (r.code !== 0 && !/no such container/i.test(r.stderr)) {
             throw new LabError({ code: 'LAB_SIM_DOCKER_FAILED', summary: `could not shut down VM ${vmid}`, detail: r.stderr.trim() });
           }
+          await releaseDisks(files);
         }),
       );
     },
@@ -200,7 +244,7 @@ export function createDockerBackend(options: DockerBackendOptions): GuestBackend
           if (!info?.State.Running) throw notRunning(vmid);
           await cli.run(['stop', '-t', String(CLEAN_REBOOT_TIMEOUT_S), name(vmid)], { timeoutMs: 120_000 });
           const spec = specs.get(vmid);
-          if (spec) await placeSeed(cli, name(vmid), spec);
+          if (spec) await placeSeed(cli, name(vmid), spec, await diskFiles(spec));
           await cli.run(['start', name(vmid)]);
         }),
       );
@@ -209,7 +253,9 @@ export function createDockerBackend(options: DockerBackendOptions): GuestBackend
     destroy(vmid) {
       return serial.run(vmid, () =>
         timed(vmid, 'destroy', async () => {
+          const files = await attachedFiles(vmid);
           await removeContainer(vmid);
+          await releaseDisks(files);
           for (const ref of await guestImages(vmid)) await cli.run(['rmi', '-f', ref], { allowFailure: true });
           specs.delete(vmid);
           touched.delete(vmid);
@@ -252,7 +298,9 @@ export function createDockerBackend(options: DockerBackendOptions): GuestBackend
           if (!(await imageExists(source))) throw noSnapshot(vmid, snapname);
           // Like Proxmox without RAM state: the VM ends stopped; the next start creates the
           // container from the snapshot's filesystem.
+          const files = await attachedFiles(vmid);
           await removeContainer(vmid);
+          await releaseDisks(files);
           await cli.run(['tag', source, diskImage(instance, vmid)]);
         }, snapname),
       );
@@ -285,6 +333,11 @@ export function createDockerBackend(options: DockerBackendOptions): GuestBackend
           if (await imageExists(sourceDisk)) await cli.run(['tag', sourceDisk, target]);
         }, `from ${sourceVmid}`),
       );
+    },
+
+    async flush(vmid) {
+      const info = await inspect(vmid);
+      if (info?.State.Running) await cli.run(['exec', name(vmid), 'sync'], { allowFailure: true, timeoutMs: 120_000 });
     },
 
     async agentPing(vmid) {

@@ -7,6 +7,8 @@ import { createDockerCli } from './_docker-cli.js';
 export const GUEST_IMAGE_SCRIPT = fileURLToPath(new URL('../../../../tools/guest-image/build.sh', import.meta.url));
 
 export interface GuestImageOptions {
+  /** Debian release of the image: `bookworm` (default, Debian 12) or `trixie` (Debian 13). */
+  readonly suite?: string;
   /** Rebuild even when the recipe's tag exists. */
   readonly force?: boolean;
   /** Build script; default {@link GUEST_IMAGE_SCRIPT}. */
@@ -18,7 +20,7 @@ export interface GuestImageOptions {
 }
 
 export interface GuestImage {
-  /** `lab-guest:bookworm-<recipe hash>`. */
+  /** `lab-guest:<suite>-<recipe hash>`. */
   readonly tag: string;
   /** Whether this call built it (false: the recipe's image already existed). */
   readonly built: boolean;
@@ -26,8 +28,8 @@ export interface GuestImage {
 }
 
 /** The tag the current recipe builds; needs neither root nor Docker. */
-export async function guestImageTag(script: string = GUEST_IMAGE_SCRIPT): Promise<string> {
-  const { stdout } = await runScript(script, ['--print-tag'], 30_000);
+export async function guestImageTag(script: string = GUEST_IMAGE_SCRIPT, suite?: string): Promise<string> {
+  const { stdout } = await runScript(script, ['--print-tag', ...suiteArgs(suite)], 30_000);
   return lastLine(stdout);
 }
 
@@ -38,7 +40,7 @@ export async function guestImageTag(script: string = GUEST_IMAGE_SCRIPT): Promis
 export async function ensureGuestImage(options: GuestImageOptions = {}): Promise<GuestImage> {
   const script = options.script ?? GUEST_IMAGE_SCRIPT;
   const t0 = performance.now();
-  const wanted = await guestImageTag(script);
+  const wanted = await guestImageTag(script, options.suite);
   const cli = createDockerCli();
   const exists = (await cli.run(['image', 'inspect', '--format', '{{.Id}}', wanted], { allowFailure: true })).code === 0;
   if (exists && !options.force) return { tag: wanted, built: false, ms: Math.round(performance.now() - t0) };
@@ -46,11 +48,16 @@ export async function ensureGuestImage(options: GuestImageOptions = {}): Promise
     throw new LabError({
       code: 'LAB_SIM_GUEST_IMAGE_MISSING',
       summary: `guest image ${wanted} does not exist and building it needs root`,
-      hint: `sudo ${script}`,
+      hint: `sudo ${script}${suiteArgs(options.suite).map((a) => ` ${a}`).join('')}`,
     });
   }
-  const { stdout } = await runScript(script, options.force ? ['--force'] : [], options.timeoutMs ?? 900_000, options.onProgress);
+  const args = [...(options.force ? ['--force'] : []), ...suiteArgs(options.suite)];
+  const { stdout } = await runScript(script, args, options.timeoutMs ?? 900_000, options.onProgress);
   return { tag: lastLine(stdout), built: true, ms: Math.round(performance.now() - t0) };
+}
+
+function suiteArgs(suite: string | undefined): string[] {
+  return suite && suite !== 'bookworm' ? [`--suite=${suite}`] : [];
 }
 
 function lastLine(text: string): string {

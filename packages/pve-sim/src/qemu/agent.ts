@@ -1,6 +1,7 @@
 import type { Sim } from '../engine/sim.js';
 import { fail } from '../http/_errors.js';
 import { agentEnabled, loadVm } from './vmconf.js';
+import { guestRelease } from './guest.js';
 
 /**
  * `agent_available` precedence: no agent key → configured check → running → agent answering
@@ -43,9 +44,7 @@ export async function agentSimple(sim: Sim, node: string, vmid: number, command:
         result: {
           id: 'debian',
           name: 'Debian GNU/Linux',
-          'pretty-name': 'Debian GNU/Linux 12 (bookworm)',
-          version: '12 (bookworm)',
-          'version-id': '12',
+          ...osVersion(guestRelease(sim, vm)),
           'kernel-release': '6.1.0-28-cloud-amd64',
           'kernel-version': '#1 SMP PREEMPT_DYNAMIC Debian 6.1.119-1 (2024-11-22)',
           machine: 'x86_64',
@@ -80,4 +79,9 @@ export async function agentSimple(sim: Sim, node: string, vmid: number, command:
     default:
       fail(`VM ${vmid} qmp command 'guest-${command}' failed - unsupported by the simulator`);
   }
+}
+
+function osVersion(release: string | undefined): Record<string, string> {
+  const [id, name] = release === 'trixie' ? ['13', 'trixie'] : ['12', 'bookworm'];
+  return { 'pretty-name': `Debian GNU/Linux ${id} (${name})`, version: `${id} (${name})`, 'version-id': id };
 }

@@ -7,6 +7,7 @@ import { isDriveKey } from './config-schema.js';
 import { checkLock, isCdrom, isCloudinitDrive, loadVm, loadVmOnNode, parseDrive, parseNet, printDrive, printNet, type Drive } from './vmconf.js';
 import { checkPoolExists } from './perms.js';
 import { checkBridgeAccess, CLOUDINIT_SIZE } from './disks.js';
+import { copyData } from '../storage/volume-data.js';
 import { allocImage, findVolume, parseVolid, removeVolume, storageAvailableOn, storageConfig, volid, volumeHasFeature } from '../storage/volumes.js';
 import { randomMac, randomUuid } from '../util/_prng.js';
 import { formatSize } from '../util/_size.js';
@@ -128,6 +129,7 @@ export function cloneVm(sim: Sim, principal: string, node: string, params: Param
               const created: string[] = [];
               try {
                 await task.simulate();
+                await sim.guests.flush?.(vmid);
                 for (const { key, drive, full } of drives) {
                   task.log(`create ${full ? 'full' : 'linked'} clone of drive ${key} (${drive.file})`);
                   const src = findVolume(sim, node, drive.file);
@@ -150,6 +152,9 @@ export function cloneVm(sim: Sim, principal: string, node: string, params: Param
                     }),
                   );
                   created.push(volid(vol));
+                  // A data disk's bytes go with it (adr/0175); the boot disk is the guest's filesystem.
+                  if (src && !ci) await copyData(sim, src, vol, snapname);
+                  if (src?.origin) vol.origin = src.origin;
                   if (destCfg.type === 'lvmthin') task.log(`  Logical volume "${vol.volname}" created.`);
                   if (full && !ci) {
                     task.log(`transferred 0.0 B of ${formatSize(size)} (0.00%)`);

@@ -205,6 +205,7 @@ export async function createDisks(ctx: CreateDisksContext, settings: Record<stri
         allocImage(sim, { node, storage, vmid, size, format: fmt, ...(ctx.template ? { name: baseName(sim, node, storage, vmid) } : {}) }),
       );
       allocated.push(vol);
+      if (source !== undefined) vol.origin = findVolume(sim, node, source)?.origin ?? source.split(/[:/]/).pop()!;
       if (cfg.type === 'lvmthin') task.log(`  Logical volume "${vol.volname}" created.`);
       else task.log(`Formatting '${cfg.path ?? '/var/lib/vz'}/images/${vol.volname}', fmt=${fmt} size=${size}`);
       if (source !== undefined) {

@@ -6,6 +6,7 @@ import { p, pBool } from '../routes/_helpers.js';
 import { isDriveKey } from './config-schema.js';
 import { checkProtection, isCdrom, isCloudinitDrive, parseDrive, parseNet, printDrive, printNet } from './vmconf.js';
 import { checkVolumeAccess } from '../routes/node-storage.js';
+import { archiveDiskFile, importData } from '../storage/volume-data.js';
 import { allocImage, findVolume, removeVolume, storageConfig, volid } from '../storage/volumes.js';
 import { readArchive } from './vzdump.js';
 import { referencedVolumes } from './disks.js';
@@ -107,6 +108,8 @@ export function startRestore(sim: Sim, principal: string, node: string, vmid: nu
             const nv = await sim.withStorageLock(target, async () => allocImage(sim, { node, storage: target, vmid, size: disk.size }));
             if (cfg.type === 'lvmthin') task.log(`  Logical volume "${nv.volname}" created.`);
             task.log(`new volume ID is '${volid(nv)}'`);
+            await importData(sim, archiveDiskFile(sim.store.resolve(vol.file), k), nv);
+            if (disk.origin) nv.origin = disk.origin;
             conf[k] = printDrive(k, { ...drive, file: volid(nv), size: formatSize(disk.size) });
           }
           task.log('progress 100% (read 0 bytes, duration 0 sec)');

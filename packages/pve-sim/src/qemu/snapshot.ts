@@ -1,4 +1,6 @@
 import type { Sim } from '../engine/sim.js';
+import { dataVolumes } from './guest.js';
+import { deleteSnapshotData, rollbackData, snapshotData } from '../storage/volume-data.js';
 import type { ConfigSection } from '../state/model.js';
 import { fail } from '../http/_errors.js';
 import { checkLock, digestOf, drivesOf, isCdrom, loadVm } from './vmconf.js';
@@ -73,6 +75,8 @@ export function createSnapshot(sim: Sim, principal: string, node: string, vmid: 
             snap['vmstate'] = `local-lvm:vm-${vmid}-state-${snapname}`;
           }
           await guestCall(sim, vmid, 'snapshot', undefined, () => sim.guests.snapshot(vmid, snapname));
+          await sim.guests.flush?.(vmid);
+          for (const { vol } of dataVolumes(sim, vm)) await snapshotData(sim, vol, snapname);
           for (const { key, drive } of drivesOf(vm.conf)) {
             if (isCdrom(drive)) continue;
             task.log(`snapshotting '${key}' (${drive.file})`);
@@ -114,6 +118,7 @@ export function rollbackSnapshot(sim: Sim, principal: string, node: string, vmid
         vm.conf['lock'] = 'rollback';
         await sim.save();
         await guestCall(sim, vmid, 'rollback', undefined, () => sim.guests.rollback(vmid, snapname));
+        for (const { vol } of dataVolumes(sim, vm, snap)) await rollbackData(sim, vol, snapname);
         for (const { drive } of drivesOf(snap)) {
           if (isCdrom(drive)) continue;
           const { cfg, parsed } = parseVolid(sim, drive.file);
@@ -151,6 +156,7 @@ export function deleteSnapshot(sim: Sim, principal: string, node: string, vmid: 
         await sim.save();
         try {
           await guestCall(sim, vmid, 'delete snapshot', undefined, () => sim.guests.deleteSnapshot(vmid, snapname));
+          for (const { vol } of dataVolumes(sim, vm, snap)) await deleteSnapshotData(sim, vol, snapname);
         } catch (err) {
           if (!force) {
             delete vm.conf['lock'];

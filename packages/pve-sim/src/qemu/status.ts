@@ -12,11 +12,16 @@ export function runningMachine(sim: Sim, vm: VmRecord): string {
 
 /** `bootdisk_size`: size of the first boot disk (boot order first, else the first disk). */
 export function bootDiskBytes(vm: VmRecord): number {
-  const drives = drivesOf(vm.conf).filter(({ drive }) => !isCdrom(drive));
-  const order = bootOrder(vm.conf);
-  const pick = order.map((k) => drives.find((d) => d.key === k)).find((d) => d !== undefined) ?? drives[0];
+  const pick = bootDisk(vm);
   if (!pick) return 0;
   return parseSize(pick.drive['size'] ?? '0') ?? 0;
+}
+
+/** The boot disk: the first disk in the boot order, else the first disk. */
+export function bootDisk(vm: VmRecord): ReturnType<typeof drivesOf>[number] | undefined {
+  const drives = drivesOf(vm.conf).filter(({ drive }) => !isCdrom(drive));
+  const order = bootOrder(vm.conf);
+  return order.map((k) => drives.find((d) => d.key === k)).find((d) => d !== undefined) ?? drives[0];
 }
 
 function uptime(sim: Sim, vm: VmRecord): number {

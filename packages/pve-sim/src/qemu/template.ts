@@ -3,6 +3,7 @@ import { fail } from '../http/_errors.js';
 import type { TaskHandle } from '../engine/tasks.js';
 import { checkLock, drivesOf, isCdrom, isCloudinitDrive, loadVm, printDrive } from './vmconf.js';
 import { findVolume, parseVolid, storageConfig, volid } from '../storage/volumes.js';
+import { renameDataSync } from '../storage/volume-data.js';
 
 /**
  * `POST …/template`: sync checks (lock, snapshots, already a template, running); the
@@ -35,6 +36,7 @@ export function convertToTemplate(sim: Sim, node: string, vmid: number, task: Ta
     if (!vol) throw new Error(`volume '${drive.file}' does not exist`);
     const baseName = parsed.name.replace(/^vm-/, 'base-');
     const newVolname = cfg.type === 'lvmthin' ? baseName : `${vmid}/${baseName}`;
+    renameDataSync(sim, vol, newVolname);
     Object.assign(vol, { volname: newVolname });
     if (cfg.type === 'lvmthin') {
       task.log(`  Renamed "${parsed.name}" to "${baseName}" in volume group "${storageConfig(sim, storage).vgname ?? 'pve'}"`);

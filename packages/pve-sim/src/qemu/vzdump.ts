@@ -2,7 +2,8 @@ import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Sim } from '../engine/sim.js';
-import type { ConfigSection } from '../state/model.js';
+import type { ConfigSection, VolumeRecord } from '../state/model.js';
+import { archiveDisk, archiveDiskFile, existingDataFile } from '../storage/volume-data.js';
 import { fail } from '../http/_errors.js';
 import type { Params } from '../http/_router.js';
 import { p, pBool } from '../routes/_helpers.js';
@@ -17,7 +18,7 @@ export interface ArchiveContent {
   readonly node: string;
   readonly conf: ConfigSection;
   readonly configFile: string;
-  readonly disks: ReadonlyArray<{ key: string; volid: string; size: number; storage: string }>;
+  readonly disks: ReadonlyArray<{ key: string; volid: string; size: number; storage: string; origin?: string }>;
   readonly ctime: number;
 }
 
@@ -139,6 +140,7 @@ async function backupOne(sim: Sim, task: { log(l: string): void; simulate(): Pro
     const conf: ConfigSection = { ...vm.conf };
     delete conf['lock'];
     const disks: ArchiveContent['disks'][number][] = [];
+    const dataDisks: Array<{ key: string; vol: VolumeRecord }> = [];
     for (const { key, drive } of drivesOf(conf)) {
       if (isCdrom(drive) || drive.file === 'none' || isCloudinitDrive(drive)) continue;
       if (drive['backup'] === '0') {
@@ -147,7 +149,8 @@ async function backupOne(sim: Sim, task: { log(l: string): void; simulate(): Pro
       }
       const vol = findVolume(sim, node, drive.file);
       const size = vol?.virtualSize ?? vol?.size ?? 0;
-      disks.push({ key, volid: drive.file, size, storage: drive.file.split(':')[0]! });
+      disks.push({ key, volid: drive.file, size, storage: drive.file.split(':')[0]!, ...(vol?.origin ? { origin: vol.origin } : {}) });
+      if (vol) dataDisks.push({ key, vol });
       task.log(`INFO: include disk '${key}' '${drive.file}' ${Math.round(size / 1024 ** 3)}G`);
     }
     const content: ArchiveContent = {
@@ -164,6 +167,12 @@ async function backupOne(sim: Sim, task: { log(l: string): void; simulate(): Pro
     const rel = volumeFile(node, storage, 'backup', name);
     const abs = sim.store.resolve(rel);
     await mkdir(path.dirname(abs), { recursive: true });
+    // Data disks' bytes (adr/0175) beside the archive; the boot disk is the guest's filesystem.
+    if (running) await sim.guests.flush?.(vmid);
+    for (const { key, vol } of dataDisks) {
+      const from = await existingDataFile(sim, vol);
+      if (from) await archiveDisk(from, archiveDiskFile(abs, key));
+    }
     await writeFile(abs, bytes);
     const size = (await stat(abs)).size;
     const notes = o.notesTemplate

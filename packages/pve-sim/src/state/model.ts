@@ -121,6 +121,8 @@ export interface VolumeRecord {
   virtualSize?: number;
   /** Relative path under the state dir when real bytes exist (downloads, backups, snippets). */
   file?: string;
+  /** Disk images: the file name of the image it was imported from, carried by clones (guest release). */
+  origin?: string;
 }
 
 export interface NetworkIface {

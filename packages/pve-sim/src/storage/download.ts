@@ -16,6 +16,14 @@ import { subdirFor } from './volname.js';
 import { markStandIn, sidecarOf, standInContent, standInDigest, type StandInImage } from './stand-in.js';
 import { writeFile } from 'node:fs/promises';
 
+function originOf(url: string): string | undefined {
+  try {
+    return new URL(url).pathname.split('/').pop() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Whether `host` is this machine's loopback; the simulator never downloads from elsewhere. */
 export function isLoopbackHost(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, '').toLowerCase();
@@ -142,6 +150,8 @@ export async function downloadToStorage(sim: Sim, task: TaskHandle, req: Downloa
       ctime: sim.nowS(),
       file: rel,
       ...(virtualSize !== undefined ? { virtualSize } : {}),
+      // What the image is, whatever the file was called (a Debian 13 image boots a trixie guest).
+      ...(originOf(req.url) ? { origin: originOf(req.url)! } : {}),
     });
     task.log(`download of '${req.url}' to '${dest}' finished`);
   } finally {

@@ -3,6 +3,7 @@ import type { Sim } from '../engine/sim.js';
 import type { ContentType, StorageConfig, VolumeRecord } from '../state/model.js';
 import { fail } from '../http/_errors.js';
 import { parseVolname, parseVolumeId, subdirFor, type ParsedVolname } from './volname.js';
+import { removeArchiveDisks, removeData } from './volume-data.js';
 
 /** `storage_config`: the storage or PVE's error. */
 export function storageConfig(sim: Sim, storage: string): StorageConfig {
@@ -55,6 +56,8 @@ export async function removeVolume(sim: Sim, node: string, id: string): Promise<
   if (!v) return false;
   sim.state.volumes = sim.state.volumes.filter((x) => x !== v);
   if (v.file) await rm(sim.store.resolve(v.file), { force: true });
+  if (v.file && v.content === 'backup') await removeArchiveDisks(sim.store.resolve(v.file));
+  if (v.content === 'images') await removeData(sim, v);
   return true;
 }
 
