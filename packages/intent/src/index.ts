@@ -20,9 +20,11 @@ export type { JsonSchemas } from './json-schema.js';
 export { renderPersonaReference } from './reference-doc.js';
 export { generatedFiles } from './generated.js';
 export type { GeneratedFile } from './generated.js';
+export { profileHash, bakedVersion, BAKE_SOURCE_PREFIX } from './_bake.js';
 export { MERGE_RULES } from './merge-rules.js';
 export type { MergeRule, KeyedRule, SetRule } from './merge-rules.js';
 export type {
+  BakedImage,
   Bridge,
   Capture,
   DeepReadonly,
@@ -35,6 +37,7 @@ export type {
   Nic,
   Os,
   Persona,
+  RawSite,
   Repository,
   Site,
   SiteImage,
