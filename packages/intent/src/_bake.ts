@@ -73,6 +73,15 @@ function minus(ip: string, k: number): string {
 
 /** Where a bake VM boots: the profile's network, else the first VLAN (or bridge) with a network, near its top. */
 function bakeNetwork(site: RawSite, im: RawSite['images'][number], nth: number): BakedImage['network'] | string {
+  const first = firstAddress(site, im, nth);
+  if (typeof first === 'string') return first;
+  const nodes = im.nodes ?? site.nodes.map((n) => n.name);
+  const [ip, bits] = first.address.split('/');
+  const addresses = Object.fromEntries(nodes.map((n, i) => [n, `${minus(ip!, i)}/${bits}`]));
+  return { ...first, addresses };
+}
+
+function firstAddress(site: RawSite, im: RawSite['images'][number], nth: number): Omit<BakedImage['network'], 'addresses'> | string {
   const want = im.bake?.network;
   const candidates = site.bridges.flatMap((b) => [
     ...b.vlans.filter((v) => v.cidr).map((v) => ({ bridge: b.name, vlan: v.id as number | undefined, cidr: v.cidr!, gateway: v.gateway })),
@@ -87,7 +96,8 @@ function bakeNetwork(site: RawSite, im: RawSite['images'][number], nth: number):
   if (!net) return 'no bridge or VLAN of lab.yaml declares a network (cidr) to pick a scratch address from';
   const top = hostMax(net.cidr);
   if (!top) return `network ${net.cidr} is too small for a scratch address`;
-  const address = `${minus(top, 2 + nth)}/${net.cidr.split('/')[1]}`;
+  // Each baked image takes one address per node, counting down from the top of the network.
+  const address = `${minus(top, 2 + nth * site.nodes.length)}/${net.cidr.split('/')[1]}`;
   const gateway = want?.gateway ?? net.gateway;
   return { bridge: net.bridge, ...(net.vlan !== undefined ? { vlan: net.vlan } : {}), address, ...(gateway ? { gateway } : {}) };
 }

@@ -25,8 +25,11 @@ export interface BakedImage {
   readonly os: Os;
   /** Mixin files the profile was composed from. */
   readonly files: readonly string[];
-  /** Where the bake VM boots once (reached through the jump host). */
-  readonly network: { readonly bridge: string; readonly vlan?: number; readonly address: string; readonly gateway?: string };
+  /**
+   * Where the bake VMs boot once (reached through the jump host). Each node bakes at once, each
+   * at its own address: `address` for the first node, counting down for the next (`addresses`).
+   */
+  readonly network: { readonly bridge: string; readonly vlan?: number; readonly address: string; readonly gateway?: string; readonly addresses: Readonly<Record<string, string>> };
 }
 
 /** An image of the catalogue; a baked one has its derived version in `versions` and `stable`. */

@@ -162,15 +162,21 @@ export async function applyImages(plan: Plan, ctx: ApplyImagesContext): Promise<
     const group = ctx.desired.filter((d) => d.image === after.image && d.version === after.version);
     let baked: BakeOutcome | undefined;
     let bakedAny = false;
+    const bakes: Promise<BakeOutcome | undefined>[] = [];
     for (const w of after.work) {
       const d = group.find((g) => g.node === w.node);
       if (!d) throw new LabError({ code: 'LAB_PLAN_STALE', summary: `${change.address} on ${w.node} is no longer in lab.yaml`, hint: 'plan again: lab plan --layer l1', address: change.address });
       if (w.op === 'record') continue;
       if (d.bake) {
-        baked = (await bake(ctx, d, w, change.address, pollMs)) ?? baked;
+        // Each node bakes its own VM at its own scratch address, all at once.
+        bakes.push(bake(ctx, d, w, change.address, pollMs));
         bakedAny = true;
       } else await build(ctx, d, w, change.address, pollMs);
     }
+    const settled = await Promise.allSettled(bakes);
+    const failures = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    if (failures.length > 0) throw failures[0];
+    for (const r of settled) if (r.status === 'fulfilled' && r.value) baked ??= r.value;
     const first = group[0];
     const bakeInfo: ManifestBake | undefined = first?.bake
       ? baked

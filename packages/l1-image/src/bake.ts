@@ -127,7 +127,8 @@ export async function bakeTemplate(ctx: BakeContext, d: DesiredTemplate, vmid: n
   const vm: VmRef = { node: d.node, vmid };
   const step = { reporter, address, pollMs };
   const net = b.profile.network;
-  const ip = net.address.replace(/\/\d+$/, '');
+  const cidr = net.addresses[d.node] ?? net.address;
+  const ip = cidr.replace(/\/\d+$/, '');
   const snippet = bakeSnippetName(d);
   const description = renderProvenance({ image: d.image, version: d.version, url: d.url, checksum: checksumText(d), build: d.build });
   let stage = `cloning ${b.base.image}@${b.base.version} (VM ${base.vmid})`;
@@ -142,7 +143,7 @@ export async function bakeTemplate(ctx: BakeContext, d: DesiredTemplate, vmid: n
       tags: [TEMPLATE_TAG, d.tag].sort().join(';'),
       ciuser: ports.sshUser,
       sshkeys: encodeURIComponent(ports.sshPublicKey.trim()),
-      ipconfig0: `ip=${net.address}${net.gateway ? `,gw=${net.gateway}` : ''}`,
+      ipconfig0: `ip=${cidr}${net.gateway ? `,gw=${net.gateway}` : ''}`,
       net0: `virtio,bridge=${net.bridge}${net.vlan !== undefined ? `,tag=${net.vlan}` : ''}`,
       cicustom: `vendor=${volid}`,
       ciupgrade: 0,
@@ -151,7 +152,7 @@ export async function bakeTemplate(ctx: BakeContext, d: DesiredTemplate, vmid: n
     await forgetHost(ports.knownHostsFile, ip);
     await pinHostKey(ports.knownHostsFile, ip, 22, key.publicKey);
     stage = 'booting the bake VM';
-    await startVm(client, vm, { ...step, title: `boot ${d.name} (${vmid}) at ${net.address}` });
+    await startVm(client, vm, { ...step, title: `boot ${d.name} (${vmid}) at ${cidr}` });
     const target = (progress: (m: string) => void): BakeTarget => ({ image: d.image, version: d.version, node: d.node, vmid, address: ip, hostname: bakeHostname(d.image), os: b.profile.os, change: address, progress });
     stage = 'reaching the bake VM over SSH';
     const conn = await runStep(reporter, `wait for ${d.name} on SSH`, (progress) => waitForGuest(() => ports.connect(target(progress)), { label: 'the bake VM', onProgress: progress, ...(ports.bootTimeoutMs !== undefined ? { bootTimeoutMs: ports.bootTimeoutMs } : {}) }), { address });

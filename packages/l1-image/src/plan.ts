@@ -74,7 +74,7 @@ function bakeSteps(d: DesiredTemplate, w: NodeWork, manifest: string): StepSumma
   return [
     ...(w.op === 'rebuild' ? [{ kind: 'api' as const, description: `destroy VM ${w.vmid} on ${d.node} (${w.reason})` }] : []),
     { kind: 'api', description: `full clone of ${b.base.image}@${b.base.version}'s template on ${d.node} to VM ${w.vmid} ${d.name} on ${d.diskStorage}` },
-    { kind: 'api', description: `boot it once at ${net.address} on ${net.bridge}${net.vlan !== undefined ? ` VLAN ${net.vlan}` : ''} (pinned host key, lab's SSH key)` },
+    { kind: 'api', description: `boot it once at ${net.addresses[d.node] ?? net.address} on ${net.bridge}${net.vlan !== undefined ? ` VLAN ${net.vlan}` : ''} (pinned host key, lab's SSH key)` },
     { kind: 'shell', description: `converge the profile with L3 over SSH (${counts}${b.profile.files.length > 0 ? `; mixins ${b.profile.files.map((f) => f.replace(/^personas\//, '')).join(', ')}` : ''}), then re-verify` },
     { kind: 'shell', description: 'record dpkg-query -W; clean for templating: cloud-init, machine-id, SSH host keys, logs, apt lists' },
     { kind: 'wait', description: `shut it down, drop its boot settings, convert VM ${w.vmid} to a template` },

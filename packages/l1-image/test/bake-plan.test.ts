@@ -30,7 +30,7 @@ function site(hash = HASH, baseVersion = '1'): Site {
     hash,
     os: { packages: [{ name: 'tree', state: 'present' }], files: [], systemd: { services: [] }, users: [] } as never,
     files: ['personas/_mixins/tools.yaml'],
-    network: { bridge: 'vmbr0', address: '10.0.0.253/24', gateway: '10.0.0.1' },
+    network: { bridge: 'vmbr0', address: '10.0.0.253/24', gateway: '10.0.0.1', addresses: { pve1: '10.0.0.253/24' } },
   };
   const [plain, tools] = raw.images;
   return {
