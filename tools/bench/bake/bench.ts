@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,7 +33,7 @@ export async function main(): Promise<number> {
   process.env['LAB_AGE_KEY_FILE'] = scratch.identityFile;
   const root = scratch.root;
   const tinker = readFileSync(join(root, 'personas/tinker/persona.yaml'), 'utf8');
-  mkdirSync(join(root, 'personas/tinker-plain'), { recursive: true });
+  cpSync(join(root, 'personas/tinker'), join(root, 'personas/tinker-plain'), { recursive: true });
   writeFileSync(
     join(root, 'personas/tinker-plain/persona.yaml'),
     tinker.replace(/^name: tinker$/m, 'name: tinker-plain').replace('debian-12-docker@stable', 'debian-12@stable').replace('10.0.30.40/24', '10.0.30.41/24'),
