@@ -46,7 +46,7 @@ describe('lab capture template (simulator, API-only guests)', () => {
       const cfg = pveRecord(await fx.client.get(apiPath('nodes', target.node, 'qemu', String(target.vmid), 'config')));
       const st = pveRecord(await fx.client.get(apiPath('nodes', target.node, 'qemu', String(target.vmid), 'status', 'current')))['status'];
       seen.push({ target, status: st, config: { ...cfg } });
-      return { machineIdBytes: 0, hostKeys: 0, cloudInstance: 'absent', seedFiles: 0, machineIdBefore: 'f'.repeat(32) };
+      return { machineIdBytes: 0, hostKeys: 0, cloudInstance: 'absent', seedFiles: 0, aptLists: 0, machineIdBefore: 'f'.repeat(32) };
     },
     ...over,
   });

@@ -31,3 +31,19 @@ export async function scratchLab(valueFor?: (name: string) => string): Promise<S
   process.env.LAB_AGE_KEY_FILE = scratch.identityFile;
   return scratch;
 }
+
+/**
+ * Give the example lab's baked image a tiny profile (nothing but L3's defaults), for tests that
+ * need a VM on it quickly and converge the persona's full OS themselves (adr/0145).
+ */
+export function tinyBake(doc: import('yaml').Document): void {
+  const images = doc.get('images') as { items: { get(k: string): unknown }[] };
+  const i = images.items.findIndex((it) => it.get('name') === 'debian-12-docker');
+  if (i >= 0) doc.setIn(['images', i, 'bake'], doc.createNode({ include: [], os: { packages: [] } }));
+}
+
+/** Remove the baked images of the example lab (for tests that replace its personas and mixins). */
+export function dropBakes(doc: import('yaml').Document): void {
+  const images = doc.get('images') as { items: { get(k: string): unknown }[] };
+  images.items = images.items.filter((it) => it.get('from') === undefined);
+}

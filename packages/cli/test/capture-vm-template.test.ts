@@ -7,7 +7,7 @@ import { silentReporter } from '@lab/core';
 import { loadLab } from '@lab/intent';
 import { apiPath, createPveClient, pveArray, pveRecord, type PveClient } from '@lab/pve';
 import { dockerEngineVersion, guestInstanceName } from '@lab/pve-sim';
-import { lab, WORKSPACE } from './_harness.js';
+import { lab, tinyBake, WORKSPACE } from './_harness.js';
 import { createLayerContext } from '@lab/engine';
 import { readJournal } from '@lab/engine';
 import { createScratchLab, type ScratchLab } from '../src/scratch-lab.js';
@@ -24,7 +24,7 @@ describe.skipIf(!engine)('lab capture template (embedded simulator, Docker guest
   let s: ScratchLab;
   beforeAll(async () => {
     const base = mkdtempSync(join(tmpdir(), 'lab-capture-tpl-'));
-    s = await createScratchLab({ from: WORKSPACE, to: join(base, 'lab'), identityFile: join(base, 'age.key'), sshKeyFile: join(base, 'id_ed25519') });
+    s = await createScratchLab({ from: WORKSPACE, to: join(base, 'lab'), identityFile: join(base, 'age.key'), sshKeyFile: join(base, 'id_ed25519'), edit: tinyBake });
     process.env.LAB_AGE_KEY_FILE = s.identityFile;
   }, 60_000);
   async function withClient<T>(fn: (client: PveClient) => Promise<T>): Promise<T> {

@@ -32,7 +32,7 @@ describe('generated docs', () => {
       ...l.personas.map((p) => `docs/generated/personas/${p.name}.md`),
     ]);
     const inventory = docs[0]!.content;
-    expect(inventory).toContain('| [media](personas/media.md) | stable | pve1 | 120 | 10.0.20.10 | 4 | 8GiB | root 32GiB on local-lvm; library 2TiB on local-lvm (persistent, /srv/media, no backup); appdata 16GiB on local-lvm (persistent, /srv/appdata) | debian-12@20250210-2019 (stable) | logs, jellyfin, arr | never | never |');
+    expect(inventory).toContain(`| [media](personas/media.md) | stable | pve1 | 120 | 10.0.20.10 | 4 | 8GiB | root 32GiB on local-lvm; library 2TiB on local-lvm (persistent, /srv/media, no backup); appdata 16GiB on local-lvm (persistent, /srv/appdata) | debian-12-docker@${l.site.site.images.find((i) => i.name === 'debian-12-docker')!.stable} (stable) | logs, jellyfin, arr | never | never |`);
     expect(inventory).toContain('| [tinker](personas/tinker.md) | experimental (ttl 1w) | auto | auto | 10.0.30.40 |');
     expect(inventory).toContain('| edge | proxy | caddy | 2019/tcp | 127.0.0.1 | 2019 |');
     expect(inventory).toContain('| identity | https://vault.home.arpa | env DOMAIN (vaultwarden) |');

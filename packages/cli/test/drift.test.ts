@@ -3,9 +3,10 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseDocument } from 'yaml';
 import { apiPath } from '@lab/pve';
 import { dockerEngineVersion, guestInstanceName } from '@lab/pve-sim';
-import { lab, WORKSPACE } from './_harness.js';
+import { dropBakes, lab, WORKSPACE } from './_harness.js';
 import { startSimProcess, type SimProcess } from './_sim-process.js';
 import { createScratchLab, type ScratchLab } from '../src/scratch-lab.js';
 import { createPlan, type Change, type Diagnostic } from '@lab/core';
@@ -178,6 +179,10 @@ describe.skipIf(!engine)('lab up and lab drift with a real guest (L3)', () => {
     const base = mkdtempSync(join(tmpdir(), 'lab-drift-guest-'));
     const s = await createScratchLab({ from: WORKSPACE, to: join(base, 'lab'), identityFile: join(base, 'age.key'), sshKeyFile: join(base, 'id_ed25519') });
     rmSync(join(s.root, 'personas'), { recursive: true });
+    // The example's personas and mixins are gone; so goes the image baked from them.
+    const site = parseDocument(readFileSync(join(s.root, 'lab.yaml'), 'utf8'));
+    dropBakes(site);
+    writeFileSync(join(s.root, 'lab.yaml'), site.toString());
     mkdirSync(join(s.root, 'personas/probe'), { recursive: true });
     writeFileSync(join(s.root, 'personas/probe/persona.yaml'), PROBE);
     process.env.LAB_AGE_KEY_FILE = s.identityFile;

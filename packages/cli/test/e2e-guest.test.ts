@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerEngineVersion, guestInstanceName } from '@lab/pve-sim';
-import { lab, WORKSPACE } from './_harness.js';
+import { lab, tinyBake, WORKSPACE } from './_harness.js';
 import { startSimProcess } from './_sim-process.js';
 import { createScratchLab, type ScratchLab } from '../src/scratch-lab.js';
 
@@ -79,7 +79,11 @@ describe.skipIf(!engine)('embedded lab with a real guest (CLI: L0 → L4, snapsh
       sshKeyFile: join(base, 'id_ed25519'),
       valueFor: (n) => `CANARY-${n.replace(/\W/g, '')}-7c1e`,
       // No registry is reachable: the persona's upstream image runs as a stand-in built in the guest.
-      edit: (doc) => doc.setIn(['workloads', 'imageOverrides'], { 'vaultwarden/server': 'lab-local/stand-in:vaultwarden' }),
+      edit: (doc) => {
+        doc.setIn(['workloads', 'imageOverrides'], { 'vaultwarden/server': 'lab-local/stand-in:vaultwarden' });
+        // L3 converges identity's whole OS here, as on a plain template; the bake stays tiny.
+        tinyBake(doc);
+      },
     });
     process.env.LAB_AGE_KEY_FILE = s.identityFile;
     root = s.root;

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadSite } from '@lab/intent';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { lab, scratchLab } from './_harness.js';
@@ -68,6 +69,11 @@ describe('lab … --layer l1 on the embedded simulator', () => {
       ['20250210-2019', [], 3, 0],
       ['20250301-2050', ['stable'], 3, 0],
     ]);
+    // The baked image (records-only here: no guests) is listed like any other, at its derived version.
+    const baked = (await loadSite(s.root)).site.images.find((i) => i.name === 'debian-12-docker')!.stable;
+    expect(rows.filter((r) => r.image === 'debian-12-docker').map((r) => [r.version, r.channels, r.templates.length])).toEqual([[baked, ['stable'], 3]]);
+    const manifest = JSON.parse(readFileSync(join(s.root, `artifacts/images/debian-12-docker/${baked}.json`), 'utf8'));
+    expect(manifest.bake).toMatchObject({ base: { image: 'debian-12', version: '20250210-2019' }, recordsOnly: true, packages: [] });
     const prune = await lab('image', 'prune', 'debian-12@20250210-2019', '-y', '--root', s.root);
     expect(prune.code).toBe(1);
     expect(prune.stderr).toContain('lab.yaml still lists it');

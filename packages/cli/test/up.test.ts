@@ -76,14 +76,16 @@ describe('combined plan and re-plan guard (pure)', () => {
     const media = l.personas.filter((p) => p.name === 'media');
     const noTemplate = { severity: 'error' as const, code: 'LAB_L2_NO_TEMPLATE', summary: 'no template', address: 'media/l2/vm' as Change['address'] };
     const l2 = createPlan({ labVersion: 't', personas: ['media'], layers: ['l2'], diagnostics: [noTemplate] });
-    const building = createPlan({ labVersion: 't', changes: [c('_site/l1/image[debian-12@20250210-2019]', 'create')] });
+    // The example personas run on the baked image (adr/0145); its version is derived.
+    const baked = l.site.site.images.find((i) => i.name === 'debian-12-docker')!.stable;
+    const building = createPlan({ labVersion: 't', changes: [c(`_site/l1/image[debian-12-docker@${baked}]`, 'create')] });
     const projected = projectVmCreates(building, l2, media, l.site.site, 't');
     expect(projected.projected).toEqual(['media']);
     expect(projected.plan.diagnostics).toEqual([]);
     expect(projected.plan.changes[0]).toMatchObject({ address: 'media/l2/vm', action: 'create', impact: 'none' });
     expect(vmStates(projected.plan, ['media', 'edge'])).toEqual(new Map([['media', 'absent'], ['edge', 'unknown']]));
 
-    const otherImage = createPlan({ labVersion: 't', changes: [c('_site/l1/image[debian-12@20990101-0000]', 'create')] });
+    const otherImage = createPlan({ labVersion: 't', changes: [c('_site/l1/image[debian-12@20250210-2019]', 'create')] });
     expect(projectVmCreates(otherImage, l2, media, l.site.site, 't').plan.diagnostics).toEqual([noTemplate]);
     expect(vmStates(plan([c('media/l2/vm', 'update', 'none', { status: 'stopped' }), c('edge/l2/vm', 'noop', 'none', { status: 'running' })]), ['media', 'edge'])).toEqual(new Map([['media', 'stopped'], ['edge', 'running']]));
   });
@@ -100,7 +102,9 @@ describe('lab up on a fresh lab', () => {
     // The templates do not exist before L1 runs, so each VM is a create waiting on L1, not an error.
     const vm = doc.plan.changes.find((c) => c.address === 'media/l2/vm')!;
     expect(vm).toMatchObject({ action: 'create', impact: 'none' });
-    expect(vm.reason).toMatch(/planned from intent: the template debian-12@20250210-2019 does not exist until L1/);
+    const baked = (await loadLab(s.root)).site.site.images.find((i) => i.name === 'debian-12-docker')!.stable;
+    expect(doc.plan.changes.find((c) => c.address === `_site/l1/image[debian-12-docker@${baked}]`)?.action).toBe('create');
+    expect(vm.reason).toBe(`planned from intent: the template debian-12-docker@${baked} does not exist until L1 has built it`);
     expect(vm.diff.map((d) => d.path)).toEqual(expect.arrayContaining(['node', 'template', 'cores', 'memory', 'disk.library']));
     expect(doc.projected['l2']?.sort()).toEqual(PERSONAS);
     expect(doc.plan.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);

@@ -55,6 +55,8 @@ export function crossCheck(site: Site, personas: readonly LoadedPersona[]): Diag
         const address = n.ip.split('/')[0] ?? n.ip;
         if (cidr !== undefined && !inSubnet(address, cidr)) report(['vm', 'nics', i, 'ip'], `${address} is outside ${cidr}, the network of ${n.vlan === undefined ? br.name : `VLAN ${n.vlan}`}`, `choose an address inside ${cidr}, or another bridge or VLAN`);
         const other = addresses.get(address);
+        const bake = site.images.find((im) => Object.values(im.baked?.network.addresses ?? {}).some((a) => a.replace(/\/\d+$/, '') === address));
+        if (bake !== undefined) report(['vm', 'nics', i, 'ip'], `address ${address} is the scratch address image ${bake.name} is baked at`, `pick another address, or give images[${bake.name}].bake.network.address another one in lab.yaml`);
         if (other !== undefined) report(['vm', 'nics', i, 'ip'], `address ${address} is already used by persona ${other}`, 'give each persona its own address, or use ip: dhcp');
         else addresses.set(address, lp.name);
       }

@@ -8,6 +8,8 @@ import type { Lab, LoadedPersona, LoadedSite } from './types.js';
  */
 export function collectSecretRefs(target: LoadedPersona | LoadedSite | Lab): SecretRefUse[] {
   if ('personas' in target) return [...collectSecretRefs(target.site), ...target.personas.flatMap((p) => collectSecretRefs(p))];
-  const value = 'persona' in target ? target.persona : target.site;
+  // A baked image's resolved profile repeats refs written in mixins (located there, through the
+  // personas that include them) or under its `bake:` (located in lab.yaml): scan those only.
+  const value = 'persona' in target ? target.persona : { ...target.site, images: target.site.images.map(({ baked: _, ...im }) => im) };
   return findSecretRefs({ value, locate: (path) => target.locate(path) });
 }

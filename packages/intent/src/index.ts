@@ -20,10 +20,12 @@ export type { JsonSchemas } from './json-schema.js';
 export { renderPersonaReference } from './reference-doc.js';
 export { generatedFiles } from './generated.js';
 export type { GeneratedFile } from './generated.js';
+export { profileHash, bakedVersion, BAKE_SOURCE_PREFIX } from './_bake.js';
 export { MERGE_RULES } from './merge-rules.js';
 export { diskSlots, guestDiskPath } from './disk-slots.js';
 export type { MergeRule, KeyedRule, SetRule } from './merge-rules.js';
 export type {
+  BakedImage,
   Bridge,
   Capture,
   DeepReadonly,
@@ -36,6 +38,7 @@ export type {
   Nic,
   Os,
   Persona,
+  RawSite,
   Repository,
   Site,
   SiteImage,

@@ -6,7 +6,8 @@ import { parseWithSchema } from './_issues.js';
 import { topMap } from './_layers.js';
 import { siteSchema } from './schema/site.js';
 import { locate, toData } from './_tree.js';
-import type { LoadedSite, Site } from './types.js';
+import { resolveBakes } from './_bake.js';
+import type { LoadedSite, RawSite, Site } from './types.js';
 
 export const SITE_FILE = 'lab.yaml';
 
@@ -35,7 +36,9 @@ export function loadSiteWith(files: LabFiles): { loaded?: LoadedSite; errors: re
   const result = parseWithSchema(siteSchema(), tree, toData(tree));
   errors.push(...result.diagnostics);
   if (result.data === undefined || errors.length > 0) return { errors: sortDiagnostics(errors) };
-  const site = result.data as Site;
+  const baked = resolveBakes(files, SITE_FILE, tree, result.data as RawSite);
+  if (baked.errors.length > 0) return { errors: sortDiagnostics(baked.errors) };
+  const site: Site = baked.site;
   return {
     loaded: {
       site,

@@ -12,8 +12,31 @@ export type DeepReadonly<T> = T extends (infer U)[]
 
 /** A validated, composed persona with defaults applied; sizes in bytes, durations in seconds. */
 export type Persona = DeepReadonly<z.output<PersonaSchema>>;
-/** A validated `lab.yaml`. */
-export type Site = DeepReadonly<z.output<ReturnType<typeof siteSchema>>>;
+/** `lab.yaml` as the schema validates it, before bake profiles are resolved. */
+export type RawSite = DeepReadonly<z.output<ReturnType<typeof siteSchema>>>;
+type RawImage = RawSite['images'][number];
+
+/** A resolved bake profile (adr/0145): what L1 converges on a clone of `base` before templating. */
+export interface BakedImage {
+  readonly base: { readonly image: string; readonly version: string };
+  /** sha256 of the resolved OS spec and the files it reads; the version ends in its first 8 hex digits. */
+  readonly hash: string;
+  /** The composed, validated OS spec (mixins included), as a persona's `os:`. */
+  readonly os: Os;
+  /** Mixin files the profile was composed from. */
+  readonly files: readonly string[];
+  /**
+   * Where the bake VMs boot once (reached through the jump host). Each node bakes at once, each
+   * at its own address: `address` for the first node, counting down for the next (`addresses`).
+   */
+  readonly network: { readonly bridge: string; readonly vlan?: number; readonly address: string; readonly gateway?: string; readonly addresses: Readonly<Record<string, string>> };
+}
+
+/** An image of the catalogue; a baked one has its derived version in `versions` and `stable`. */
+export type SiteImage = Omit<RawImage, 'stable' | 'storage'> & { readonly stable: string; readonly storage: string; readonly baked?: BakedImage };
+
+/** A validated `lab.yaml`, bake profiles resolved. */
+export type Site = Omit<RawSite, 'images'> & { readonly images: readonly SiteImage[] };
 
 export type Vm = Persona['vm'];
 export type Disk = Vm['disks'][number];
@@ -23,7 +46,6 @@ export type Os = Persona['os'];
 export type Workloads = Persona['workloads'];
 export type Stack = Workloads['stacks'][number];
 export type Capture = NonNullable<Persona['capture']>;
-export type SiteImage = Site['images'][number];
 export type Storage = Site['storages'][number];
 export type Bridge = Site['bridges'][number];
 export type Repository = Site['repositories'][number];

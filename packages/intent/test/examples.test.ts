@@ -41,7 +41,7 @@ describe('the example lab', () => {
     const { persona: p, files } = await loadPersona(REPO, 'media');
     expect(files).toEqual(['personas/_mixins/node-exporter.yaml', 'personas/_mixins/base.yaml', 'personas/_mixins/log-shipper.yaml', 'personas/_mixins/docker.yaml', 'personas/media/persona.yaml']);
     expect(p.vm.memory).toBe(8 * GiB);
-    expect(p.vm.image).toEqual({ name: 'debian-12', version: 'stable' });
+    expect(p.vm.image).toEqual({ name: 'debian-12-docker', version: 'stable' });
     const library = p.vm.disks.find((d) => d.name === 'library');
     expect(library).toMatchObject({ size: 2 * 1024 * GiB, persistent: true, mount: '/srv/media', filesystem: 'xfs' });
     expect(p.os.users.find((u) => u.name === 'sam')?.groups).toEqual(['adm', 'systemd-journal', 'docker', 'media']);

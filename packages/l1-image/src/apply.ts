@@ -1,7 +1,8 @@
 import { hasChanges, LabError, runStep, type Address, type Plan, type PlanBasis, type Reporter } from '@lab/core';
-import { ALREADY_EXISTS, apiPath, isPveError, PveTaskError, pveRecord, pveString, type PveClient } from '@lab/pve';
+import { ALREADY_EXISTS, apiPath, cloneVm, configureVm, convertToTemplate, destroyVm, isPveError, PveTaskError, pveRecord, pveString, type PveClient } from '@lab/pve';
 import { checksumText, type DesiredTemplate } from './intent.js';
-import { writeManifest } from './manifest.js';
+import { baseTemplateOn, bakeTemplate, type BakeOutcome, type BakePorts } from './bake.js';
+import { findManifest, loadImageCatalog, writeManifest, type ManifestBake } from './manifest.js';
 import { renderProvenance, TEMPLATE_TAG } from './naming.js';
 import type { ImageObservation } from './observe.js';
 import type { ImageChangeAfter, NodeWork } from './plan.js';
@@ -24,6 +25,12 @@ export interface ApplyImagesContext {
   verify(): Promise<Plan>;
   /** Task wait options (tests poll faster). */
   readonly pollMs?: number;
+  /**
+   * How baked versions are converged (adr/0145): the engine's ports to L3 and SSH, or
+   * `records-only` on a simulator without guests (the base is cloned and templated unconverged,
+   * and the manifest says so). Without it a bake is refused.
+   */
+  readonly bake?: BakePorts | 'records-only';
 }
 
 export interface ApplyImagesResult {
@@ -88,14 +95,31 @@ async function waitUnlocked(client: PveClient, node: string, vmid: number, pollM
 }
 
 async function destroy(ctx: ApplyImagesContext, node: string, vmid: number, address: Address, pollMs: number): Promise<void> {
-  const base = apiPath('nodes', node, 'qemu', String(vmid));
-  try {
-    const st = pveRecord(await ctx.client.get(`${base}/status/current`));
-    if (pveString(st['status']) === 'running') await ctx.client.runTask('POST', `${base}/status/stop`, undefined, { title: `stop VM ${vmid}`, address, pollMs });
-    await ctx.client.runTask('DELETE', base, { purge: 1, 'destroy-unreferenced-disks': 1 }, { title: `destroy VM ${vmid} on ${node}`, address, pollMs });
-  } catch (err) {
-    if (!isPveError(err, 'LAB_PVE_NOT_FOUND')) throw err;
+  await destroyVm(ctx.client, { node, vmid }, { address, pollMs, reporter: ctx.reporter });
+}
+
+async function bake(ctx: ApplyImagesContext, d: DesiredTemplate, w: NodeWork, address: Address, pollMs: number): Promise<BakeOutcome | undefined> {
+  if (w.op === 'rebuild') await destroy(ctx, d.node, w.vmid, address, pollMs);
+  const base = baseTemplateOn(await ctx.observe(), d);
+  if (!base) {
+    throw new LabError({ code: 'LAB_L1_BASE_MISSING', summary: `${d.image}@${d.version} is baked from ${d.bake!.base.image}@${d.bake!.base.version}, which has no template on ${d.node}`, hint: `build the base first: lab apply --layer l1 --image ${d.bake!.base.image}@${d.bake!.base.version}`, address });
   }
+  if (ctx.bake === undefined) {
+    throw new LabError({ code: 'LAB_L1_BAKE_UNAVAILABLE', summary: `${d.image}@${d.version} is a baked image but this run cannot reach guests to converge it`, hint: 'run it through `lab apply --layer l1` (the engine wires L3 and SSH)', address });
+  }
+  if (ctx.bake === 'records-only') {
+    ctx.reporter.emit({ type: 'log', level: 'warn', address, message: `records-only simulator (proxmox.guests: none): ${d.name} is a clone of its base, not converged` });
+    await recordsOnlyBake(ctx, d, w.vmid, base, address, pollMs);
+    return undefined;
+  }
+  return bakeTemplate({ client: ctx.client, reporter: ctx.reporter, pollMs, ports: ctx.bake }, d, w.vmid, base, address);
+}
+
+async function recordsOnlyBake(ctx: ApplyImagesContext, d: DesiredTemplate, vmid: number, base: { node: string; vmid: number }, address: Address, pollMs: number): Promise<void> {
+  const description = renderProvenance({ image: d.image, version: d.version, url: d.url, checksum: checksumText(d), build: d.build });
+  const vm = await cloneVm(ctx.client, base, { newid: vmid, name: d.name, full: true, storage: d.diskStorage, description, address, pollMs, reporter: ctx.reporter, title: `full clone of ${d.bake!.base.image}@${d.bake!.base.version} to ${vmid}` });
+  await configureVm(ctx.client, vm, { tags: [TEMPLATE_TAG, d.tag].sort().join(';') });
+  await convertToTemplate(ctx.client, vm, { address, pollMs, reporter: ctx.reporter });
 }
 
 async function build(ctx: ApplyImagesContext, d: DesiredTemplate, w: NodeWork, address: Address, pollMs: number): Promise<void> {
@@ -131,16 +155,35 @@ export async function applyImages(plan: Plan, ctx: ApplyImagesContext): Promise<
     throw new LabError({ code: 'LAB_PLAN_STALE', summary: 'the templates on the cluster changed since this plan was made', detail: `moved: ${stale.join(', ')}`, hint: 'plan again: lab plan --layer l1' });
   }
   const manifests: string[] = [];
+  const catalog = await loadImageCatalog(ctx.root);
   for (const change of plan.changes) {
     if (change.layer !== 'l1' || change.action === 'noop') continue;
     const after = change.after as ImageChangeAfter;
     const group = ctx.desired.filter((d) => d.image === after.image && d.version === after.version);
+    let baked: BakeOutcome | undefined;
+    let bakedAny = false;
+    const bakes: Promise<BakeOutcome | undefined>[] = [];
     for (const w of after.work) {
       const d = group.find((g) => g.node === w.node);
       if (!d) throw new LabError({ code: 'LAB_PLAN_STALE', summary: `${change.address} on ${w.node} is no longer in lab.yaml`, hint: 'plan again: lab plan --layer l1', address: change.address });
-      if (w.op !== 'record') await build(ctx, d, w, change.address, pollMs);
+      if (w.op === 'record') continue;
+      if (d.bake) {
+        // Each node bakes its own VM at its own scratch address, all at once.
+        bakes.push(bake(ctx, d, w, change.address, pollMs));
+        bakedAny = true;
+      } else await build(ctx, d, w, change.address, pollMs);
     }
-    const manifest = manifestFromObservation(group, await ctx.observe(), ctx.labVersion);
+    const settled = await Promise.allSettled(bakes);
+    const failures = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    if (failures.length > 0) throw failures[0];
+    for (const r of settled) if (r.status === 'fulfilled' && r.value) baked ??= r.value;
+    const first = group[0];
+    const bakeInfo: ManifestBake | undefined = first?.bake
+      ? baked
+        ? { base: { image: first.bake.base.image, version: first.bake.base.version }, profileHash: first.bake.profile.hash, mixins: first.bake.profile.files, packages: baked.packages, converge: baked.converge }
+        : (findManifest(catalog, first.image, first.version)?.bake ?? { base: { image: first.bake.base.image, version: first.bake.base.version }, profileHash: first.bake.profile.hash, mixins: first.bake.profile.files, packages: [], converge: { changed: 0, unchanged: 0 }, ...(bakedAny ? { recordsOnly: true } : {}) })
+      : undefined;
+    const manifest = manifestFromObservation(group, await ctx.observe(), ctx.labVersion, bakeInfo);
     if (manifest) {
       manifests.push(await writeManifest(ctx.root, manifest));
       ctx.reporter.emit({ type: 'log', level: 'info', message: `recorded ${manifest.image}@${manifest.version} in ${manifests.at(-1)}`, address: change.address });

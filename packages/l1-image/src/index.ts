@@ -5,11 +5,14 @@
  * cloud-init drive, serial console and guest agent, and converts it to a template; idempotent
  * by observing the cluster (name, tags, provenance in the description). A manifest per
  * version in `artifacts/images/` records provenance; channels (`stable`, `canary`) are moved
- * by promotion; `resolveImage` tells L2 which template `image@stable` means.
+ * by promotion; `resolveImage` tells L2 which template `image@stable` means. A baked image
+ * (adr/0145) is a full clone of its base converged with an L3 profile through the `BakePorts`
+ * the engine hands over, cleaned and templated; its manifest records base, profile hash and
+ * the installed packages.
  * See docs/l1-image.md and adr/0080–0084.
  */
 export { desiredTemplates, checkSelection, checksumText } from './intent.js';
-export type { DesiredTemplate, ImageSelection } from './intent.js';
+export type { DesiredTemplate, DesiredBake, ImageSelection } from './intent.js';
 export { observeImages, isBuildVm } from './observe.js';
 export type { ImageObservation, ObservedVm, ObserveImagesOptions } from './observe.js';
 export { assessTemplate, buildVmsOf, usersOf } from './assess.js';
@@ -17,6 +20,8 @@ export type { TemplateState } from './assess.js';
 export { planImages, basisOf, L1_BASIS_KEY } from './plan.js';
 export type { ImageChangeAfter, NodeWork, PlanImagesOptions } from './plan.js';
 export { applyImages } from './apply.js';
+export { bakeTemplate, bakeHostname, bakeSnippetName, baseTemplateOn } from './bake.js';
+export type { BakePorts, BakeTarget, ConvergeResult, BakeOutcome, BakeContext } from './bake.js';
 export type { ApplyImagesContext, ApplyImagesResult } from './apply.js';
 export { planImageLayer, applyImageLayer, observeSite } from './layer.js';
 export type { ImageLayerOptions } from './layer.js';
@@ -34,7 +39,7 @@ export {
   EMPTY_CATALOG,
   MANIFEST_FORMAT,
 } from './manifest.js';
-export type { ImageManifest, ManifestTemplate, ImageCatalog, ChannelsFile, ChannelPointer, Channel } from './manifest.js';
+export type { ImageManifest, ManifestBake, ManifestTemplate, ImageCatalog, ChannelsFile, ChannelPointer, Channel } from './manifest.js';
 export { resolveImage, channelVersion, templateOn, isChannel } from './resolve.js';
 export type { ResolvedImage, ImageRefInput } from './resolve.js';
 export { promoteImage } from './promote.js';

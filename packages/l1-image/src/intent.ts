@@ -1,5 +1,5 @@
 import { LabError, type Diagnostic } from '@lab/core';
-import type { Site, SiteImage } from '@lab/intent';
+import type { BakedImage, Site, SiteImage } from '@lab/intent';
 import { buildDigest, imageAddress, imageTag, importFilename, importVolid, templateName } from './naming.js';
 
 /** One template L1 should have: one image version on one node. Derived from lab.yaml alone. */
@@ -24,6 +24,14 @@ export interface DesiredTemplate {
   readonly cloudInit: { readonly user: string; readonly packages: readonly string[] };
   /** Digest of everything above that shapes the template besides URL and checksum. */
   readonly build: string;
+  /** A baked version (adr/0145): cloned from `base` and converged with the profile instead of downloaded. */
+  readonly bake?: DesiredBake;
+}
+
+/** What a baked version is made from. */
+export interface DesiredBake {
+  readonly base: { readonly image: string; readonly version: string; readonly tag: string };
+  readonly profile: BakedImage;
 }
 
 export interface ImageSelection {
@@ -44,6 +52,13 @@ function diskStorageFor(site: Site, image: SiteImage, node: string): string | un
 function selected(image: string, version: string, only: readonly string[] | undefined): boolean {
   if (!only || only.length === 0) return true;
   return only.some((o) => o === image || o === `${image}@${version}`);
+}
+
+/** A selection plus the bases of the baked images it names: a bake needs its base built first. */
+function withBases(site: Site, only: readonly string[] | undefined): readonly string[] | undefined {
+  if (!only || only.length === 0) return only;
+  const bases = site.images.flatMap((im) => (im.baked && im.versions.some((v) => selected(im.name, v.version, only)) ? [`${im.baked.base.image}@${im.baked.base.version}`] : []));
+  return [...only, ...bases];
 }
 
 /** Unknown names in `--image` are a usage error, not an empty plan. */
@@ -69,8 +84,12 @@ export function desiredTemplates(site: Site, selection: ImageSelection = {}): { 
   const templates: DesiredTemplate[] = [];
   const diagnostics: Diagnostic[] = [];
   const tags = new Map<string, string>();
-  for (const image of site.images) {
-    const nodes = image.nodes ?? site.nodes.map((n) => n.name);
+  const only = withBases(site, selection.only);
+  // Plain images first: a baked version clones its base, which the same apply may build.
+  const ordered = [...site.images.filter((i) => !i.baked), ...site.images.filter((i) => i.baked)];
+  for (const image of ordered) {
+    const base = image.baked ? site.images.find((i) => i.name === image.baked!.base.image) : undefined;
+    const nodes = image.nodes ?? base?.nodes ?? site.nodes.map((n) => n.name);
     for (const v of image.versions) {
       const key = `${image.name}@${v.version}`;
       const tag = imageTag(image.name, v.version);
@@ -80,10 +99,10 @@ export function desiredTemplates(site: Site, selection: ImageSelection = {}): { 
         continue;
       }
       tags.set(tag, key);
-      if (!selected(image.name, v.version, selection.only)) continue;
+      if (!selected(image.name, v.version, only)) continue;
       for (const node of nodes) {
         const diskStorage = diskStorageFor(site, image, node);
-        if (diskStorage === undefined || !storageOn(site, diskStorage, node) || !storageOn(site, image.storage, node)) {
+        if (diskStorage === undefined || !storageOn(site, diskStorage, node) || (!image.baked && !storageOn(site, image.storage, node))) {
           diagnostics.push({
             severity: 'error',
             code: 'LAB_L1_NO_STORAGE',
@@ -112,7 +131,8 @@ export function desiredTemplates(site: Site, selection: ImageSelection = {}): { 
           serialConsole: image.serialConsole,
           guestAgent: image.guestAgent,
           cloudInit,
-          build: buildDigest({ diskStorage, format: image.format, serial: image.serialConsole, agent: image.guestAgent, user: cloudInit.user, os: image.os }),
+          build: buildDigest({ diskStorage, format: image.format, serial: image.serialConsole, agent: image.guestAgent, user: cloudInit.user, os: image.os, ...(image.baked ? { base: `${image.baked.base.image}@${image.baked.base.version}` } : {}) }),
+          ...(image.baked ? { bake: { base: { ...image.baked.base, tag: imageTag(image.baked.base.image, image.baked.base.version) }, profile: image.baked } } : {}),
         });
       }
     }

@@ -2,6 +2,7 @@ import type { Plan, PlanMode, Reporter } from '@lab/core';
 import type { Site } from '@lab/intent';
 import type { PveClient } from '@lab/pve';
 import { applyImages, type ApplyImagesResult } from './apply.js';
+import type { BakePorts } from './bake.js';
 import { checkSelection, desiredTemplates } from './intent.js';
 import { loadImageCatalog } from './manifest.js';
 import { observeImages, type ImageObservation } from './observe.js';
@@ -16,11 +17,13 @@ export interface ImageLayerOptions {
   readonly only?: readonly string[];
   readonly reporter: Reporter;
   readonly pollMs?: number;
+  /** How baked versions converge (the engine's ports to L3 and SSH); see `ApplyImagesContext.bake`. */
+  readonly bake?: BakePorts | 'records-only';
 }
 
 /** Observe what L1 needs for the whole site (all nodes, every image storage). */
 export function observeSite(client: PveClient, site: Site): Promise<ImageObservation> {
-  return observeImages(client, { nodes: site.nodes.map((n) => n.name), importStorages: [...new Set(site.images.map((i) => i.storage))] });
+  return observeImages(client, { nodes: site.nodes.map((n) => n.name), importStorages: [...new Set(site.images.filter((i) => !i.baked).map((i) => i.storage))] });
 }
 
 /** observe → plan: the L1 plan for lab.yaml as the cluster and the Git manifests stand now. */
@@ -45,5 +48,6 @@ export function applyImageLayer(client: PveClient, plan: Plan, options: ImageLay
     basisOf,
     verify: () => planImageLayer(client, options),
     ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
+    ...(options.bake !== undefined ? { bake: options.bake } : {}),
   });
 }

@@ -42,6 +42,22 @@ export interface ImageManifest {
   readonly templates: readonly ManifestTemplate[];
   /** lab version that wrote the manifest last. */
   readonly labVersion: string;
+  /** A baked version (adr/0145): its base, its profile and what the bake installed. */
+  readonly bake?: ManifestBake;
+}
+
+export interface ManifestBake {
+  readonly base: { readonly image: string; readonly version: string };
+  /** sha256 of the resolved profile (OS spec with mixins and the files it reads). */
+  readonly profileHash: string;
+  /** Mixin files the profile was composed from. */
+  readonly mixins: readonly string[];
+  /** `dpkg-query -W` of the bake VM before it was cleaned: `name version`, sorted. */
+  readonly packages: readonly string[];
+  /** Operations the converge changed (addresses), and how many were already in place. */
+  readonly converge: { readonly changed: number; readonly unchanged: number };
+  /** Set when a records-only simulator (no guests) made the template: cloned, never converged. */
+  readonly recordsOnly?: boolean;
 }
 
 export interface ChannelPointer {

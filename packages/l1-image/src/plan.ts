@@ -26,6 +26,8 @@ export interface ImageChangeAfter {
   readonly checksum: string;
   readonly templates: readonly { readonly node: string; readonly vmid: number; readonly name: string; readonly diskStorage: string }[];
   readonly work: readonly NodeWork[];
+  /** A baked version: its base and profile hash. */
+  readonly bake?: { readonly base: { readonly image: string; readonly version: string }; readonly profileHash: string };
 }
 
 export interface PlanImagesOptions {
@@ -64,8 +66,43 @@ function vmidAllocator(obs: ImageObservation): () => number | undefined {
   };
 }
 
+function bakeSteps(d: DesiredTemplate, w: NodeWork, manifest: string): StepSummary[] {
+  const b = d.bake!;
+  const net = b.profile.network;
+  const os = b.profile.os;
+  const counts = [`${os.packages.length} package(s)`, `${os.files.length} file(s)`, `${os.systemd.services.length} service(s)`, `${os.users.length} user(s)`].join(', ');
+  return [
+    ...(w.op === 'rebuild' ? [{ kind: 'api' as const, description: `destroy VM ${w.vmid} on ${d.node} (${w.reason})` }] : []),
+    { kind: 'api', description: `full clone of ${b.base.image}@${b.base.version}'s template on ${d.node} to VM ${w.vmid} ${d.name} on ${d.diskStorage}` },
+    { kind: 'api', description: `boot it once at ${net.addresses[d.node] ?? net.address} on ${net.bridge}${net.vlan !== undefined ? ` VLAN ${net.vlan}` : ''} (pinned host key, lab's SSH key)` },
+    { kind: 'shell', description: `converge the profile with L3 over SSH (${counts}${b.profile.files.length > 0 ? `; mixins ${b.profile.files.map((f) => f.replace(/^personas\//, '')).join(', ')}` : ''}), then re-verify` },
+    { kind: 'shell', description: 'record dpkg-query -W; clean for templating: cloud-init, machine-id, SSH host keys, logs, apt lists' },
+    { kind: 'wait', description: `shut it down, drop its boot settings, convert VM ${w.vmid} to a template` },
+    { kind: 'other', description: `write ${manifest}` },
+  ];
+}
+
+/** Why a baked version is new: its base or its profile moved since the newest baked version of the image. */
+function bakeWhy(d: DesiredTemplate, catalog: ImageCatalog): FieldDiff[] {
+  const b = d.bake!;
+  const previous = catalog.manifests
+    .filter((m) => m.image === d.image && m.version !== d.version && m.bake !== undefined)
+    .sort((x, y) => (x.templates[0]?.createdAt ?? '').localeCompare(y.templates[0]?.createdAt ?? ''))
+    .at(-1);
+  const base = `${b.base.image}@${b.base.version}`;
+  const hash = b.profile.hash.slice(0, 12);
+  if (!previous?.bake) return [{ path: 'base', after: base }, { path: 'profile', after: hash, note: 'first bake of this image' }];
+  const before = `${previous.bake.base.image}@${previous.bake.base.version}`;
+  const out: FieldDiff[] = [];
+  if (before !== base) out.push({ path: 'base', before, after: base, note: 'new base' });
+  else out.push({ path: 'base', after: base });
+  if (previous.bake.profileHash !== b.profile.hash) out.push({ path: 'profile', before: previous.bake.profileHash.slice(0, 12), after: hash, note: `new profile hash (was ${d.image}@${previous.version})` });
+  return out;
+}
+
 function steps(d: DesiredTemplate, w: NodeWork, manifest: string): StepSummary[] {
   if (w.op === 'record') return [{ kind: 'other', description: `record template ${w.vmid} on ${d.node} in ${manifest}` }];
+  if (d.bake) return bakeSteps(d, w, manifest);
   return [
     ...(w.op === 'rebuild' ? [{ kind: 'api' as const, description: `destroy VM ${w.vmid} on ${d.node} (${w.reason})` }] : []),
     w.importPresent
@@ -148,8 +185,17 @@ function planGroup(group: readonly DesiredTemplate[], obs: ImageObservation, cat
   }
 
   const action: Action = work.length === 0 ? 'noop' : replacing ? 'replace' : existing === 0 ? 'create' : 'update';
+  if (first.bake && action !== 'noop') diff.unshift(...bakeWhy(first, catalog));
   const before = buildVmsOf(obs, first.image, first.version).map((v) => ({ node: v.node, vmid: v.vmid, template: v.template, source: v.provenance?.url }));
-  const after: ImageChangeAfter = { image: first.image, version: first.version, url: first.url, checksum: checksumText(first), templates, work };
+  const after: ImageChangeAfter = {
+    image: first.image,
+    version: first.version,
+    url: first.url,
+    checksum: checksumText(first),
+    templates,
+    work,
+    ...(first.bake ? { bake: { base: { image: first.bake.base.image, version: first.bake.base.version }, profileHash: first.bake.profile.hash } } : {}),
+  };
   const change: Change = {
     address: addr,
     layer: 'l1',
@@ -162,7 +208,7 @@ function planGroup(group: readonly DesiredTemplate[], obs: ImageObservation, cat
     diff,
     sensitivePaths: [],
     steps: allSteps,
-    ...(action === 'noop' ? { reason: `template${templates.length === 1 ? '' : 's'} ${templates.map((t) => `${t.vmid}@${t.node}`).join(', ')} built from the same URL and checksum` } : {}),
+    ...(action === 'noop' ? { reason: `template${templates.length === 1 ? '' : 's'} ${templates.map((t) => `${t.vmid}@${t.node}`).join(', ')} built from the same ${first.bake ? 'base and profile' : 'URL and checksum'}` } : {}),
   };
   return { change, diagnostics };
 }
@@ -186,7 +232,7 @@ export function planImages(desired: readonly DesiredTemplate[], obs: ImageObserv
     changes.push(r.change);
     diagnostics.push(...r.diagnostics);
   }
-  const builds = changes.some((c) => (c.after as ImageChangeAfter).work.some((w) => w.op !== 'record'));
+  const builds = changes.some((c) => !(c.after as ImageChangeAfter).bake && (c.after as ImageChangeAfter).work.some((w) => w.op !== 'record'));
   if (builds && !obs.importDiskImages) {
     diagnostics.push({
       severity: 'error',

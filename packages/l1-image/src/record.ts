@@ -1,6 +1,6 @@
 import { assessTemplate } from './assess.js';
 import type { DesiredTemplate } from './intent.js';
-import { MANIFEST_FORMAT, type ImageManifest, type ManifestTemplate } from './manifest.js';
+import { MANIFEST_FORMAT, type ImageManifest, type ManifestBake, type ManifestTemplate } from './manifest.js';
 import type { ImageObservation } from './observe.js';
 
 /**
@@ -8,7 +8,7 @@ import type { ImageObservation } from './observe.js';
  * desired nodes, with their creation time from PVE's `meta: ctime`, so writing it twice gives
  * the same file (no Git churn). Undefined when no node has a ready template. Pure.
  */
-export function manifestFromObservation(group: readonly DesiredTemplate[], obs: ImageObservation, labVersion: string): ImageManifest | undefined {
+export function manifestFromObservation(group: readonly DesiredTemplate[], obs: ImageObservation, labVersion: string, bake?: ManifestBake): ImageManifest | undefined {
   const first = group[0];
   if (!first) return undefined;
   const templates: ManifestTemplate[] = [];
@@ -37,5 +37,6 @@ export function manifestFromObservation(group: readonly DesiredTemplate[], obs: 
     cloudInit: first.cloudInit,
     templates: templates.sort((a, b) => a.node.localeCompare(b.node)),
     labVersion,
+    ...(bake ? { bake } : {}),
   };
 }

@@ -37,3 +37,5 @@ export { normalizeFingerprint } from './_tls.js';
 export { LAB_TAG, personaTag, personaOfTags, marker, isAdopted, personaOfDescription, describeVm } from './lab-marks.js';
 export { parseResources } from './cluster-resources.js';
 export type { ResourceVm, ResourceNode } from './cluster-resources.js';
+export { cloneVm, configureVm, readVmConfig, vmStatus, startVm, shutdownVm, convertToTemplate, destroyVm } from './vm-ops.js';
+export type { VmRef, VmCallOptions, CloneOptions } from './vm-ops.js';

@@ -31,5 +31,7 @@ export { shq, guardScript, atomicWriteScript, STDIN_SCRIPT_COMMAND, CLOUD_INIT_W
 export type { AtomicWriteOptions } from './shell.js';
 export { SSH_ERROR_CODES } from './errors.js';
 export type { SshErrorCode } from './errors.js';
+export { CLEAN_SCRIPT, VERIFY_SCRIPT, parseVerify, isClean, waitForGuest, cleanForTemplate } from './guest-clean.js';
+export type { CleanReport, GuestWaitOptions } from './guest-clean.js';
 export { forwardRemoteSocket } from './socket-forward.js';
 export type { RemoteSocketForward, SocketStreamHandler } from './socket-forward.js';

@@ -10,7 +10,34 @@ import { entryMatches, formatKnownHostsLine, parseKnownHosts } from './known-hos
  * `key` is a blob or a `.pub` line (`ssh-ed25519 AAAA… comment`).
  * Returns `present` when the exact key is already pinned for the host.
  */
-export async function pinHostKey(file: string, host: string, port: number, key: Buffer | string, options: PinOptions = {}): Promise<'added' | 'present'> {
+export function pinHostKey(file: string, host: string, port: number, key: Buffer | string, options: PinOptions = {}): Promise<'added' | 'present'> {
+  return serialized(file, () => pin(file, host, port, key, options));
+}
+
+/** Remove every pinned key for `host:port`, like `ssh-keygen -R`. Returns how many lines went. */
+export function forgetHost(file: string, host: string, port = 22): Promise<number> {
+  return serialized(file, () => forget(file, host, port));
+}
+
+// Read-modify-write of one file: concurrent pins in this process (parallel bakes, parallel VMs)
+// would otherwise lose each other's lines. One queue per file.
+const queues = new Map<string, Promise<unknown>>();
+
+function serialized<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  const prev = queues.get(file) ?? Promise.resolve();
+  const next = prev.then(fn, fn);
+  const settled = next.then(
+    () => undefined,
+    () => undefined,
+  );
+  queues.set(file, settled);
+  void settled.then(() => {
+    if (queues.get(file) === settled) queues.delete(file);
+  });
+  return next;
+}
+
+async function pin(file: string, host: string, port: number, key: Buffer | string, options: PinOptions): Promise<'added' | 'present'> {
   const blob = typeof key === 'string' ? Buffer.from(key.trim().split(/\s+/)[1] ?? '', 'base64') : key;
   if (blob.length === 0) throw new TypeError('pinHostKey: not an OpenSSH public key');
   let text = await readOrEmpty(file);
@@ -43,8 +70,7 @@ export interface PinOptions {
   readonly movesBetweenPorts?: boolean;
 }
 
-/** Remove every pinned key for `host:port`, like `ssh-keygen -R`. Returns how many lines went. */
-export async function forgetHost(file: string, host: string, port = 22): Promise<number> {
+async function forget(file: string, host: string, port: number): Promise<number> {
   const text = await readOrEmpty(file);
   if (text === '') return 0;
   const drop = new Set(parseKnownHosts(text).filter((e) => e.marker === undefined && entryMatches(e, host, port)).map((e) => e.line));

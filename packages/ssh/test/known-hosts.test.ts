@@ -91,6 +91,13 @@ describe('pinning keys in the lab known-hosts file', () => {
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
+  it('keeps every line when pins and forgets run at once (parallel bakes, parallel VMs)', async () => {
+    const file = join(dir, 'concurrent', 'known_hosts');
+    await Promise.all(Array.from({ length: 12 }, (_, i) => forgetHost(file, `10.0.30.${i}`).then(() => pinHostKey(file, `10.0.30.${i}`, 22, a.blob))));
+    const loaded = await loadKnownHosts(file);
+    for (let i = 0; i < 12; i++) expect(verifyHostKey(loaded, `10.0.30.${i}`, 22, a.blob).status).toBe('trusted');
+  });
+
   it('adds once, is idempotent, and forgets like ssh-keygen -R', async () => {
     const file = join(dir, 'sub', 'known_hosts');
     expect(await pinHostKey(file, '10.0.10.5', 22, a.pub)).toBe('added');

@@ -100,7 +100,7 @@ describe('readLabFacts (the example lab)', () => {
     const identity = lab.personas.find((p) => p.name === 'identity')!;
     expect(identity.mixins).toEqual(['personas/_mixins/base.yaml', 'personas/_mixins/docker.yaml', 'personas/_mixins/log-shipper.yaml', 'personas/_mixins/node-exporter.yaml']);
     expect(identity.secrets).toEqual(expect.arrayContaining(['identity/vaultwarden-admin-token', 'common/sam-password-hash']));
-    expect(identity.image).toBe('debian-12');
+    expect(identity.image).toBe('debian-12-docker');
     expect(lab.personas.map((p) => p.name)).not.toContain('_mixins');
     expect(lab.siteSecrets).toContain('site/restic-local-password');
     expect(lab.secretsDir).toBe('secrets');

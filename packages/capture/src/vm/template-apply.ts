@@ -1,5 +1,5 @@
 import { hasErrors, LabError, runStep, type Plan, type Reporter } from '@lab/core';
-import { apiPath, isPveError, pveInt, pveList, type PveClient } from '@lab/pve';
+import { cloneVm, configureVm, convertToTemplate, destroyVm, pveInt, pveList, shutdownVm, startVm, type PveClient } from '@lab/pve';
 import { driveVolume } from './archive-config.js';
 import { capturedManifest, readCapturedManifest, writeCapturedManifest, type CaptureProvenance, type CapturedManifest } from './manifest.js';
 import { readConfig } from './persona-vm.js';
@@ -56,20 +56,11 @@ export function templateDescription(m: CapturedManifest): string {
   ].join('\n');
 }
 
-function clonePath(call: TemplateCall, ...rest: string[]): string {
-  return apiPath('nodes', call.node, 'qemu', String(call.vmid), ...rest);
-}
-
 /** Remove the half-made clone after a failure; only the VM this capture created, identified by VMID and name. */
 async function discardClone(client: PveClient, call: TemplateCall, reporter: Reporter, pollMs: number): Promise<void> {
   try {
-    const { config } = await readConfig(client, call.node, call.vmid);
-    if (config['name'] !== call.name) return;
-    if (config['template'] !== '1') await client.runTask('POST', clonePath(call, 'status', 'stop'), undefined, { pollMs }).catch(() => undefined);
-    if (config['protection'] === '1') await client.put(clonePath(call, 'config'), { protection: 0 });
-    await client.runTask('DELETE', clonePath(call), { purge: 1, 'destroy-unreferenced-disks': 1 }, { title: `remove the unfinished clone ${call.vmid}`, pollMs, reporter });
+    await destroyVm(client, { node: call.node, vmid: call.vmid }, { onlyIfName: call.name, pollMs, reporter, title: `remove the unfinished clone ${call.vmid}` });
   } catch (err) {
-    if (isPveError(err, 'LAB_PVE_NOT_FOUND')) return;
     reporter.emit({ type: 'log', level: 'warn', message: `could not remove the unfinished clone ${call.vmid} on ${call.node}: ${(err as Error).message}; remove it by hand (qm destroy ${call.vmid} --purge)` });
   }
 }
@@ -116,20 +107,17 @@ export async function applyTemplateCapture(plan: Plan, intent: TemplateCaptureIn
     });
   const description = templateDescription(draft(provenance.capturedAt));
 
-  await ctx.client.runTask(
-    'POST',
-    apiPath('nodes', call.node, 'qemu', String(call.source), 'clone'),
-    { newid: call.vmid, name: call.name, full: 1, description },
-    { title: `full clone of VM ${call.source} (${intent.persona}) to ${call.vmid}`, address: change.address, pollMs, reporter: ctx.reporter },
-  );
+  const clone = { node: call.node, vmid: call.vmid };
+  const step = { address: change.address, pollMs, reporter: ctx.reporter };
+  await cloneVm(ctx.client, { node: call.node, vmid: call.source }, { ...step, newid: call.vmid, name: call.name, full: true, description, title: `full clone of VM ${call.source} (${intent.persona}) to ${call.vmid}` });
   try {
     // First: the clone must not look like the persona's VM (tags), start with the node, or resist removal.
-    await ctx.client.put(clonePath(call, 'config'), { tags: call.tags.join(';'), ipconfig0: call.ipconfig0, onboot: 0, protection: 0 });
-    await ctx.client.runTask('POST', clonePath(call, 'status', 'start'), undefined, { title: `boot the clone ${call.vmid} at ${call.address}`, address: change.address, pollMs, reporter: ctx.reporter });
+    await configureVm(ctx.client, clone, { tags: call.tags.join(';'), ipconfig0: call.ipconfig0, onboot: 0, protection: 0 });
+    await startVm(ctx.client, clone, { ...step, title: `boot the clone ${call.vmid} at ${call.address}` });
     const clean = await runStep(ctx.reporter, `clean the clone ${call.vmid} over SSH`, (progress) => ctx.clean({ persona: intent.persona, vmid: call.vmid, node: call.node, address: call.address, progress }), { address: change.address });
-    await ctx.client.runTask('POST', clonePath(call, 'status', 'shutdown'), { timeout: 120, forceStop: 1 }, { title: `shut down the clone ${call.vmid}`, address: change.address, pollMs, reporter: ctx.reporter });
+    await shutdownVm(ctx.client, clone, { ...step, title: `shut down the clone ${call.vmid}` });
     await stripClone(ctx.client, call);
-    await ctx.client.runTask('POST', clonePath(call, 'template'), undefined, { title: `convert ${call.vmid} to a template`, address: change.address, pollMs, reporter: ctx.reporter });
+    await convertToTemplate(ctx.client, clone, { ...step, title: `convert ${call.vmid} to a template` });
     const { config } = await readConfig(ctx.client, call.node, call.vmid);
     verifyTemplate(call, config);
     const ctime = pveInt(/(?:^|,)ctime=(\d+)/.exec(config['meta'] ?? '')?.[1]);
@@ -156,10 +144,10 @@ async function stripClone(client: PveClient, call: TemplateCall): Promise<void> 
     }
   }
   const drop = [...call.dataDisks, ...Object.keys(config).filter((k) => /^ipconfig\d+$/.test(k) || (PERSONA_KEYS as readonly string[]).includes(k))].filter((k) => config[k] !== undefined);
-  if (drop.length > 0) await client.put(apiPath('nodes', call.node, 'qemu', String(call.vmid), 'config'), { delete: drop.join(',') });
+  if (drop.length > 0) await configureVm(client, { node: call.node, vmid: call.vmid }, { delete: drop.join(',') });
   const after = await readConfig(client, call.node, call.vmid);
   const unused = Object.keys(after.config).filter((k) => /^unused\d+$/.test(k) && owned.test(after.config[k]!));
-  if (unused.length > 0) await client.put(apiPath('nodes', call.node, 'qemu', String(call.vmid), 'config'), { delete: unused.join(',') });
+  if (unused.length > 0) await configureVm(client, { node: call.node, vmid: call.vmid }, { delete: unused.join(',') });
 }
 
 function verifyTemplate(call: TemplateCall, config: Readonly<Record<string, string>>): void {

@@ -35,6 +35,11 @@ const pools = new WeakMap<LayerContext, SshPool>();
  * per command run; closed when the command ends.
  */
 export async function guestConnection(ctx: LayerContext, p: LoadedPersona): Promise<SshConnection> {
+  return guestConnectionAt(ctx, guestAddress(p));
+}
+
+/** The same connection to any guest address (a bake VM at its scratch address). */
+export async function guestConnectionAt(ctx: LayerContext, host: string): Promise<SshConnection> {
   const site = ctx.lab.site.site;
   let pool = pools.get(ctx);
   if (!pool) {
@@ -61,6 +66,6 @@ export async function guestConnection(ctx: LayerContext, p: LoadedPersona): Prom
     jump = { host: site.ssh.jumpHost.host, port: site.ssh.jumpHost.port, username: site.ssh.jumpHost.user, privateKey };
   }
   const timeouts = { silenceMs: site.ssh.silenceTimeout * 1000, commandMs: site.ssh.commandTimeout * 1000 };
-  const target: SshTarget = { host: guestAddress(p), username: site.ssh.user, privateKey, knownHostsFile, timeouts, ...(jump ? { jump } : {}) };
+  const target: SshTarget = { host, username: site.ssh.user, privateKey, knownHostsFile, timeouts, ...(jump ? { jump } : {}) };
   return pool.get(target);
 }

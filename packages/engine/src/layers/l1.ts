@@ -1,8 +1,9 @@
 import type { PlanMode } from '@lab/core';
 import { assertHostReady } from '@lab/l0-host';
-import { applyImageLayer, planImageLayer, type ImageLayerOptions } from '@lab/l1-image';
+import { applyImageLayer, planImageLayer, type ImageChangeAfter, type ImageLayerOptions } from '@lab/l1-image';
 import type { PveClient } from '@lab/pve';
 import type { LayerAdapter, LayerContext } from './adapter.js';
+import { bakePorts } from './l1-bake.js';
 import { pveClientOf } from './pve-client.js';
 
 /** `LAB_IMAGE=debian-12,ubuntu-24@20260101` narrows L1 to these images or versions (what `--image` sets). */
@@ -49,7 +50,8 @@ export const l1Adapter: LayerAdapter = {
     if (plan.mode === 'destroy') return;
     const client = await imageClient(ctx);
     await gate(client, ctx, 'apply');
-    const result = await applyImageLayer(client, plan, options(ctx));
+    const bakes = plan.changes.some((c) => c.action !== 'noop' && (c.after as ImageChangeAfter | undefined)?.bake !== undefined);
+    const result = await applyImageLayer(client, plan, { ...options(ctx), ...(bakes ? { bake: await bakePorts(ctx, client) } : {}) });
     if (result.manifests.length > 0) {
       ctx.reporter.emit({ type: 'log', level: 'info', message: `manifests written — commit them: git add ${result.manifests.join(' ')}` });
     }

@@ -17,7 +17,7 @@ async function connect(ctx: LayerContext): Promise<{ client: PveClient; embedded
 }
 
 /** The lab's public key, installed for `ssh.user` by cloud-init. */
-async function labPublicKey(ctx: LayerContext): Promise<string> {
+export async function labPublicKey(ctx: LayerContext): Promise<string> {
   const file = ctx.lab.site.site.ssh.identityFile.replace(/^~(?=\/)/, homedir());
   const pub = `${resolve(ctx.lab.root, file)}.pub`;
   try {
@@ -63,7 +63,7 @@ function remoteSnippetWriter(ctx: LayerContext): SnippetWriter {
 }
 
 /** Snippets: the embedded simulator takes them through its control endpoint (TLS pinned to its own certificate). */
-function snippetWriter(ctx: LayerContext, url: string, embedded: boolean): SnippetWriter {
+export function snippetWriter(ctx: LayerContext, url: string, embedded: boolean): SnippetWriter {
   const px = ctx.lab.site.site.proxmox;
   if (!embedded || px.mode !== 'embedded') return remoteSnippetWriter(ctx);
   return {

@@ -20,6 +20,7 @@ import {
   text,
 } from './_leaf.js';
 import { inSubnet } from './persona-vm.js';
+import { bakeSchema, IMAGE_REF } from './site-bake.js';
 
 // Examples must validate against their own pattern: editors offer them as completions.
 const FINGERPRINT_EXAMPLE = '5B:0E:8C:31:D2:47:A9:16:F3:6C:88:02:BE:49:7D:E5:13:A0:6F:C4:29:91:5E:D7:0B:84:3A:F6:62:1C:9D:E8';
@@ -99,7 +100,11 @@ function image() {
   return obj({
     name: pattern(/^[a-z0-9][a-z0-9.-]*$/, 'an image name', 'debian-12').describe('Name personas refer to as `<name>@stable` or `<name>@<version>`.'),
     os: oneOf(['debian', 'ubuntu', 'fedora', 'rocky', 'alma', 'centos', 'arch', 'alpine', 'opensuse']).describe('OS family; selects the guest-side tooling.'),
-    stable: text('a version').describe('The version `<name>@stable` resolves to; one of `versions`.'),
+    stable: text('a version').optional().describe('The version `<name>@stable` resolves to; one of `versions`. A baked image leaves it out: its stable version is the one its profile makes.'),
+    from: pattern(IMAGE_REF, 'an image reference', 'debian-12@stable', 'the base image of the catalogue, as `<name>@stable` or `<name>@<version>`')
+      .optional()
+      .describe('Baked image: the base image version it is built from (`debian-12@stable`). Its versions are derived: `<base version>-<profile hash>`.'),
+    bake: bakeSchema().optional().describe('Baked image: what L1 converges on a clone of the base before templating it (adr/0145).'),
     versions: z
       .array(
         obj({
@@ -113,10 +118,10 @@ function image() {
           }).describe('Digest from the upstream SHA256SUMS/SHA512SUMS of the same release.'),
         }),
       )
-      .min(1, { error: () => 'an image needs at least one version' })
-      .describe('Pinned releases of the image.'),
+      .default([])
+      .describe('Pinned releases of the image (not for a baked image: its versions derive from `from` and `bake`).'),
     format: oneOf(['qcow2', 'raw', 'vmdk']).default('qcow2').describe('Disk format of the download.'),
-    storage: name('local').describe('Storage the image is imported to (needs `import` or `iso` content).'),
+    storage: name('local').optional().describe('Storage the image is imported to (needs `import` or `iso` content); a baked image uses its base\'s.'),
     diskStorage: name('local-lvm')
       .optional()
       .describe('Storage of the template disk and its cloud-init drive (needs `images` content); default: the first storage with `images` content on the node.'),
@@ -290,8 +295,15 @@ function checkSite(s: z.output<ReturnType<typeof siteObject>>, ctx: z.Refinement
       if (v.gateway !== undefined && v.cidr !== undefined && !inSubnet(v.gateway, v.cidr)) issue(['bridges', i, 'vlans', j, 'gateway'], `gateway ${v.gateway} is outside ${v.cidr}`);
     });
   });
+  const byName = new Map(s.images.map((im) => [im.name, im]));
   s.images.forEach((im, i) => {
-    if (!im.versions.some((v) => v.version === im.stable)) {
+    if (im.from !== undefined || im.bake !== undefined) {
+      checkBaked(im, i, byName, issue);
+      return;
+    }
+    if (im.versions.length === 0) issue(['images', i, 'versions'], msg('an image needs at least one version', 'add versions: [{ version, url, checksum }], or make it a baked image with from: and bake:'));
+    if (im.stable === undefined) issue(['images', i], msg('an image needs a stable version', `add stable: ${im.versions[0]?.version ?? '<version>'}`));
+    else if (!im.versions.some((v) => v.version === im.stable)) {
       issue(['images', i, 'stable'], msg(`stable version "${im.stable}" is not listed under versions`, `versions: ${im.versions.map((v) => v.version).join(', ')}`));
     }
     im.versions.forEach((v, j) => {
@@ -300,8 +312,9 @@ function checkSite(s: z.output<ReturnType<typeof siteObject>>, ctx: z.Refinement
       const len = v.checksum.value.length;
       if ((len === 64 || len === 128) && len !== want) issue(['images', i, 'versions', j, 'checksum', 'value'], `a ${v.checksum.algorithm} digest has ${want} hex digits, got ${v.checksum.value.length}`);
     });
-    const st = storages.get(im.storage);
-    if (st === undefined) issue(['images', i, 'storage'], msg(`no storage named "${im.storage}"`, `storages: ${[...storages.keys()].join(', ')}`));
+    const st = im.storage === undefined ? undefined : storages.get(im.storage);
+    if (im.storage === undefined) issue(['images', i], msg('an image needs a storage to import to', 'add storage: local (a storage with import content)'));
+    else if (st === undefined) issue(['images', i, 'storage'], msg(`no storage named "${im.storage}"`, `storages: ${[...storages.keys()].join(', ')}`));
     else if (!st.content.includes('import') && !st.content.includes('iso')) issue(['images', i, 'storage'], msg(`storage "${im.storage}" does not accept images for import`, 'add import to its content'));
     if (im.diskStorage !== undefined) {
       const ds = storages.get(im.diskStorage);
@@ -310,6 +323,26 @@ function checkSite(s: z.output<ReturnType<typeof siteObject>>, ctx: z.Refinement
     }
     im.nodes?.forEach((n, j) => unknownNode(n, ['images', i, 'nodes', j]));
   });
+}
+
+type SiteData = z.output<ReturnType<typeof siteObject>>;
+
+function checkBaked(im: SiteData['images'][number], i: number, byName: ReadonlyMap<string, SiteData['images'][number]>, issue: (path: (string | number)[], message: string) => void): void {
+  if (im.from === undefined) {
+    issue(['images', i, 'bake'], msg('a baked image needs the base it is built from', 'add from: debian-12@stable'));
+    return;
+  }
+  if (im.bake === undefined) issue(['images', i, 'from'], msg('an image with from: needs a bake: profile', 'add bake: { include: [_mixins/base.yaml] }'));
+  if (im.versions.length > 0) issue(['images', i, 'versions'], msg('a baked image derives its versions from from: and bake:', 'remove versions: (lab names each bake <base version>-<profile hash>)'));
+  if (im.stable !== undefined) issue(['images', i, 'stable'], msg('a baked image derives its stable version', 'remove stable:; `lab image promote` moves channels as for any image'));
+  const at = im.from.lastIndexOf('@');
+  const baseName = at < 0 ? im.from : im.from.slice(0, at);
+  const version = at < 0 ? 'stable' : im.from.slice(at + 1);
+  const base = byName.get(baseName);
+  if (base === undefined) issue(['images', i, 'from'], msg(`no image "${baseName}" in the catalogue`, `images: ${[...byName.keys()].join(', ')}`));
+  else if (base.from !== undefined || base.bake !== undefined) issue(['images', i, 'from'], msg(`${baseName} is itself baked; a bake starts from a downloaded image`, 'put both profiles in one bake: include the other image\'s mixins'));
+  else if (version !== 'stable' && version !== 'canary' && !base.versions.some((v) => v.version === version)) issue(['images', i, 'from'], msg(`image ${baseName} has no version "${version}"`, `versions: ${base.versions.map((v) => v.version).join(', ')}; or ${baseName}@stable`));
+  else if (version === 'canary') issue(['images', i, 'from'], msg('a bake starts from a version lab.yaml pins', `use ${baseName}@stable or ${baseName}@<version>`));
 }
 
 function finalSite() {
