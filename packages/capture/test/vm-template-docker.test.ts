@@ -104,7 +104,7 @@ describe.runIf(engine !== undefined || inCi)('template capture with a real guest
       clean: (clone) => cleanCloneWithPersonaKey(() => SshConnection.open(target(clone.address)), { knownHostsFile, personaAddress: PERSONA_IP, cloneAddress: clone.address, onProgress: clone.progress, retryMs: 500 }),
     });
     // The clone was the persona's disk (same machine-id before the clean), and came out clean.
-    expect(result.clean).toEqual({ machineIdBytes: 0, hostKeys: 0, cloudInstance: 'absent', seedFiles: 0, machineIdBefore: personaMachineId });
+    expect(result.clean).toEqual({ machineIdBytes: 0, hostKeys: 0, cloudInstance: 'absent', seedFiles: 0, aptLists: 0, machineIdBefore: personaMachineId });
     expect(await import('node:fs/promises').then((fs) => fs.readFile(knownHostsFile, 'utf8'))).not.toContain(SCRATCH_IP);
     expect(pveRecord(await fx.client.get(apiPath('nodes', 'pve1', 'qemu', String(result.vmid), 'config')))['template']).toBe(1);
 

@@ -90,7 +90,7 @@ describe('the example lab', () => {
       source: { file: 'personas/media/persona.yaml', line: expect.any(Number), column: expect.any(Number) },
     });
     expect(collectSecretRefs(await loadSite(REPO))).toEqual([
-      { name: 'site/restic-local-password', path: 'repositories[0].password', source: { file: 'lab.yaml', line: 105, column: 15 } },
+      { name: 'site/restic-local-password', path: 'repositories[0].password', source: { file: 'lab.yaml', line: 117, column: 15 } },
     ]);
   });
 
