@@ -68,6 +68,7 @@ export async function resolveProxmox(ctx: LayerContext): Promise<ProxmoxEndpoint
     reporter: ctx.reporter,
     standInImages: standInsFor(site),
     authorizedKeys: operatorPublicKeys(ctx.lab.root, site.ssh.identityFile),
+    expectedGuests: ctx.lab.personas.length,
   });
   ctx.onClose(() => sim.close());
   const store = ctx.secrets();
