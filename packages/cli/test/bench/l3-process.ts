@@ -100,20 +100,34 @@ export function benchPersona(keys: readonly string[]): unknown {
 
 interface Run {
   readonly ms: number;
+  /** User + system CPU of the process and its children (ssh for Ansible), from /proc/self/stat. */
+  readonly cpuMs: number;
   readonly code: number;
   readonly out: string;
 }
 
-/** One whole process, timed from spawn to exit. */
+/** CPU ticks (10 ms) of this process's children that have been waited for: cutime + cstime. */
+export function childCpuMs(): number {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(rest[13]) + Number(rest[14])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** One whole process, timed from spawn to exit (only one timed process runs at a time). */
 function timed(cmd: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
   return new Promise((done, fail) => {
+    const c0 = childCpuMs();
     const t0 = performance.now();
     const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', fail);
-    child.on('close', (code) => done({ ms: performance.now() - t0, code: code ?? -1, out }));
+    child.on('close', (code) => done({ ms: performance.now() - t0, cpuMs: childCpuMs() - c0, code: code ?? -1, out }));
   });
 }
 
@@ -235,11 +249,16 @@ export async function main(): Promise<number> {
     // Whole process against whole process, interleaved.
     const a: number[] = [];
     const b: number[] = [];
+    const aCpu: number[] = [];
+    const bCpu: number[] = [];
     const ratios: number[] = [];
     for (let i = 0; i < pairs; i++) {
       const l = await check();
       if (l.code !== 0) throw new Error(`lab check exit ${l.code}:\n${l.out.slice(-3000)}`);
+      const c0 = childCpuMs();
       const r = await ansible.run();
+      aCpu.push(l.cpuMs);
+      bCpu.push(childCpuMs() - c0);
       if (r.code !== 0 || r.changed !== 0) throw new Error(`ansible-playbook exit ${r.code}, changed=${r.changed}:\n${r.tail}`);
       a.push(l.ms);
       b.push(r.ms);
@@ -255,6 +274,7 @@ export async function main(): Promise<number> {
       line('A  lab check --layer l3 --persona bench', a, '(bin/lab.mjs on the built bundle; `lab sim start` running)'),
       line('B  ansible-playbook', b, `(${counted.tasks} tasks, pipelining, ControlPersist=60s, facts off, no -vvv)`),
       `  paired ratio B / A (median of per-pair ratios)  ${ratio.toFixed(1)} x   (goal: lab ≤ 500 ms and ≥ 25 x)`,
+      `  CPU on this machine's side (user + system, children included): lab median ${median(aCpu).toFixed(0)} ms, ansible median ${median(bCpu).toFixed(0)} ms (${(median(bCpu) / Math.max(1, median(aCpu))).toFixed(1)} x); the guest's and the jump host's CPU are not in these`,
       `  ansible SSH executions (separate -vvv run): ${counted.sshExecs}`,
       ...(cold.length ? [line('lab check, no simulator running (starts it)', cold, `(${cold.length} runs, not interleaved)`)] : []),
       `  load average (1 5 15 min): start ${loadStart}, end ${loadEnd}; ${cpus().length} CPU cores shared with the guest and the simulator`,
