@@ -198,6 +198,8 @@ export async function main(): Promise<number> {
     const from = join(base, 'from');
     await mkdir(join(from, 'personas', PERSONA), { recursive: true });
     await writeFile(join(from, 'lab.yaml'), readFileSync(join(repo, 'lab.yaml')));
+    // lab.yaml's image catalogue may include mixins (a baked image's `bake.include`).
+    await cp(join(repo, 'personas', '_mixins'), join(from, 'personas', '_mixins'), { recursive: true });
     const keys = Array.from({ length: 4 }, (_, i) => generateKeyPair(`bench-user-${i}`).publicKey);
     await writeFile(join(from, 'personas', PERSONA, 'persona.yaml'), stringify(benchPersona(keys)));
     const keyFile = join(base, 'id_ed25519');
