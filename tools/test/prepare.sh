@@ -35,3 +35,23 @@ if [ -f tools/guest-image/build.sh ]; then
   # boots debian-13 use it; cached by recipe hash like the bookworm image.
   bash tools/guest-image/build.sh --suite=trixie
 fi
+
+# Guests: each booted guest container holds ~8 inotify instances of the host user (systemd and
+# friends); the kernel default of 128 per user stops guests past ~15 from booting, silently.
+guests="${LAB_TEST_GUESTS:-16}"
+limit_file=/proc/sys/fs/inotify/max_user_instances
+if [ -r "$limit_file" ]; then
+  limit="$(cat "$limit_file")"
+  need=$(( guests * 8 + 64 ))
+  if [ "$limit" -lt "$need" ]; then
+    target=1024
+    while [ "$target" -lt $(( need * 2 )) ]; do target=$(( target * 2 )); done
+    if [ "$(id -u)" = 0 ] && echo "$target" > "$limit_file" 2>/dev/null; then
+      echo "prepare: raised fs.inotify.max_user_instances from $limit to $target (the tests boot up to $guests guests, ~8 each; LAB_TEST_GUESTS)" >&2
+    else
+      echo "prepare: fs.inotify.max_user_instances is $limit, but the tests boot up to $guests guests (~8 instances each, ~$need in all)." >&2
+      echo "prepare: fix it on the host: sudo sysctl -w fs.inotify.max_user_instances=$target" >&2
+      exit 1
+    fi
+  fi
+fi

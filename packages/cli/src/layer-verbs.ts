@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline/promises';
 import { writeFile } from 'node:fs/promises';
 import { ExitCode, hasChanges, hasErrors, LabError, serializePlan, toLabError, type Plan } from '@lab/core';
-import { mutateLayers as runMutation, type LayerRunArgs, type MutateOptions as EngineMutateOptions } from '@lab/engine';
+import { mutateLayers as runMutation, type LayerRunArgs, type MutateOptions as EngineMutateOptions } from '@lab/engine/layer-verbs';
 import type { CliContext } from './context.js';
 
 /** Print a plan: JSON on stdout with --json, else the human rendering; optionally save it. */

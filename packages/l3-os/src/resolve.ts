@@ -1,4 +1,3 @@
-import { readKeys } from 'openpgp';
 import { isLabError, LabError, Secret } from '@lab/core';
 import { diskSlots, effectiveFileMode, guestDiskPath, isSecretRef, readLabFile, worldAccessible, type Persona } from '@lab/intent';
 import { renderTemplate, type TemplateValue } from './_template.js';
@@ -102,6 +101,8 @@ export async function resolveRepository(r: OsRepo, options: ResolveOptions): Pro
   }
   const armored = content.subarray(0, 64).toString('latin1').includes('-----BEGIN PGP');
   if (r.signedBy.fingerprint !== undefined) {
+    // Loaded only for a pinned key: openpgp is the largest module L3 uses (adr/0186).
+    const { readKeys } = await import('openpgp');
     const keys = await (armored ? readKeys({ armoredKeys: content.toString('utf8') }) : readKeys({ binaryKeys: new Uint8Array(content) })).catch((cause: unknown) => {
       throw new LabError({ code: 'LAB_L3_KEY_INVALID', summary: `${where}: the signing key is not an OpenPGP public key`, cause, hint: 'point signedBy at the repository\'s published key (ASCII-armoured or binary)' });
     });

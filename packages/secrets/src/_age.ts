@@ -1,5 +1,10 @@
-import { Decrypter, Encrypter, armor } from 'age-encryption';
 import type { Secret } from '@lab/core';
+
+/**
+ * age-encryption and its curves load on first use (adr/0186): opening a store, listing or
+ * checking names costs nothing, so commands that decrypt no secret start faster.
+ */
+const age = () => import('age-encryption');
 
 const ARMOR_BEGIN = '-----BEGIN AGE ENCRYPTED FILE-----';
 const BINARY_MAGIC = 'age-encryption.org/';
@@ -23,9 +28,9 @@ export function detectEncoding(bytes: Uint8Array): AgeEncoding | undefined {
 }
 
 /** The binary age file inside `bytes`, which may be armored (as lab writes) or binary (as `age` writes by default). */
-export function toBinary(bytes: Uint8Array): Uint8Array {
+export async function toBinary(bytes: Uint8Array): Promise<Uint8Array> {
   const encoding = detectEncoding(bytes);
-  if (encoding === 'armored') return armor.decode(new TextDecoder().decode(bytes));
+  if (encoding === 'armored') return (await age()).armor.decode(new TextDecoder().decode(bytes));
   if (encoding === 'binary') return bytes;
   throw new Error('not an age file: neither armored nor binary age header');
 }
@@ -35,6 +40,7 @@ export function toBinary(bytes: Uint8Array): Uint8Array {
  * Recipients must already be validated (see `parseRecipients`).
  */
 export async function encryptArmored(plaintext: Secret<string>, recipients: readonly string[]): Promise<string> {
+  const { Encrypter, armor } = await age();
   const e = new Encrypter();
   for (const r of recipients) e.addRecipient(r);
   return armor.encode(await e.encrypt(plaintext.reveal()));
@@ -42,7 +48,8 @@ export async function encryptArmored(plaintext: Secret<string>, recipients: read
 
 /** Decrypt an age file (armored or binary) with the given identities. */
 export async function decryptFile(bytes: Uint8Array, identities: readonly Secret<string>[]): Promise<string> {
-  const binary = toBinary(bytes);
+  const binary = await toBinary(bytes);
+  const { Decrypter } = await age();
   const d = new Decrypter();
   for (const i of identities) d.addIdentity(i.reveal());
   try {
@@ -60,9 +67,10 @@ export async function decryptFile(bytes: Uint8Array, identities: readonly Secret
  * Debian's age 1.1 cannot read post-quantum or tag stanzas, and age-encryption would silently mix
  * hybrid with classic recipients, which voids the post-quantum protection (ADR 0040).
  */
-export function findBadRecipient(
+export async function findBadRecipient(
   recipients: readonly string[],
-): { index: number; reason: string; error?: unknown } | undefined {
+): Promise<{ index: number; reason: string; error?: unknown } | undefined> {
+  const { Encrypter } = await age();
   for (const [index, r] of recipients.entries()) {
     if (/^AGE-SECRET-KEY-/i.test(r))
       return { index, reason: 'this is a PRIVATE key, not a public one: delete it from lab.yaml and treat it as leaked' };
@@ -82,10 +90,10 @@ export function findBadRecipient(
  * Number of recipient stanzas in the header, read without decrypting. The header is plain text
  * (`-> TYPE args` lines up to `---`), so this is cheap. Undefined if the header is unreadable.
  */
-export function countRecipientStanzas(bytes: Uint8Array): number | undefined {
+export async function countRecipientStanzas(bytes: Uint8Array): Promise<number | undefined> {
   let binary: Uint8Array;
   try {
-    binary = toBinary(bytes);
+    binary = await toBinary(bytes);
   } catch {
     return undefined;
   }

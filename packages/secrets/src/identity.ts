@@ -2,7 +2,6 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { Secret } from '@lab/core';
 import { isErrno } from './_fs.js';
 import { badIdentity, identityExists, identityInRepo, noIdentity } from './errors.js';
@@ -33,6 +32,8 @@ export function defaultIdentityFile(env: NodeJS.ProcessEnv = process.env): strin
  * cannot read hybrid keys, and every secret must stay readable with the stock CLI.
  */
 export async function generateIdentity(): Promise<{ identity: Secret<string>; recipient: string }> {
+  // age-encryption loads on first use (adr/0186), as in _age.ts.
+  const { generateX25519Identity, identityToRecipient } = await import('age-encryption');
   const identity = await generateX25519Identity();
   return { identity: new Secret(identity), recipient: await identityToRecipient(identity) };
 }
@@ -125,6 +126,7 @@ export async function loadIdentities(file: string = defaultIdentityFile()): Prom
 }
 
 async function recipientOf(key: string, file: string, line: number): Promise<string> {
+  const { identityToRecipient } = await import('age-encryption');
   try {
     return await identityToRecipient(key);
   } catch {

@@ -60,9 +60,9 @@ export function openSecretStore(options: SecretStoreOptions): SecretStore {
   const recipients = Object.freeze([...options.recipients]);
   const fileOf = (name: string): string => secretFile(dir, name);
 
-  function checkedRecipients(): readonly string[] {
+  async function checkedRecipients(): Promise<readonly string[]> {
     if (recipients.length === 0) throw noRecipients();
-    const bad = findBadRecipient(recipients);
+    const bad = await findBadRecipient(recipients);
     if (bad) throw badRecipient(bad.index, recipients[bad.index] ?? '', bad.reason, bad.error);
     return recipients;
   }
@@ -85,7 +85,7 @@ export function openSecretStore(options: SecretStoreOptions): SecretStore {
 
   async function write(name: string, value: Secret<string>): Promise<void> {
     const file = fileOf(name);
-    const armored = await encryptArmored(value, checkedRecipients());
+    const armored = await encryptArmored(value, await checkedRecipients());
     try {
       await writeAtomic(file, armored);
     } catch (error) {
@@ -100,7 +100,7 @@ export function openSecretStore(options: SecretStoreOptions): SecretStore {
       if (name === undefined) continue;
       const file = path.join(dir, relative);
       const [stat, bytes] = await Promise.all([fs.stat(file), fs.readFile(file)]);
-      entries.push({ name, file, recipients: countRecipientStanzas(bytes), mtime: stat.mtime });
+      entries.push({ name, file, recipients: await countRecipientStanzas(bytes), mtime: stat.mtime });
     }
     return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
@@ -143,7 +143,7 @@ export function openSecretStore(options: SecretStoreOptions): SecretStore {
     },
 
     async edit(name, editor, editOptions) {
-      checkedRecipients();
+      await checkedRecipients();
       const file = fileOf(name);
       const bytes = await readIfExists(file);
       let current: Secret<string>;
@@ -162,7 +162,7 @@ export function openSecretStore(options: SecretStoreOptions): SecretStore {
     },
 
     async rotate(): Promise<{ rotated: string[] }> {
-      const to = checkedRecipients();
+      const to = await checkedRecipients();
       const entries = await list();
       if (entries.length === 0) return { rotated: [] };
       const ids = await loadIdentities(identityFile);

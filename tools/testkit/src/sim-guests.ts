@@ -10,7 +10,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SshConnection, generateKeyPair, pinHostKey, type SshTarget } from '@lab/ssh';
-import { createDockerBackend, dockerEngineVersion, ensureGuestImage, pruneStaleGuests, startJumpHost, type GuestBackend, type GuestSpec, type JumpHost } from '@lab/pve-sim';
+import { createDockerBackend, dockerEngineVersion, ensureGuestImage, ensureInotifyRoom, pruneStaleGuests, startJumpHost, type GuestBackend, type GuestSpec, type JumpHost } from '@lab/pve-sim';
 
 export interface SimGuest {
   readonly name: string;
@@ -75,12 +75,15 @@ function seed(name: string, address: string, mac: string, userKey: string, hostK
   return { metaData: `instance-id: ${instanceId}\n`, userData, networkConfig };
 }
 
-async function until<T>(what: string, probe: () => Promise<T>, timeoutMs: number): Promise<T> {
+async function until<T>(what: string, probe: () => Promise<T>, timeoutMs: number, dead?: () => Promise<Error | undefined>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
       return await probe();
     } catch (error) {
+      // A guest whose container exited will never answer: say so now, with its exit code and log.
+      const gone = await dead?.().catch(() => undefined);
+      if (gone) throw gone;
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${String(error)}`);
       await new Promise((r) => setTimeout(r, 250));
     }
@@ -89,6 +92,8 @@ async function until<T>(what: string, probe: () => Promise<T>, timeoutMs: number
 
 /** Boot `count` guests (in parallel) behind one jump host; all reachable when this resolves. */
 export async function startSimGuests(count: number, prefix = 'test'): Promise<SimGuests> {
+  // ~8 inotify instances per guest: raise the host limit (as root) or refuse with the fix.
+  ensureInotifyRoom(count);
   const { tag } = await ensureGuestImage();
   await pruneStaleGuests().catch(() => undefined);
   const backend: GuestBackend = createDockerBackend({ image: tag, instance: `${prefix}-${process.pid}`, removeOnClose: true });
@@ -145,7 +150,7 @@ export async function startSimGuests(count: number, prefix = 'test'): Promise<Si
           // cloud-init's final stage still runs when sshd first answers; wait for it to settle.
           await c.run('cloud-init status --wait >/dev/null 2>&1; true', { sudo: true, timeoutMs: 120_000 });
           checkers.set(g.name, c);
-        }, 120_000),
+        }, 120_000, () => backend.exited?.(g.vmid) ?? Promise.resolve(undefined)),
       ),
     );
   } catch (error) {

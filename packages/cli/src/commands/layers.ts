@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { defineCommand } from 'citty';
 import { ExitCode, hasChanges, LabError, parsePlan, renderSummaryLine, type Plan, type PlanMode } from '@lab/core';
 import { createContext, globalArgs } from '../context.js';
-import { applyLayers, beginLayerRun, planLayers, prepare, type Prepared, withGuardSnapshots } from '@lab/engine';
+import { applyLayers, beginLayerRun, planLayers, prepare, type Prepared } from '@lab/engine/layer-verbs';
 import { mutateLayers } from '../layer-verbs.js';
 import { planExitCode, showPlan } from '../layer-verbs.js';
 
@@ -50,6 +50,8 @@ const mutateArgs = {
 /** Apply, under guard snapshots of the changed guests with --snapshot (adr/0131). */
 async function guarded(p: Prepared, plan: Plan, snapshot: boolean, keep: boolean): Promise<void> {
   if (!snapshot) return applyLayers(p, plan);
+  // Loaded only here: the snapshot guard needs the Proxmox client (adr/0186).
+  const { withGuardSnapshots } = await import('@lab/engine');
   await withGuardSnapshots(p.session, plan, () => applyLayers(p, plan), keep);
 }
 

@@ -11,21 +11,25 @@ interface SimDefaults {
   readonly guests: GuestMode | undefined;
   readonly pve: string | undefined;
   readonly standInImages: readonly import('@lab/pve-sim').StandInImage[];
+  /** The lab's personas: the guests this simulator may have to run. */
+  readonly expectedGuests?: number;
 }
 
 /** Inside a lab with an embedded endpoint, default to its state dir, nodes and guest mode. */
 async function defaults(ctx: CliContext): Promise<SimDefaults> {
   try {
-    const { loadSite } = await import('@lab/intent');
+    const { loadSite, listPersonaNames } = await import('@lab/intent');
     const root = ctx.root();
     const { site } = await loadSite(root);
     if (site.proxmox.mode === 'embedded') {
+      const personas = await listPersonaNames(root).catch(() => [] as string[]);
       return {
         stateDir: resolve(root, site.proxmox.stateDir),
         nodes: site.nodes.map((n) => ({ name: n.name, cpus: n.cores, memory: n.memory })),
         guests: site.proxmox.guests,
         pve: site.proxmox.version,
         standInImages: standInsFor(site),
+        expectedGuests: personas.length,
       };
     }
   } catch {
@@ -88,6 +92,7 @@ const start = defineCommand({
       timing,
       ...((args.pve ?? d.pve) === undefined ? {} : { pve: (args.pve ?? d.pve)! }),
       standInImages: d.standInImages,
+      ...(guests === 'docker' && d.expectedGuests ? { expectedGuests: d.expectedGuests } : {}),
       ...(args.port ? { port: Number(args.port) } : {}),
       ...(args.http ? { https: false } : {}),
     });

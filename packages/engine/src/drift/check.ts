@@ -3,13 +3,12 @@ import { toLabError, type Plan } from '@lab/core';
 import type { LoadedPersona } from '@lab/intent';
 import type { LayerAdapter, LayerContext } from '../layers/adapter.js';
 import { loadLayer } from '../layers/registry.js';
+import { guestParallelism } from '../layers/guest-parallelism.js';
 import type { GuestReach } from '../up/guests.js';
 import { scoped } from '../up/plan.js';
 import { vmStates } from '../up/projection.js';
 import { classify, failed, personaVerdict, skipped, type DriftLayer, type LayerDrift, type PersonaDrift } from './report.js';
 
-/** Guests checked at once; each is one SSH round trip per layer through the jump host. */
-const CONCURRENCY = 4;
 
 export interface DriftCheckOptions {
   readonly layers: readonly DriftLayer[];
@@ -66,7 +65,7 @@ export async function checkDrift(ctx: LayerContext, options: DriftCheckOptions):
     }
   }
   const states = vmStates(l2Plan, ctx.personas.map((p) => p.name));
-  const limit = pLimit(CONCURRENCY);
+  const limit = pLimit(guestParallelism(ctx.lab.site.site));
   return Promise.all(
     ctx.personas.map((p) =>
       limit(async (): Promise<PersonaDrift> => {

@@ -5,6 +5,7 @@ import { LabError, Secret } from '@lab/core';
 import type { LoadedPersona } from '@lab/intent';
 import { pinHostKey, SshPool, type SshConnection, type SshTarget } from '@lab/ssh';
 import type { LayerContext } from './adapter.js';
+import { embeddedJumpHost } from './proxmox.js';
 
 /** `~/x` and lab-root-relative paths, as lab.yaml writes them. */
 export function expandHome(root: string, file: string): string {
@@ -56,12 +57,13 @@ export async function guestConnectionAt(ctx: LayerContext, host: string): Promis
   } catch (cause) {
     throw new LabError({ code: 'LAB_SSH_NO_KEY', summary: `cannot read the lab's SSH key ${keyFile}`, hint: `create it: ssh-keygen -t ed25519 -f ${keyFile}`, cause });
   }
-  const endpoint = await ctx.proxmox();
+  // Embedded: the simulator's jump host only — no Proxmox token, no API call (adr/0186).
+  const embeddedJump = site.proxmox.mode === 'embedded' ? await embeddedJumpHost(ctx) : undefined;
   let jump: SshTarget['jump'];
-  if (endpoint.jumpHost) {
+  if (embeddedJump) {
     // The embedded simulator's host key comes from its own state, not from the network.
-    if (endpoint.jumpHost.hostPublicKey) await pinHostKey(knownHostsFile, endpoint.jumpHost.host, endpoint.jumpHost.port, endpoint.jumpHost.hostPublicKey, { movesBetweenPorts: endpoint.embedded === true });
-    jump = { host: endpoint.jumpHost.host, port: endpoint.jumpHost.port, username: endpoint.jumpHost.username, privateKey };
+    if (embeddedJump.hostPublicKey) await pinHostKey(knownHostsFile, embeddedJump.host, embeddedJump.port, embeddedJump.hostPublicKey, { movesBetweenPorts: true });
+    jump = { host: embeddedJump.host, port: embeddedJump.port, username: embeddedJump.username, privateKey };
   } else if (site.ssh.jumpHost) {
     jump = { host: site.ssh.jumpHost.host, port: site.ssh.jumpHost.port, username: site.ssh.jumpHost.user, privateKey };
   }

@@ -3,9 +3,8 @@ import type { LoadedPersona } from '@lab/intent';
 import { applyOs, checkOs, forEachHost } from '@lab/l3-os';
 import type { LayerAdapter, LayerContext } from './adapter.js';
 import { guestConnection } from './guest-ssh.js';
+import { guestParallelism } from './guest-parallelism.js';
 
-/** Hosts converged at once; each is one SSH connection through the jump host. */
-const CONCURRENCY = 4;
 
 function failures(outcomes: readonly { name: string; ok: boolean; error?: LabError }[]): void {
   const failed = outcomes.filter((o) => !o.ok);
@@ -40,7 +39,7 @@ export const l3Adapter: LayerAdapter = {
           return r.plan;
         },
       })),
-      CONCURRENCY,
+      guestParallelism(ctx.lab.site.site),
     );
     failures(outcomes);
     const plans = outcomes.flatMap((o) => (o.ok ? [o.value as Plan] : []));
@@ -57,7 +56,7 @@ export const l3Adapter: LayerAdapter = {
           return applyOs({ persona: p.persona, root: ctx.lab.root, secrets: secretsOf(ctx), connection, reporter: ctx.reporter, plan: own });
         },
       })),
-      CONCURRENCY,
+      guestParallelism(ctx.lab.site.site),
     );
     failures(outcomes);
   },

@@ -36,6 +36,44 @@ function operatorPublicKeys(root: string, identityFile: string): string[] {
   }
 }
 
+/** One embedded simulator per session (keyed by the session's onClose, shared by scoped copies). */
+const sims = new WeakMap<object, Promise<EmbeddedSim>>();
+
+/**
+ * The session's embedded simulator: attached to the one `lab sim start` serves, else started
+ * in-process, once per session. Commands that only reach guests (L3, L4) stop here: they need
+ * the jump host, not the Proxmox token (no API round trip, no secret decrypted; adr/0186).
+ */
+export function embeddedSimOf(ctx: Pick<LayerContext, 'lab' | 'reporter' | 'onClose'>): Promise<EmbeddedSim> {
+  let sim = sims.get(ctx.onClose);
+  if (!sim) {
+    const site = ctx.lab.site.site;
+    const px = site.proxmox;
+    if (px.mode !== 'embedded') throw new LabError({ code: 'LAB_SIM_NOT_EMBEDDED', summary: 'lab.yaml does not use the embedded simulator', hint: 'set proxmox.mode: embedded in lab.yaml' });
+    sim = startEmbedded({
+      stateDir: resolve(ctx.lab.root, px.stateDir),
+      nodes: site.nodes.map((n) => ({ name: n.name, cpus: n.cores, memory: n.memory })),
+      guests: px.guests,
+      ...(px.version === undefined ? {} : { pve: px.version }),
+      reporter: ctx.reporter,
+      standInImages: standInsFor(site),
+      authorizedKeys: operatorPublicKeys(ctx.lab.root, site.ssh.identityFile),
+      expectedGuests: ctx.lab.personas.length,
+    }).then((started) => {
+      ctx.onClose(() => started.close());
+      return started;
+    });
+    sims.set(ctx.onClose, sim);
+  }
+  return sim;
+}
+
+/** The embedded simulator's jump host, as guest connections use it (root, pinned host key). */
+export async function embeddedJumpHost(ctx: Pick<LayerContext, 'lab' | 'reporter' | 'onClose'>): Promise<NonNullable<ProxmoxEndpoint['jumpHost']>> {
+  const sim = await embeddedSimOf(ctx);
+  return { host: sim.jumpHost.host, port: sim.jumpHost.port, username: 'root', hostPublicKey: sim.jumpHost.hostPublicKey };
+}
+
 /** The least-privilege token `lab apply --layer l0` creates; its secret lives in the store. */
 export const LAB_TOKEN_ID = 'lab@pve!lab';
 export const LAB_TOKEN_SECRET = 'site/pve-token';
@@ -60,16 +98,7 @@ export async function resolveProxmox(ctx: LayerContext): Promise<ProxmoxEndpoint
       tuning,
     };
   }
-  const sim = await startEmbedded({
-    stateDir: resolve(ctx.lab.root, px.stateDir),
-    nodes: site.nodes.map((n) => ({ name: n.name, cpus: n.cores, memory: n.memory })),
-    guests: px.guests,
-    ...(px.version === undefined ? {} : { pve: px.version }),
-    reporter: ctx.reporter,
-    standInImages: standInsFor(site),
-    authorizedKeys: operatorPublicKeys(ctx.lab.root, site.ssh.identityFile),
-  });
-  ctx.onClose(() => sim.close());
+  const sim = await embeddedSimOf(ctx);
   const store = ctx.secrets();
   let tokenId = sim.adminToken.id;
   let tokenSecret = new Secret(sim.adminToken.secret);

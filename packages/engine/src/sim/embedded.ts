@@ -22,6 +22,11 @@ export interface EmbeddedOptions {
   readonly timing?: 'fast' | 'realistic';
   /** How long to wait for an owner that is still starting (default 15 min). */
   readonly waitMs?: number;
+  /**
+   * Guests this simulator may run (the lab's personas): with docker guests, the host's inotify
+   * instance limit is checked against them (raised as root, else a clear refusal; adr/0187).
+   */
+  readonly expectedGuests?: number;
   /** Image URLs download-url serves offline (the lab's catalogue; see stand-ins.ts). */
   readonly standInImages?: readonly import('@lab/pve-sim').StandInImage[];
 }
@@ -137,6 +142,12 @@ async function own(options: EmbeddedOptions, sim: typeof import('@lab/pve-sim'),
   const instance = sim.guestInstanceName(options.stateDir);
   let backend;
   if (guests === 'docker') {
+    if (options.expectedGuests) {
+      const room = sim.ensureInotifyRoom(options.expectedGuests);
+      if (room.raisedFrom !== undefined) {
+        options.reporter.emit({ type: 'log', level: 'info', message: `raised fs.inotify.max_user_instances from ${room.raisedFrom} to ${room.limit} for ${options.expectedGuests} guest(s) (~8 each)` });
+      }
+    }
     const script = guestImageScript();
     const image = await sim.ensureGuestImage({
       ...(script ? { script } : {}),

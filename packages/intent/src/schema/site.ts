@@ -251,6 +251,9 @@ function siteObject() {
       vms: int(1, 64, 'a number of VMs').default(4).describe('VMs layer L2 creates, configures and starts at once across the cluster.'),
       perNode: int(1, 64, 'a number of VMs').default(2).describe('VMs L2 works on at once on one node (clones and disk allocation load its storage).'),
       nodes: z.record(dnsLabel('pve1'), int(1, 64, 'a number of VMs')).default({}).describe('Per-node overrides of `perNode`, by node name.'),
+      guests: int(1, 256, 'a number of guests')
+        .optional()
+        .describe('Guests layers L3 and L4 check or converge at once, one SSH connection each (`lab check --all`). Default: the CPU cores available to lab.'),
     })
       .prefault({})
       .describe('How much lab does at once (adr/0160). Guest-agent waits are not counted: a booting VM costs lab nothing.'),

@@ -4,12 +4,22 @@ import { join } from 'node:path';
 import type { SshTarget } from '@lab/ssh';
 import { DIRECTORIES, PACKAGES, SERVICES, SSHD_LINES, SYSCTL, USERS, files } from './persona.js';
 
+export interface PlaybookOptions {
+  /**
+   * Where the sysctl tasks persist their keys. Default: Ansible's own file. The whole-process
+   * bench passes lab's file (/etc/sysctl.d/90-lab.conf), so each tool finds the other's result
+   * converged (Ansible reads `key = value` lines and leaves a matching file alone).
+   */
+  readonly sysctlFile?: string;
+}
+
 /**
  * The same reference persona as an Ansible playbook (one task per resource, as people write
  * them; packages as one apt task with a list, which favours Ansible), pipelining on, facts off,
  * reaching the guest through the same jump host with the same pinned host keys.
  */
-export function playbook(keys: readonly string[]): unknown {
+export function playbook(keys: readonly string[], options: PlaybookOptions = {}): unknown {
+  const sysctlFile = options.sysctlFile ?? '/etc/sysctl.d/91-ansible.conf';
   const tasks: unknown[] = [{ name: 'packages', 'ansible.builtin.apt': { name: PACKAGES, state: 'present' } }];
   tasks.push({ name: 'group media', 'ansible.builtin.group': { name: 'media', gid: 2000 } });
   tasks.push({ name: 'group backup', 'ansible.builtin.group': { name: 'backup', gid: 2001 } });
@@ -28,7 +38,7 @@ export function playbook(keys: readonly string[]): unknown {
   for (const f of files()) tasks.push({ name: `file ${f.path}`, 'ansible.builtin.copy': { dest: f.path, content: f.content, mode: f.mode, owner: f.owner, group: f.group } });
   for (const [k, v] of Object.entries(SYSCTL)) {
     // The container's /proc/sys is read-only: persist only, as lab does there.
-    tasks.push({ name: `sysctl ${k}`, 'ansible.posix.sysctl': { name: k, value: String(v), sysctl_file: '/etc/sysctl.d/91-ansible.conf', sysctl_set: false, reload: false } });
+    tasks.push({ name: `sysctl ${k}`, 'ansible.posix.sysctl': { name: k, value: String(v), sysctl_file: sysctlFile, sysctl_set: false, reload: false } });
   }
   for (const l of SSHD_LINES) tasks.push({ name: `sshd ${l.line}`, 'ansible.builtin.lineinfile': { path: '/etc/ssh/sshd_config', regexp: l.match, line: l.line, validate: '/usr/sbin/sshd -t -f %s' } });
   for (const s of SERVICES) tasks.push({ name: `service ${s}`, 'ansible.builtin.systemd': { name: s, enabled: true, state: 'started' } });
@@ -48,10 +58,14 @@ export interface AnsibleRun {
 
 export interface AnsibleSetup {
   readonly dir: string;
-  run(): Promise<AnsibleRun>;
+  /**
+   * One whole `ansible-playbook` process. `count: true` adds `-vvv` to count its SSH executions
+   * (extra logging work: never the timed run).
+   */
+  run(options?: { readonly count?: boolean }): Promise<AnsibleRun>;
 }
 
-export async function setupAnsible(dir: string, target: SshTarget, keys: readonly string[]): Promise<AnsibleSetup> {
+export async function setupAnsible(dir: string, target: SshTarget, keys: readonly string[], options: PlaybookOptions = {}): Promise<AnsibleSetup> {
   await mkdir(dir, { recursive: true });
   const jump = target.jump!;
   const userKey = join(dir, 'id_user');
@@ -69,17 +83,19 @@ export async function setupAnsible(dir: string, target: SshTarget, keys: readonl
     '',
   ].join('\n');
   await writeFile(join(dir, 'inventory.ini'), inventory);
-  await writeFile(join(dir, 'playbook.yml'), JSON.stringify(playbook(keys), null, 2));
+  await writeFile(join(dir, 'playbook.yml'), JSON.stringify(playbook(keys, options), null, 2));
   await writeFile(
     join(dir, 'ansible.cfg'),
-    ['[defaults]', 'retry_files_enabled = False', 'host_key_checking = True', 'nocolor = True', '[ssh_connection]', 'pipelining = True', `control_path_dir = ${join(dir, 'cp')}`, ''].join('\n'),
+    ['[defaults]', 'retry_files_enabled = False', 'host_key_checking = True', 'nocolor = True', '[ssh_connection]', 'pipelining = True',
+      // Ansible's own default, written out: one master connection per host, kept 60 s.
+      'ssh_args = -C -o ControlMaster=auto -o ControlPersist=60s', `control_path_dir = ${join(dir, 'cp')}`, ''].join('\n'),
   );
   return {
     dir,
-    run: () =>
+    run: (runOptions = {}) =>
       new Promise<AnsibleRun>((resolve, reject) => {
         const t0 = performance.now();
-        const child = spawn('ansible-playbook', ['-vvv', '-i', 'inventory.ini', 'playbook.yml'], {
+        const child = spawn('ansible-playbook', [...(runOptions.count ? ['-vvv'] : []), '-i', 'inventory.ini', 'playbook.yml'], {
           cwd: dir,
           env: { ...process.env, ANSIBLE_CONFIG: join(dir, 'ansible.cfg'), ANSIBLE_LOCAL_TEMP: join(dir, 'tmp'), ANSIBLE_HOME: join(dir, 'home') },
         });

@@ -106,6 +106,12 @@ export interface GuestBackend {
   agentNetworkInterfaces(vmid: number): Promise<readonly AgentInterface[]>;
   /** Loopback endpoint of the guest's `port` (22 for sshd), or undefined when not running. */
   endpoint(vmid: number, port: number): Promise<LoopbackEndpoint | undefined>;
+  /**
+   * When a guest this backend started has stopped on its own (its container exited): the error
+   * that says so, with the exit code and its last log lines. Waiters call it between probes so a
+   * dead guest fails at once instead of at their deadline.
+   */
+  exited?(vmid: number): Promise<import('@lab/core').LabError | undefined>;
   /** Stop all guests this backend started (simulator shutdown in tests). */
   close(): Promise<void>;
 }

@@ -73,7 +73,7 @@ export interface DockerBackendOptions {
 
 interface ContainerInfo {
   readonly Id: string;
-  readonly State: { readonly Running: boolean; readonly Paused: boolean };
+  readonly State: { readonly Running: boolean; readonly Paused: boolean; readonly Status?: string; readonly ExitCode?: number };
   readonly NetworkSettings: {
     readonly Ports: Record<string, readonly { HostIp?: string; HostPort?: string }[] | null> | null;
   };
@@ -157,6 +157,20 @@ export function createDockerBackend(options: DockerBackendOptions): GuestBackend
     return created;
   }
 
+  /** A guest whose container stopped on its own (exit code, last log lines), or undefined. */
+  async function exitedError(vmid: number): Promise<LabError | undefined> {
+    const info = await inspect(vmid);
+    if (!info || info.State.Running || (info.State.Status !== 'exited' && info.State.Status !== 'dead')) return undefined;
+    const logs = await cli.run(['logs', '--tail', '20', name(vmid)], { allowFailure: true });
+    const tail = `${logs.stdout}${logs.stderr}`.trim();
+    return new LabError({
+      code: 'LAB_SIM_GUEST_EXITED',
+      summary: `the guest of VM ${vmid} (container ${name(vmid)}) exited with code ${info.State.ExitCode ?? '?'} right after it started`,
+      detail: tail ? `last lines of its log:\n${tail}` : 'its log is empty',
+      hint: `read the whole log with \`docker logs ${name(vmid)}\`; many guests on one machine need room: sysctl fs.inotify.max_user_instances (about 8 per guest)`,
+    });
+  }
+
   async function agentCall(vmid: number, command: string): Promise<{ ok: true; value: unknown } | { ok: false }> {
     const r = await cli.run(['exec', name(vmid), QGA_CALL, command], { allowFailure: true, timeoutMs: 15_000 });
     if (r.code !== 0) return { ok: false };
@@ -200,10 +214,20 @@ export function createDockerBackend(options: DockerBackendOptions): GuestBackend
         const info = await ensureContainer(spec);
         const extra = await diskFiles(spec);
         await timed(spec.vmid, 'seed', () => placeSeed(cli, name(spec.vmid), spec, extra));
-        if (!info.State.Running) await timed(spec.vmid, 'start', () => cli.run(['start', name(spec.vmid)]));
+        if (!info.State.Running) {
+          await timed(spec.vmid, 'start', () => cli.run(['start', name(spec.vmid)]));
+          // A guest that dies at once (no room for systemd, a broken image) is reported now,
+          // with its exit code and log, not found later by a wait that runs to its deadline.
+          const exited = await exitedError(spec.vmid);
+          if (exited) throw exited;
+        }
         // A disk attached to a running VM: the guest sees it now, as with PVE's disk hotplug.
         else if ((spec.disks ?? []).length > 0) await cli.run(['exec', name(spec.vmid), GUEST_DISKS], { allowFailure: true });
       });
+    },
+
+    exited(vmid) {
+      return touched.has(vmid) ? exitedError(vmid) : Promise.resolve(undefined);
     },
 
     stop(vmid) {

@@ -19,5 +19,7 @@ export type { NoneBackend, NoneBackendOptions, NoneGuestRecord } from './none-ba
 export { GUEST_IMAGE_SCRIPT, ensureGuestImage, guestImageTag } from './guest-image.js';
 export type { GuestImage, GuestImageOptions } from './guest-image.js';
 export { pruneStaleGuests } from './prune.js';
+export { ensureInotifyRoom, inotifyInstancesInUse, INOTIFY_PER_GUEST } from './inotify.js';
+export type { InotifyRoom } from './inotify.js';
 export type { PruneOptions, PruneResult } from './prune.js';
 export { dockerEngineVersion } from './_docker-cli.js';
