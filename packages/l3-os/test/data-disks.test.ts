@@ -41,3 +41,19 @@ describe('data disks (vm.disks[] with a mount)', () => {
     expect(d.hint).toBe('lab apply --layer l2 --persona vault');
   });
 });
+
+describe('data disks in lab up\'s projection (the VM does not exist yet)', () => {
+  it('plans the format and mount, with no error: L2 attaches the disk before L3 runs', async () => {
+    const { loadLab } = await import('@lab/intent');
+    const { projectOs } = await import('@lab/l3-os');
+    const { fileURLToPath } = await import('node:url');
+    const root = fileURLToPath(new URL('../../../', import.meta.url));
+    const lab = await loadLab(root);
+    const media = lab.personas.find((p) => p.name === 'media')!;
+    const { Secret } = await import('@lab/core');
+    const secrets = { get: async (name: string) => new Secret(`value of ${name}`) };
+    const plan = await projectOs({ persona: media.persona, root, secrets, labVersion: 't' });
+    expect(plan.diagnostics.filter((d) => d.code === 'LAB_L3_DISK_MISSING')).toEqual([]);
+    expect(plan.changes.find((c) => c.address === 'media/l3/disk[appdata]')?.action).toBe('create');
+  });
+});
