@@ -77,7 +77,8 @@ describe('two or more commands at once on one embedded lab (records-only guests)
       sshKeyFile: join(base, 'id_ed25519'),
       edit: (doc) => doc.setIn(['proxmox', 'guests'], 'none'),
     });
-    rmSync(join(s.root, 'personas'), { recursive: true });
+    // The example personas go; the mixins stay (lab.yaml's baked image includes them).
+    for (const d of readdirSync(join(s.root, 'personas'))) if (d !== '_mixins') rmSync(join(s.root, 'personas', d), { recursive: true });
     for (const [i, name] of ['probe1', ...CREATES].entries()) {
       mkdirSync(join(s.root, 'personas', name), { recursive: true });
       writeFileSync(join(s.root, 'personas', name, 'persona.yaml'), persona(name, 71 + i, ['probe']));
