@@ -40,6 +40,8 @@ export { GUEST_LAYERS, layerTitle, planUp, scoped, withoutUnreachableGuests } fr
 export type { LayerPreview, SkippedLayer, UpPreview } from './up/plan.js';
 export { planDown, refuseProtected } from './up/down.js';
 export type { DownPlan } from './up/down.js';
+export { capturesAsked, planReap, planReapCaptures } from './up/reap.js';
+export type { ReapCapturePorts } from './up/reap.js';
 export { guestReach } from './up/guests.js';
 export type { GuestReach } from './up/guests.js';
 export { runLayers } from './up/run-layers.js';
