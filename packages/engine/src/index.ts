@@ -73,6 +73,12 @@ export type { CaptureTemplateOptions, CaptureVmsOptions, RestoreVmOptions, VmCap
 export { captureJobs, renderJobUnits, writeJobUnits } from './capture/timers.js';
 export type { CaptureJob } from './capture/timers.js';
 
+// `lab init`: make a checkout the operator's own (adr/0181).
+export { initLab } from './init/own-lab.js';
+export type { FileAction, InitOptions, InitResult, InitSecret } from './init/own-lab.js';
+export { generateSecretValue, secretShape, shapeProblem } from './init/secret-values.js';
+export type { GeneratedSecret, SecretShape } from './init/secret-values.js';
+
 // The journal and what is computed from it.
 export * from './journal/index.js';
 export { METRIC_NAMES, renderMetrics } from './journal/metrics.js';
