@@ -55,7 +55,7 @@ export async function createScratchLab(options: ScratchLabOptions): Promise<Scra
     root,
     identityFile: resolve(options.identityFile ?? `${root}.age.key`),
     sshKeyFile: options.sshKeyFile ? resolve(options.sshKeyFile) : false,
-    ...(valueFor ? { ask: ({ name }) => valueFor(name) } : {}),
+    ...(valueFor ? { ask: ({ name }) => valueFor(name), checkShape: false } : {}),
   });
   return { root, identityFile: r.identityFile, recipient: r.recipient, secrets: r.secrets.map((x) => x.name) };
 }

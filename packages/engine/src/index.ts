@@ -50,11 +50,15 @@ export { renderOutcomes, showPreview, totalLine } from './up/summary.js';
 export { waitForGuests } from './up/wait-guests.js';
 export type { WaitOptions } from './up/wait-guests.js';
 
+// Orphans: lab-managed VMs whose persona left Git.
+export { destroyOrphan, driftOrphans, findLabOrphans } from './orphans.js';
+export type { DestroyOrphanOptions } from './orphans.js';
+
 // Drift across layers.
 export { checkDrift } from './drift/check.js';
 export type { DriftCheckOptions } from './drift/check.js';
 export { DRIFT_LAYERS, driftedCount, summarize } from './drift/report.js';
-export type { DriftField, DriftItem, DriftLayer, DriftReport, LayerDrift, PersonaDrift, Verdict } from './drift/report.js';
+export type { DriftField, DriftItem, DriftLayer, DriftReport, LayerDrift, OrphanItem, PersonaDrift, Verdict } from './drift/report.js';
 export { DRIFT_FORMATS, headline, renderReport } from './drift/render.js';
 export type { DriftFormat } from './drift/render.js';
 

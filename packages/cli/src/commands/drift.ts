@@ -2,7 +2,7 @@ import { defineCommand } from 'citty';
 import { ExitCode, LabError, toLabError } from '@lab/core';
 import { loadLab } from '@lab/intent';
 import { createContext, globalArgs, type CliContext } from '../context.js';
-import { checkDrift, createLayerContext, DRIFT_FORMATS, DRIFT_LAYERS, driftedCount, type DriftFormat, type DriftLayer, guestReach, LAB_VERSION, type PersonaDrift, recordRun, renderReport, selectPersonas, summarize } from '@lab/engine';
+import { checkDrift, createLayerContext, driftOrphans, DRIFT_FORMATS, DRIFT_LAYERS, driftedCount, type DriftFormat, type DriftLayer, guestReach, LAB_VERSION, type PersonaDrift, recordRun, renderReport, selectPersonas, summarize } from '@lab/engine';
 
 function formatOf(args: { readonly format?: string; readonly json?: boolean }): DriftFormat {
   const f = args.format ?? (args.json ? 'json' : 'human');
@@ -63,7 +63,9 @@ export const driftCommand = defineCommand({
     try {
       const reach = layers.some((l) => l !== 'l2') ? await guestReach(lab) : { ok: true };
       const results = await checkDrift(session, { layers, reach, onPersona: journalOf(ctx, lab.root, layers) });
-      const report = summarize(results, LAB_VERSION, checkedAt);
+      // Orphans are lab-wide: looked for when L2 is checked and could be read.
+      const orphans = layers.includes('l2') && results.every((r) => r.layers.find((l) => l.layer === 'l2')?.verdict !== 'error') ? await driftOrphans(session) : [];
+      const report = summarize(results, LAB_VERSION, checkedAt, orphans);
       ctx.io.out(renderReport(report, format));
       if (report.verdict === 'error') return ExitCode.Error;
       return report.verdict === 'drifted' ? ExitCode.Changes : ExitCode.Ok;

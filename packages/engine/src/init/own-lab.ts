@@ -53,6 +53,8 @@ export interface InitOptions {
    * means "generate one of its shape". Prompted values are checked against the shape.
    */
   readonly ask?: (secret: { readonly name: string; readonly shape: SecretShape }) => Promise<string | undefined> | string | undefined;
+  /** Refuse an asked value that does not fit its shape (default true; tests plant canaries). */
+  readonly checkShape?: boolean;
 }
 
 /** `~/…` for a path under the home directory: lab.yaml is committed, a home path is personal. */
@@ -143,7 +145,7 @@ export async function initLab(options: InitOptions): Promise<InitResult> {
     }
     const asked = await options.ask?.({ name: use.name, shape });
     if (asked !== undefined && asked !== '') {
-      const problem = shapeProblem(shape, asked);
+      const problem = options.checkShape === false ? undefined : shapeProblem(shape, asked);
       if (problem) throw new LabError({ code: 'LAB_INIT_SECRET_SHAPE', summary: `the value given for ${use.name} does not fit: ${problem}`, hint: `run \`lab init --prompt\` again, or leave it empty to generate one` });
       await store.set(use.name, new Secret(asked));
       secrets.push({ name: use.name, shape, action: 'prompted' });
