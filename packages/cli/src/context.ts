@@ -34,16 +34,44 @@ export interface CliContext {
   root(): string;
 }
 
-export const processIo: Output = {
-  out: (t) => void process.stdout.write(t.endsWith('\n') ? t : `${t}\n`),
-  err: (t) => void process.stderr.write(t.endsWith('\n') ? t : `${t}\n`),
+/** Streams whose reader went away (`lab schema | head`): what is still written is dropped. */
+const closed = new WeakSet<NodeJS.WritableStream>();
+
+const writeTo = (stream: NodeJS.WriteStream, t: string): void => {
+  if (!closed.has(stream)) stream.write(t.endsWith('\n') ? t : `${t}\n`);
 };
+
+export const processIo: Output = {
+  out: (t) => writeTo(process.stdout, t),
+  err: (t) => writeTo(process.stderr, t),
+};
+
+let guarded = false;
+
+/**
+ * A closed pipe on stdout or stderr (`lab schema | head`, a pager quit early) is not a failure
+ * of the command: the command runs to its end — an apply is never cut short because nobody
+ * reads its output — and what it still writes there is dropped. Installed once, by main().
+ */
+export function surviveClosedPipes(): void {
+  if (guarded) return;
+  guarded = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') {
+        closed.add(stream);
+        return;
+      }
+      throw error;
+    });
+  }
+}
 
 let currentIo: Output = processIo;
 
 // The live renderer writes partial lines (spinner, \r); only the real stderr gets them.
 function humanStream(io: Output): { isTTY?: boolean; write(s: string): unknown } {
-  if (io === processIo) return process.stderr;
+  if (io === processIo) return { isTTY: process.stderr.isTTY, write: (s: string) => (closed.has(process.stderr) ? true : process.stderr.write(s)) };
   return { isTTY: false, write: (s: string) => io.err(s.replace(/\n$/, '')) };
 }
 
