@@ -57,7 +57,7 @@ export type { DestroyOrphanOptions } from './orphans.js';
 // Drift across layers.
 export { checkDrift } from './drift/check.js';
 export type { DriftCheckOptions } from './drift/check.js';
-export { DRIFT_LAYERS, driftedCount, summarize } from './drift/report.js';
+export { DRIFT_LAYERS, driftDetails, driftedCount, summarize } from './drift/report.js';
 export type { DriftField, DriftItem, DriftLayer, DriftReport, LayerDrift, OrphanItem, PersonaDrift, Verdict } from './drift/report.js';
 export { DRIFT_FORMATS, headline, renderReport } from './drift/render.js';
 export type { DriftFormat } from './drift/render.js';

@@ -155,6 +155,20 @@ export function summarize(personas: readonly PersonaDrift[], labVersion: string,
   };
 }
 
+/**
+ * What the journal keeps of one persona's check: totals, and per layer actually looked at
+ * (`drifted.l2`…), so a later check of fewer layers does not read as "no drift" for the others.
+ */
+export function driftDetails(p: PersonaDrift): Record<string, number | string> {
+  const measured = p.layers.filter((l) => l.verdict === 'clean' || l.verdict === 'drifted' || l.verdict === 'missing');
+  return {
+    drifted: driftedCount(p),
+    missing: p.layers.reduce((n, l) => n + l.missing.length, 0),
+    verdict: p.verdict,
+    ...Object.fromEntries(measured.map((l) => [`drifted.${l.layer}`, l.drift.length])),
+  };
+}
+
 /** Drifted changes of one persona: what the journal counts. */
 export function driftedCount(p: PersonaDrift): number {
   return p.layers.reduce((n, l) => n + l.drift.length, 0);
