@@ -62,8 +62,8 @@ export const driftCommand = defineCommand({
     try {
       const reach = layers.some((l) => l !== 'l2') ? await guestReach(lab) : { ok: true };
       const results = await checkDrift(session, { layers, reach, onPersona: journalOf(ctx, lab.root, layers) });
-      // Orphans are lab-wide: looked for when L2 is checked and could be read.
-      const orphans = layers.includes('l2') && results.every((r) => r.layers.find((l) => l.layer === 'l2')?.verdict !== 'error') ? await driftOrphans(session) : [];
+      // Orphans are lab-wide: looked for when the whole lab's L2 is checked and could be read.
+      const orphans = !args.persona && layers.includes('l2') && results.every((r) => r.layers.find((l) => l.layer === 'l2')?.verdict !== 'error') ? await driftOrphans(session) : [];
       const report = summarize(results, LAB_VERSION, checkedAt, orphans);
       ctx.io.out(renderReport(report, format));
       if (report.verdict === 'error') return ExitCode.Error;
