@@ -7,6 +7,7 @@ export const globalArgs = {
   json: { type: 'boolean', description: 'Machine-readable output on stdout', default: false },
   verbose: { type: 'boolean', alias: 'v', description: 'More detail on stderr', default: false },
   color: { type: 'boolean', description: 'Colour on stderr (default: when a TTY; --no-color turns it off)' },
+  detail: { type: 'boolean', description: 'Show plans in full, every change with its diffs (default: a summary when long)', default: false },
 } as const;
 
 export interface GlobalFlags {
@@ -14,6 +15,7 @@ export interface GlobalFlags {
   readonly json?: boolean;
   readonly verbose?: boolean;
   readonly color?: boolean;
+  readonly detail?: boolean;
 }
 
 export interface Output {
@@ -86,7 +88,7 @@ export function createContext(flags: GlobalFlags, io: Output = currentIo): CliCo
   // In --json mode progress still goes to stderr, as NDJSON events, so stdout stays one document.
   const reporter = json
     ? createNdjsonReporter({ write: (s: string) => (flags.verbose ? io.err(s) : undefined) })
-    : createHumanReporter({ color, verbose: flags.verbose === true, stream: humanStream(io) });
+    : createHumanReporter({ color, verbose: flags.verbose === true, detail: flags.detail === true, stream: humanStream(io) });
   let root: string | undefined;
   return {
     json,

@@ -1,6 +1,6 @@
 import { colorWanted, painter, type Paint } from '../_style.js';
 import { formatDiagnostic } from '../diagnostic.js';
-import { renderPlan } from '../render-plan.js';
+import { renderPlanView } from '../render-plan-summary.js';
 import type { Reporter, ReporterEvent } from './events.js';
 
 export interface HumanReporterOptions {
@@ -9,6 +9,8 @@ export interface HumanReporterOptions {
   /** Redraw a live status line for running steps (TTY only). */
   readonly live?: boolean;
   readonly verbose?: boolean;
+  /** Plans in full (every change and diff) even when long; default: the summary view (adr/0182). */
+  readonly detail?: boolean;
 }
 
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
@@ -96,7 +98,7 @@ export function createHumanReporter(options: HumanReporterOptions = {}): Reporte
         break;
       }
       case 'plan':
-        println(renderPlan(e.plan, { color }));
+        println(renderPlanView(e.plan, { color, detail: options.detail === true }));
         break;
       case 'result':
         println(e.ok ? e.summary : paint('red', e.summary));
