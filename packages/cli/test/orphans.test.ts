@@ -59,8 +59,8 @@ describe('orphan VMs', () => {
 
     const r = await lab('destroy', '--orphan', '130', '-y', '--root', s.root);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/destroyed orphan VM 130 \(identity\); kept its data disk\(s\) local-lvm:vm-999999999-lab-identity-data/);
-    expect(await volumes(node)).toContain('local-lvm:vm-999999999-lab-identity-data');
+    expect(r.stderr).toMatch(/destroyed orphan VM 130 \(identity\); kept its data disk\(s\) local-lvm:vm-999999999-lab_identity_data/);
+    expect(await volumes(node)).toContain('local-lvm:vm-999999999-lab_identity_data');
     const [entry] = (await readJournal(s.root)).entries;
     expect(entry).toMatchObject({ command: 'destroy', personas: ['identity'], result: 'ok', details: { orphan: 130 } });
 

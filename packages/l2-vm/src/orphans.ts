@@ -1,7 +1,7 @@
 import { createPlan, type Change, type Diagnostic, type FieldDiff, type Plan } from '@lab/core';
 import { parseResources, pveArray, type PveClient } from '@lab/pve';
 import type { DesiredDisk } from './desired.js';
-import { basisKey, LAB_TAG, parsePersistentVolume, personaOfDescription, personaOfTags, vmAddress } from './identity.js';
+import { basisKey, HOLDER_VMID, LAB_TAG, parsePersistentVolume, personaOfDescription, personaOfTags, vmAddress } from './identity.js';
 import { readVm } from './observe.js';
 import type { VmAfter, VmBefore } from './plan.js';
 
@@ -22,6 +22,12 @@ export interface OrphanVm {
 }
 
 const DISK_SLOT = /^(scsi|virtio|sata|ide)\d+$/;
+
+function legacyVolume(volid: string, persona: string): { persona: string; disk: string } | undefined {
+  const name = volid.slice(volid.indexOf(':') + 1).replace(/\.(raw|qcow2|vmdk)$/, '');
+  const prefix = `vm-${HOLDER_VMID}-lab-${persona}-`;
+  return name.startsWith(prefix) && /^[a-z][a-z0-9-]*$/.test(name.slice(prefix.length)) ? { persona, disk: name.slice(prefix.length) } : undefined;
+}
 
 /** Disk lines of a config: slot → volid, leaving out CD-ROMs and the cloud-init drive. */
 function disksOf(config: Readonly<Record<string, string>>): { slot: string; volid: string }[] {
@@ -47,8 +53,10 @@ export async function findOrphans(client: PveClient, declared: readonly string[]
     const read = await readVm(client, vm.node, vm.vmid);
     if (personaOfDescription(read.config['description'] ?? read.current['description']) !== persona) continue;
     const dataDisks = disksOf(read.config).flatMap(({ slot, volid }) => {
-      const p = parsePersistentVolume(volid);
-      return p ? [{ slot, volid, disk: p.disk, storage: volid.split(':')[0]! }] : [];
+      // Today's name, or the one before adr/0163 (`vm-999999999-lab-<persona>-<disk>`), read
+      // knowing the persona: either way the volume is owned by the holder id and outlives the VM.
+      const p = parsePersistentVolume(volid) ?? legacyVolume(volid, persona);
+      return p && p.persona === persona ? [{ slot, volid, disk: p.disk, storage: volid.split(':')[0]! }] : [];
     });
     out.push({ persona, vmid: vm.vmid, node: vm.node, name: vm.name, status: vm.status, config: read.config, digest: read.digest, dataDisks });
   }
