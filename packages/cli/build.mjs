@@ -2,7 +2,7 @@
 // so `lab validate` starts in a fraction of the time tsx needs to transpile the sources.
 // bin/lab.mjs uses dist/ only while it is newer than every source it was built from.
 import { build } from 'esbuild';
-import { rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -11,12 +11,14 @@ const here = fileURLToPath(new URL('.', import.meta.url));
 // against the bundle's age.
 const workspace = fileURLToPath(new URL('../../', import.meta.url));
 const started = performance.now();
-// A clean outdir: chunk names are content hashes, so stale ones would pile up.
-rmSync(`${here}dist`, { recursive: true, force: true });
+// Built beside dist/ and moved in file by file, main.js last: a lab command running from the old
+// bundle (bin/lab.mjs rebuilds a stale one on its own) still finds every chunk it loads lazily.
+const next = `${here}dist.next-${process.pid}`;
+rmSync(next, { recursive: true, force: true });
 const result = await build({
   absWorkingDir: workspace,
   entryPoints: [`${here}src/main.ts`],
-  outdir: `${here}dist`,
+  outdir: next,
   bundle: true,
   splitting: true,
   format: 'esm',
@@ -33,5 +35,19 @@ const result = await build({
   logLevel: 'warning',
 });
 const inputs = Object.keys(result.metafile.inputs).filter((f) => f.includes('packages/') && !f.includes('node_modules'));
-writeFileSync(`${here}dist/inputs.json`, JSON.stringify(inputs.map((f) => f.replace(/^.*?packages\//, 'packages/'))));
+writeFileSync(`${next}/inputs.json`, JSON.stringify(inputs.map((f) => f.replace(/^.*?packages\//, 'packages/'))));
+const dist = `${here}dist`;
+mkdirSync(dist, { recursive: true });
+const built = readdirSync(next);
+const last = ['main.js', 'main.js.map', 'inputs.json'];
+for (const f of [...built.filter((f) => !last.includes(f)), ...last.filter((f) => built.includes(f))]) {
+  copyFileSync(`${next}/${f}`, `${dist}/.${f}.tmp`);
+  renameSync(`${dist}/.${f}.tmp`, `${dist}/${f}`);
+}
+rmSync(next, { recursive: true, force: true });
+// Chunk names are content hashes: older ones pile up. Those of another build and a day old go.
+const keep = new Set(built);
+for (const f of readdirSync(dist)) {
+  if (!keep.has(f) && Date.now() - statSync(`${dist}/${f}`).mtimeMs > 86_400_000) rmSync(`${dist}/${f}`, { force: true });
+}
 process.stderr.write(`built packages/cli/dist in ${Math.round(performance.now() - started)} ms (${inputs.length} workspace sources)\n`);

@@ -95,3 +95,13 @@ describe('pause scripts', () => {
     expect(start).toMatch(/start >&2 \|\| \{ echo 'could not start stack app' >&2; failed=1; \}/);
   });
 });
+
+describe('snapshot times', () => {
+  it('are UTC whatever zone restic printed them in (the guest’s, Europe/Paris here)', async () => {
+    const { toSnapshotInfo } = await import('../src/data/snapshots.js');
+    const s = toSnapshotInfo({ id: 'a'.repeat(64), time: '2026-03-29T03:30:00.123456789+02:00', paths: ['/srv'], tags: ['commit:abc'] });
+    expect(s.time).toBe('2026-03-29T01:30:00.123Z');
+    // What `lab capture snapshots` shows under "TIME … UTC".
+    expect(`${s.time.slice(0, 19).replace('T', ' ')} UTC`).toBe('2026-03-29 01:30:00 UTC');
+  });
+});

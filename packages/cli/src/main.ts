@@ -4,7 +4,7 @@
  */
 import { parseArgs, renderUsage, type ArgsDef, type CommandDef } from 'citty';
 import { ExitCode, isLabError, LabError, toLabError } from '@lab/core';
-import { processIo, useOutput, type Output } from './context.js';
+import { processIo, surviveClosedPipes, useOutput, type Output } from './context.js';
 import { rootCommand } from './commands/index.js';
 import { resolveLazy, walkCommands } from './command-walk.js';
 
@@ -27,6 +27,7 @@ async function resolveCommand(argv: readonly string[]): Promise<{ cmd: AnyComman
 
 export async function main(argv: readonly string[], given: Output = processIo): Promise<number> {
   const wantsJson = argv.includes('--json');
+  if (given === processIo) surviveClosedPipes();
   // With --json stdout holds one document: a command that already wrote one (a failed apply
   // writes its plan with the error) gets no second one from here.
   // (Only then is stdout wrapped: the human renderer recognises the process's own streams.)

@@ -1,12 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
-import { Secret } from '@lab/core';
-import { collectSecretRefs, loadLab } from '@lab/intent';
-import { generateIdentity, openSecretStore, writeIdentityFile } from '@lab/secrets';
-import { generateKeyPair } from '@lab/ssh';
+import { initLab } from '@lab/engine';
 
 export interface ScratchLab {
   readonly root: string;
@@ -23,7 +19,7 @@ export interface ScratchLabOptions {
   readonly to: string;
   /** Where to write the new age identity; default `<to>.age.key` beside the copy. */
   readonly identityFile?: string;
-  /** Value for each referenced secret; default 24 random bytes, base64url. */
+  /** Value for each referenced secret; default a random value of the shape its reader expects (adr/0181). */
   readonly valueFor?: (name: string) => string;
   /** Give the copy its own SSH key (ssh.identityFile) instead of the operator's. */
   readonly sshKeyFile?: string;
@@ -33,9 +29,10 @@ export interface ScratchLabOptions {
 
 /**
  * Make a working copy of a lab whose secrets this machine can decrypt: copy lab.yaml and
- * personas/, create a fresh age identity outside the copy, make it the only recipient, and
- * store a generated value for every secret the intent references. The example lab's own
- * secrets are encrypted to its maintainers' keys, so a demo or a test cannot read them.
+ * personas/, then do what `lab init` does to it (the engine's `initLab`): an age identity
+ * outside the copy as its recipient, a generated value for every secret the intent references.
+ * The example lab's own secrets are encrypted to its maintainers' keys, so a demo or a test
+ * cannot read them.
  */
 export async function createScratchLab(options: ScratchLabOptions): Promise<ScratchLab> {
   const from = resolve(options.from);
@@ -46,30 +43,19 @@ export async function createScratchLab(options: ScratchLabOptions): Promise<Scra
   for (const extra of ['artifacts']) {
     if (existsSync(join(from, extra))) await cp(join(from, extra), join(root, extra), { recursive: true });
   }
-
-  const identityFile = resolve(options.identityFile ?? `${root}.age.key`);
-  const { identity, recipient } = await generateIdentity();
-  if (!existsSync(identityFile)) await writeIdentityFile(identityFile, identity);
-
-  const labFile = join(root, 'lab.yaml');
-  const doc = parseDocument(await readFile(labFile, 'utf8'));
-  doc.setIn(['secrets', 'recipients'], [recipient]);
-  if (options.sshKeyFile) {
-    const keyFile = resolve(options.sshKeyFile);
-    if (!existsSync(keyFile)) {
-      const pair = generateKeyPair('lab-demo');
-      await writeFile(keyFile, pair.privateKey.reveal(), { mode: 0o600 });
-      await writeFile(`${keyFile}.pub`, `${pair.publicKey}\n`);
-    }
-    doc.setIn(['ssh', 'identityFile'], keyFile);
+  if (options.edit) {
+    const labFile = join(root, 'lab.yaml');
+    const doc = parseDocument(await readFile(labFile, 'utf8'));
+    options.edit(doc);
+    await writeFile(labFile, doc.toString());
   }
-  options.edit?.(doc);
-  await writeFile(labFile, doc.toString());
-
-  const lab = await loadLab(root);
-  const store = openSecretStore({ root, dir: lab.site.site.secrets.dir, recipients: [recipient], identityFile });
-  const names = [...new Set(collectSecretRefs(lab).map((r) => r.name))].sort();
-  const valueFor = options.valueFor ?? (() => randomBytes(24).toString('base64url'));
-  for (const name of names) await store.set(name, new Secret(valueFor(name)));
-  return { root, identityFile, recipient, secrets: names };
+  // The same making-it-yours as `lab init`, with the identity and key beside the copy.
+  const valueFor = options.valueFor;
+  const r = await initLab({
+    root,
+    identityFile: resolve(options.identityFile ?? `${root}.age.key`),
+    sshKeyFile: options.sshKeyFile ? resolve(options.sshKeyFile) : false,
+    ...(valueFor ? { ask: ({ name }) => valueFor(name), checkShape: false } : {}),
+  });
+  return { root, identityFile: r.identityFile, recipient: r.recipient, secrets: r.secrets.map((x) => x.name) };
 }

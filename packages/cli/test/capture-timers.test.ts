@@ -13,7 +13,7 @@ describe('lab capture timers', () => {
     expect(jobs.filter((j) => j.unit.endsWith('-identity'))).toEqual([
       { unit: 'lab-capture-identity', description: 'lab capture data: restic backup of identity', calendar: '*-*-* 00/6:00', argv: ['capture', 'data', '--persona', 'identity'] },
       { unit: 'lab-verify-identity', description: 'lab capture verify: restore drill of identity', calendar: 'weekly', argv: ['capture', 'verify', '--persona', 'identity'] },
-      { unit: 'lab-capture-vm-identity', description: 'lab capture vm: vzdump of identity', calendar: 'Sun 01:00', argv: ['capture', 'vm', '--persona', 'identity', '-y'] },
+      { unit: 'lab-capture-vm-identity', description: 'lab capture vm: vzdump of identity', calendar: 'Sun 01:00', argv: ['capture', 'vm', '--persona', 'identity'] },
     ]);
     // A persona without a capture section has no job.
     expect(jobs.some((j) => j.unit.endsWith('-tinker'))).toBe(false);

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import parsePrometheusTextFormat, { type MetricFamily } from 'parse-prometheus-text-format';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadLab, type Lab } from '@lab/intent';
-import { readJournal } from '@lab/engine';
+import { beginRun, readJournal } from '@lab/engine';
+import { address, LabError, silentReporter } from '@lab/core';
 import { METRIC_NAMES, renderMetrics } from '@lab/engine';
 import { LAB_VERSION } from '@lab/engine';
 import { lab, WORKSPACE } from './_harness.js';
@@ -69,9 +70,14 @@ beforeAll(async () => {
   await record(root, { command: 'apply', personas: ['media'], result: 'ok', at: at('2026-03-01T10:00:00Z'), durationMs: 90_000 });
   await record(root, { command: 'apply', personas: ['media'], result: 'failed', at: at('2026-03-05T10:00:00Z'), durationMs: 30_500, error: { code: 'LAB_X', summary: 'x' } });
   await record(root, { command: 'up', personas: ['edge'], result: 'ok', at: at('2026-03-02T08:00:00Z'), durationMs: 200_000 });
-  await record(root, { command: 'drift', personas: ['media'], result: 'ok', at: at('2026-03-06T00:00:00Z'), details: { drifted: 3 } });
-  await record(root, { command: 'drift', personas: ['edge', 'monitoring'], result: 'ok', at: at('2026-03-07T00:00:00Z'), details: { 'drifted.edge': 1, 'drifted.monitoring': 0 } });
+  await record(root, { command: 'drift', personas: ['media'], layers: ['l2', 'l3', 'l4'], result: 'ok', at: at('2026-03-06T00:00:00Z'), details: { drifted: 3, 'drifted.l2': 0, 'drifted.l3': 3, 'drifted.l4': 0 } });
+  await record(root, { command: 'drift', personas: ['edge'], layers: ['l2', 'l3'], result: 'ok', at: at('2026-03-07T00:00:00Z'), details: { drifted: 1, 'drifted.l2': 1, 'drifted.l3': 0 } });
+  await record(root, { command: 'drift', personas: ['monitoring'], layers: ['l2'], result: 'ok', at: at('2026-03-07T00:00:00Z'), details: { drifted: 0, 'drifted.l2': 0 } });
   await record(root, { command: 'drift', personas: ['media'], result: 'failed', at: at('2026-03-08T00:00:00Z'), error: { code: 'LAB_SSH_UNREACHABLE', summary: 'x' } });
+  // A later check of L2 only: it measures L2 and says nothing of media's L3 drift.
+  await record(root, { command: 'drift', personas: ['media'], layers: ['l2'], result: 'ok', at: at('2026-03-09T00:00:00Z'), details: { drifted: 0, 'drifted.l2': 0 } });
+  // One run over edge and tinker that failed on tinker: edge's last apply is still its success.
+  await record(root, { command: 'up', personas: ['edge', 'tinker'], result: 'failed', at: at('2026-03-10T00:00:00Z'), durationMs: 5_000, error: { code: 'LAB_UP_FAILED', summary: 'x' }, details: { failedPersonas: 'tinker' } });
   await record(root, { command: 'capture', personas: ['identity'], result: 'ok', at: at('2026-03-07T00:00:00Z'), durationMs: 60_000 });
   await record(root, { command: 'capture', personas: ['media'], result: 'failed', at: at('2026-03-07T03:30:00Z') });
   await record(root, { command: 'verify', personas: ['media'], result: 'ok', at: at('2026-03-07T05:00:00Z'), durationMs: 10_000, details: { verified: true } });
@@ -98,15 +104,33 @@ describe('lab metrics', () => {
 
   it('takes each value from the journal: last apply (any result), drift, verified restores, successful captures', async () => {
     const families = parsePrometheusTextFormat(await renderMetrics(l, (await readJournal(root)).entries, LAB_VERSION));
-    expect(values(families, 'lab_last_apply_timestamp_seconds')).toEqual({ media: sec('2026-03-05T10:00:00Z', 30.5), edge: sec('2026-03-02T08:00:00Z', 200) });
-    expect(values(families, 'lab_last_apply_success')).toEqual({ media: 0, edge: 1 });
-    expect(values(families, 'lab_last_apply_duration_seconds')).toEqual({ media: 30.5, edge: 200 });
-    // The failed drift check of media does not replace the last completed one.
-    expect(values(families, 'lab_drift_changes')).toEqual({ media: 3, edge: 1, monitoring: 0 });
+    expect(values(families, 'lab_last_apply_timestamp_seconds')).toEqual({ media: sec('2026-03-05T10:00:00Z', 30.5), edge: sec('2026-03-02T08:00:00Z', 200), tinker: sec('2026-03-10T00:00:00Z', 5) });
+    expect(values(families, 'lab_last_apply_success')).toEqual({ media: 0, edge: 1, tinker: 0 });
+    expect(values(families, 'lab_last_apply_duration_seconds')).toEqual({ media: 30.5, edge: 200, tinker: 5 });
+    // Per persona and layer, each from the last check that looked at that layer, with its time;
+    // the failed drift check of media does not replace the last completed one.
+    const byLayer = (name: string) => Object.fromEntries(families.find((f) => f.name === name)!.metrics.map((m) => [`${m.labels!['persona']}/${m.labels!['layer']}`, Number(m.value)]));
+    expect(byLayer('lab_drift_changes')).toEqual({ 'media/l2': 0, 'media/l3': 3, 'media/l4': 0, 'edge/l2': 1, 'edge/l3': 0, 'monitoring/l2': 0 });
+    expect(byLayer('lab_drift_check_timestamp_seconds')).toEqual({
+      'media/l2': sec('2026-03-09T00:00:00Z', 1),
+      'media/l3': sec('2026-03-06T00:00:00Z', 1),
+      'media/l4': sec('2026-03-06T00:00:00Z', 1),
+      'edge/l2': sec('2026-03-07T00:00:00Z', 1),
+      'edge/l3': sec('2026-03-07T00:00:00Z', 1),
+      'monitoring/l2': sec('2026-03-07T00:00:00Z', 1),
+    });
     // identity's drill ran but did not verify; a drill is declared, so 0 (never).
     expect(values(families, 'lab_last_verified_restore_timestamp_seconds')).toEqual({ identity: 0, media: sec('2026-03-07T05:00:00Z', 10) });
     // Every persona with capture enabled has a series; tinker declares none.
     expect(values(families, 'lab_backup_last_success_timestamp_seconds')).toEqual({ edge: 0, identity: sec('2026-03-07T00:00:00Z', 60), media: 0, monitoring: 0 });
+  });
+
+  it('journals which personas a failed run failed for, from the addresses of its error', async () => {
+    const dir = intentCopy();
+    const cause = new LabError({ code: 'LAB_L4_HEALTH_FAILED', summary: 'not healthy', address: address('tinker', 'l4', 'apply') });
+    await beginRun('up', { root: dir, reporter: silentReporter, personas: ['edge', 'tinker'], layers: ['l4'] }).failed(new LabError({ code: 'LAB_UP_FAILED', summary: 'stopped at L4', cause }));
+    const [entry] = (await readJournal(dir)).entries;
+    expect(entry).toMatchObject({ result: 'failed', details: { failedPersonas: 'tinker' } });
   });
 
   it('escapes label values', async () => {

@@ -107,7 +107,7 @@ describe('lab reap on the embedded simulator (records-only guests)', () => {
     }
   }, 180_000);
 
-  it('destroys an expired tinker through the destroy path and journals a reap run', async () => {
+  it('tears an expired tinker down (capture it asks for, then the VM; no L3, no L4 deploy) and journals a reap run', async () => {
     const { entries } = await readJournal(s.root);
     const first = entries.find((e) => e.changes.some((c) => c.address === 'tinker/l2/vm' && c.action === 'create'));
     expect(first).toMatchObject({ command: 'apply', personas: ['tinker'], layers: ['l2'], result: 'ok' });
@@ -121,12 +121,22 @@ describe('lab reap on the embedded simulator (records-only guests)', () => {
     writeFileSync(join(dir, file!), lines.map((e) => JSON.stringify(e.time === first!.time ? { ...e, time: old } : e)).join('\n') + '\n');
     expect((await lab('personas', '--root', s.root)).stdout).toMatch(/tinker\s+experimental \(ttl 1w, age 1w1d, EXPIRED 1d ago\)/);
 
-    const r = await lab('reap', '-y', '--layer', 'l2', '--root', s.root);
+    // tinker asks for a VM backup before it goes.
+    const persona = join(s.root, 'personas/tinker/persona.yaml');
+    writeFileSync(persona, `${readFileSync(persona, 'utf8')}\ncapture:\n  enabled: false\n  repository: local\n  paths: []\n  vm: { enabled: true, storage: local }\n`);
+
+    // A teardown, not a convergence: stacks down (here they go with the VM: no guest to reach),
+    // the capture the persona asks for, then the VM; never L3, never an L4 deploy, never L0/L1.
+    const r = await lab('reap', '-y', '--root', s.root);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('Reaped: tinker');
+    expect(r.stderr).toContain('L3 skipped: nothing to undo');
+    expect(r.stderr).not.toMatch(/^L[01] /m);
+    expect(r.stderr).toMatch(/tinker: VM captured as local:backup\/vzdump-qemu-\d+-/);
     const [latest] = (await readJournal(s.root)).entries;
-    expect(latest).toMatchObject({ command: 'reap', personas: ['tinker'], layers: ['l2'], result: 'ok', details: { reaped: 1 } });
-    expect(latest!.changes).toEqual([expect.objectContaining({ address: 'tinker/l2/vm', action: 'delete' })]);
+    expect(latest).toMatchObject({ command: 'reap', personas: ['tinker'], result: 'ok', details: { reaped: 1 } });
+    expect(latest!.changes.map((c) => `${c.address} ${c.action}`)).toEqual(['tinker/capture/vm.backup create', 'tinker/l2/vm delete']);
+    expect((await lab('capture', 'backups', '--persona', 'tinker', '--root', s.root)).stdout).toMatch(/vzdump-qemu-\d+-\S+\s.*persona=tinker/);
 
     // The VM is gone: L2 would create it again, and nothing is left to reap.
     expect((await lab('check', '--layer', 'l2', '--persona', 'tinker', '--root', s.root)).code).toBe(2);

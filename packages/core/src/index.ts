@@ -25,6 +25,8 @@ export {
 } from './plan.js';
 export type { Plan, PlanInit, PlanMode, PlanBasis, PlanSummary } from './plan.js';
 export { renderPlan, renderSummaryLine, formatValue } from './render-plan.js';
+export { PLAN_DETAIL_LINES, renderPlanView } from './render-plan-summary.js';
+export type { RenderPlanViewOptions } from './render-plan-summary.js';
 export type { RenderPlanOptions } from './render-plan.js';
 export { ExitCode } from './exit-codes.js';
 export type { ReporterEvent, TimedEvent, Reporter, StepStatus, LogLevel } from './reporter/events.js';

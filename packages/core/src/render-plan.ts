@@ -38,11 +38,15 @@ export function renderPlan(plan: Plan, options: RenderPlanOptions = {}): string 
   return out.join('\n');
 }
 
-function renderChange(change: Change, paint: Paint): string[] {
+/** The heading line of one change: symbol, address, verb, impact. */
+export function renderChangeHead(change: Change, paint: Paint): string {
   const sym = paint(COLOR[change.action], SYMBOL[change.action].padEnd(3));
   const impactText = change.action === 'noop' ? '' : renderImpact(change.impact, paint);
-  const impact = impactText ? ` ${impactText}` : '';
-  const lines = [`${sym} ${paint('bold', change.address)} ${paint('dim', VERB[change.action])}${impact}`];
+  return `${sym} ${paint('bold', change.address)} ${paint('dim', VERB[change.action])}${impactText ? ` ${impactText}` : ''}`;
+}
+
+function renderChange(change: Change, paint: Paint): string[] {
+  const lines = [renderChangeHead(change, paint)];
   if (change.reason) lines.push(`      ${paint('dim', `# ${change.reason}`)}`);
   for (const d of change.diff) lines.push(`      ${renderField(d, change, paint)}`);
   if (change.unifiedDiff && change.action !== 'noop') lines.push(...renderUnifiedDiff(change.unifiedDiff, paint));

@@ -40,6 +40,8 @@ export { GUEST_LAYERS, layerTitle, planUp, scoped, withoutUnreachableGuests } fr
 export type { LayerPreview, SkippedLayer, UpPreview } from './up/plan.js';
 export { planDown, refuseProtected } from './up/down.js';
 export type { DownPlan } from './up/down.js';
+export { capturesAsked, planReap, planReapCaptures } from './up/reap.js';
+export type { ReapCapturePorts } from './up/reap.js';
 export { guestReach } from './up/guests.js';
 export type { GuestReach } from './up/guests.js';
 export { runLayers } from './up/run-layers.js';
@@ -48,11 +50,15 @@ export { renderOutcomes, showPreview, totalLine } from './up/summary.js';
 export { waitForGuests } from './up/wait-guests.js';
 export type { WaitOptions } from './up/wait-guests.js';
 
+// Orphans: lab-managed VMs whose persona left Git.
+export { destroyOrphan, driftOrphans, findLabOrphans } from './orphans.js';
+export type { DestroyOrphanOptions } from './orphans.js';
+
 // Drift across layers.
 export { checkDrift } from './drift/check.js';
 export type { DriftCheckOptions } from './drift/check.js';
-export { DRIFT_LAYERS, driftedCount, summarize } from './drift/report.js';
-export type { DriftField, DriftItem, DriftLayer, DriftReport, LayerDrift, PersonaDrift, Verdict } from './drift/report.js';
+export { DRIFT_LAYERS, driftDetails, driftedCount, summarize } from './drift/report.js';
+export type { DriftField, DriftItem, DriftLayer, DriftReport, LayerDrift, OrphanItem, PersonaDrift, Verdict } from './drift/report.js';
 export { DRIFT_FORMATS, headline, renderReport } from './drift/render.js';
 export type { DriftFormat } from './drift/render.js';
 
@@ -70,6 +76,12 @@ export { captureTemplate, captureVmInSession, captureVms, restoreVm, vmBackups }
 export type { CaptureTemplateOptions, CaptureVmsOptions, RestoreVmOptions, VmCaptureRow } from './capture/vm.js';
 export { captureJobs, renderJobUnits, writeJobUnits } from './capture/timers.js';
 export type { CaptureJob } from './capture/timers.js';
+
+// `lab init`: make a checkout the operator's own (adr/0181).
+export { initLab } from './init/own-lab.js';
+export type { FileAction, InitOptions, InitResult, InitSecret } from './init/own-lab.js';
+export { generateSecretValue, secretShape, shapeProblem } from './init/secret-values.js';
+export type { GeneratedSecret, SecretShape } from './init/secret-values.js';
 
 // The journal and what is computed from it.
 export * from './journal/index.js';

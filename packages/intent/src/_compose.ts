@@ -176,6 +176,12 @@ function mergeSeq(base: TSeq | undefined, over: TSeq, schemaPath: string, path: 
         sink.errors.push(problem('error', target.origin, joinPath(itemShown, '$remove'), '$remove does not name an item', rule.kind === 'keyed' && rule.key.length > 1 ? `give ${rule.key.join(', ')}` : 'give the key of the inherited item'));
       } else if (at === undefined) {
         sink.warnings.push(problem('warning', target.origin, joinPath(itemShown, '$remove'), `$remove: nothing inherited matches ${displayKey(k)}`, 'remove this line, or check the included mixins'));
+      } else if (rule.kind === 'keyed' && rule.removeAs && rule.key.length === 1) {
+        // The item stays, turned into its removal (`{ name: x, state: absent }` for packages).
+        const origin = target.origin;
+        const scalar = (value: string): TNode => ({ kind: 'scalar', value, origin });
+        const entries = new Map([[rule.key[0]!, { keyOrigin: origin, value: scalar(k) }], ...Object.entries(rule.removeAs).map(([f, v]) => [f, { keyOrigin: origin, value: scalar(v) }] as const)]);
+        slots[at] = { kind: 'map', origin, entries, ...(slots[at]?.indexIn ? { indexIn: slots[at]!.indexIn } : slots[at]?.index !== undefined ? { index: slots[at]!.index } : {}) };
       } else {
         slots[at] = undefined;
         where.delete(k);

@@ -10,6 +10,12 @@ export interface KeyedRule {
   readonly key: readonly string[];
   /** Items may be written as a bare string meaning `{ <key>: string }` (packages). */
   readonly shorthand?: boolean;
+  /**
+   * What `$remove` of an inherited item leaves in its place. Unset: nothing (the item is no
+   * longer declared). For packages, `{ state: absent }`: a package a persona removes from what
+   * its mixins install must be gone from the guest, not merely no longer managed.
+   */
+  readonly removeAs?: Readonly<Record<string, string>>;
 }
 
 /** A set of scalars: union, first occurrence keeps its place. */
@@ -31,7 +37,7 @@ export const MERGE_RULES: Readonly<Record<string, MergeRule>> = {
   'os.users[].groups': set,
   'os.users[].sshKeys': set,
   'os.groups': keyed('name'),
-  'os.packages': { kind: 'keyed', key: ['name'], shorthand: true },
+  'os.packages': { kind: 'keyed', key: ['name'], shorthand: true, removeAs: { state: 'absent' } },
   'os.apt.repositories': keyed('name'),
   'os.files': keyed('path'),
   'os.directories': keyed('path'),
@@ -73,5 +79,6 @@ export function describeRule(rule: MergeRule | undefined): string {
   if (rule.kind === 'set') return 'union (inherited items first); remove one with `- $remove: <value>`';
   const key = rule.key.map((k) => k.split('|').map((f) => `\`${f}\``).join(' or ')).join(' + ');
   const remove = rule.key.length === 1 ? `\`- $remove: <${rule.key[0]}>\`` : `\`- $remove: { ${rule.key.map((k) => `${k.split('|')[0]}: …`).join(', ')} }\``;
-  return `merged by ${key} (items deep-merge, new items append); remove one with ${remove}`;
+  const leaves = rule.removeAs ? `, which leaves it as \`${Object.entries(rule.removeAs).map(([k, v]) => `${k}: ${v}`).join(', ')}\` (removed from the machine, not merely unmanaged)` : '';
+  return `merged by ${key} (items deep-merge, new items append); remove one with ${remove}${leaves}`;
 }

@@ -81,7 +81,8 @@ describe('composition', () => {
     const loaded = await loadPersona(l.root, 'media');
     const p = loaded.persona;
     expect(p.vm.tags).toEqual([]);
-    expect(p.os.packages.map((x) => x.name)).toEqual(['htop']);
+    // A removed package stays, as absent: it must be gone from the guest, not merely unmanaged.
+    expect(p.os.packages.map((x) => [x.name, x.state])).toEqual([['htop', 'present'], ['curl', 'absent']]);
     expect(p.os.users).toEqual([]);
     expect(p.os.firewall.allow.map((r) => r.name)).toEqual(['ssh']);
     expect(p.os.sysctl).toEqual({ 'net.ipv4.tcp_syncookies': 1 });

@@ -58,7 +58,8 @@ describe('the example lab', () => {
   it('marks tinker experimental with a week to live, without node metrics', async () => {
     const { persona: p } = await loadPersona(REPO, 'tinker');
     expect(p.lifecycle).toEqual({ stage: 'experimental', ttl: 604_800 });
-    expect(p.os.packages.map((x) => x.name)).not.toContain('prometheus-node-exporter');
+    // $remove of a package declares it absent: L3 purges it (and the collectors that need it).
+    expect(p.os.packages.filter((x) => x.name.startsWith('prometheus-node-exporter')).map((x) => [x.name, x.state])).toEqual([['prometheus-node-exporter', 'absent'], ['prometheus-node-exporter-collectors', 'absent']]);
     expect(p.os.firewall.allow.map((r) => r.name)).toEqual(['ssh', 'code-server']);
   });
 

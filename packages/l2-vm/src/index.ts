@@ -16,6 +16,8 @@ export { projectVms } from './projection.js';
 export type { ProjectVmsOptions } from './projection.js';
 export type { PlanVmsOptions, VmAfter, VmBefore, RemovedDisk } from './plan.js';
 export { applyVms } from './apply.js';
+export { findOrphans, planOrphanDestroy } from './orphans.js';
+export type { OrphanVm, PlanOrphanOptions } from './orphans.js';
 export type { ApplyVmsContext } from './apply.js';
 export { keyImpact, diskImpact, hotplugFeatures } from './impact.js';
 export type { KeyImpact } from './impact.js';

@@ -133,6 +133,26 @@ function secretsOf(s: RenderedStack): Secret<string>[] {
   return s.files.flatMap((f) => (isSecret(f.content) ? [f.content as Secret<string>] : []));
 }
 
+/** Ends the step of a gate that did not pass as failed (✗, not ✓); the caller rolls back. */
+class GateFailed extends Error {
+  constructor(readonly health: HealthResult) {
+    super(`not healthy: ${health.status.join(', ')}`);
+  }
+}
+
+async function gateStep(o: ApplyWorkloadsOptions, s: RenderedStack, addr: { group: string }): Promise<HealthResult> {
+  try {
+    return await runStep(o.reporter, `${s.name}: health gate (${s.health.timeoutS}s)`, async (progress) => {
+      const health = await gate(o.connection, s, Object.keys(s.services), progress);
+      if (!health.healthy) throw new GateFailed(health);
+      return health;
+    }, addr);
+  } catch (error) {
+    if (error instanceof GateFailed) return error.health;
+    throw error;
+  }
+}
+
 async function pushAll(o: ApplyWorkloadsOptions, after: StackAfter, pushed: Set<string>): Promise<void> {
   if (!after.push?.length) return;
   if (!o.images) {
@@ -157,7 +177,7 @@ async function bringUp(o: ApplyWorkloadsOptions, s: RenderedStack, after: StackA
     return { stack: s.name, action: 'update' };
   }
   await runStep(reporter, `${s.name}: up -d`, (progress) => run(c, `up ${s.name}`, upScript(d, s, v2), [], { progress }), addr);
-  const health = await runStep(reporter, `${s.name}: health gate (${s.health.timeoutS}s)`, (progress) => gate(c, s, Object.keys(s.services), progress), addr);
+  const health = await gateStep(o, s, addr);
   if (health.healthy) {
     await record(c, d, s);
     return { stack: s.name, action: after.recreate.length ? 'update' : 'noop', health };

@@ -143,6 +143,10 @@ describe.skipIf(!avail.ok && !inCi)('L4 stacks on a real guest (docker-compose 1
     expect(error).toBeInstanceOf(LabError);
     expect((error as LabError).code).toBe('LAB_L4_HEALTH_FAILED');
     expect((error as LabError).summary).toMatch(new RegExp(`rolled back to ${good}, which is healthy again`));
+    // The gate that did not pass is drawn as a failed step (✗), never ✓.
+    const events = c.reporter.events as unknown as readonly { type: string; id?: string; title?: string; status?: string }[];
+    const gateStart = events.find((e) => e.type === 'step.start' && e.title?.includes('health gate'))!;
+    expect(events.find((e) => e.type === 'step.end' && e.id === gateStart.id)).toMatchObject({ status: 'failed' });
     expect((await sim.sh(guest(), 'readlink /opt/lab/stacks/web/current')).trim()).toBe(`releases/${good}`);
     expect(await sim.sh(guest(), "docker inspect --format '{{.State.Health.Status}}' $(docker ps -q --filter label=com.docker.compose.project=web)")).toContain('healthy');
   }, 180_000);

@@ -14,10 +14,20 @@ interface ResticSnapshot {
   readonly tags?: readonly string[] | null;
 }
 
+/**
+ * restic prints a snapshot's time in the local zone of the machine that took it
+ * (`2026-03-29T03:30:00.123456789+02:00`); lab shows and compares times in UTC, so it is
+ * normalised here, once (ISO 8601, `Z`, milliseconds).
+ */
+function utc(time: string): string {
+  const ms = Date.parse(time);
+  return Number.isNaN(ms) ? time : new Date(ms).toISOString();
+}
+
 export function toSnapshotInfo(s: ResticSnapshot): SnapshotInfo {
   const tags = [...(s.tags ?? [])];
   const commit = tags.find((t) => t.startsWith('commit:'))?.slice('commit:'.length);
-  return { id: s.id, shortId: s.short_id ?? s.id.slice(0, 8), time: s.time, paths: [...(s.paths ?? [])], tags, ...(commit ? { commit } : {}) };
+  return { id: s.id, shortId: s.short_id ?? s.id.slice(0, 8), time: utc(s.time), paths: [...(s.paths ?? [])], tags, ...(commit ? { commit } : {}) };
 }
 
 /** The persona's snapshots in an open repository, newest first. */

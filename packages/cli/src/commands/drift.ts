@@ -2,7 +2,7 @@ import { defineCommand } from 'citty';
 import { ExitCode, LabError, toLabError } from '@lab/core';
 import { loadLab } from '@lab/intent';
 import { createContext, globalArgs, type CliContext } from '../context.js';
-import { checkDrift, createLayerContext, DRIFT_FORMATS, DRIFT_LAYERS, driftedCount, type DriftFormat, type DriftLayer, guestReach, LAB_VERSION, type PersonaDrift, recordRun, renderReport, selectPersonas, summarize } from '@lab/engine';
+import { checkDrift, createLayerContext, driftOrphans, DRIFT_FORMATS, DRIFT_LAYERS, driftDetails, type DriftFormat, type DriftLayer, guestReach, LAB_VERSION, type PersonaDrift, recordRun, renderReport, selectPersonas, summarize } from '@lab/engine';
 
 function formatOf(args: { readonly format?: string; readonly json?: boolean }): DriftFormat {
   const f = args.format ?? (args.json ? 'json' : 'human');
@@ -23,7 +23,6 @@ function layersOf(flag: string | undefined): DriftLayer[] {
 /** One journal entry per persona, so metrics and `lab log` can say which persona drifted when. */
 function journalOf(ctx: CliContext, root: string, layers: readonly DriftLayer[]) {
   return async (r: PersonaDrift, startedAt: Date): Promise<void> => {
-    const missing = r.layers.reduce((n, l) => n + l.missing.length, 0);
     const err = r.layers.find((l) => l.error)?.error;
     try {
       await recordRun(root, {
@@ -34,7 +33,7 @@ function journalOf(ctx: CliContext, root: string, layers: readonly DriftLayer[])
         startedAt,
         durationMs: r.durationMs,
         ...(err ? { error: { code: err.code, summary: err.summary } } : {}),
-        details: { drifted: driftedCount(r), missing, verdict: r.verdict },
+        details: driftDetails(r),
       });
     } catch (error) {
       // The verdict stands even when its record cannot be written.
@@ -63,7 +62,9 @@ export const driftCommand = defineCommand({
     try {
       const reach = layers.some((l) => l !== 'l2') ? await guestReach(lab) : { ok: true };
       const results = await checkDrift(session, { layers, reach, onPersona: journalOf(ctx, lab.root, layers) });
-      const report = summarize(results, LAB_VERSION, checkedAt);
+      // Orphans are lab-wide: looked for when the whole lab's L2 is checked and could be read.
+      const orphans = !args.persona && layers.includes('l2') && results.every((r) => r.layers.find((l) => l.layer === 'l2')?.verdict !== 'error') ? await driftOrphans(session) : [];
+      const report = summarize(results, LAB_VERSION, checkedAt, orphans);
       ctx.io.out(renderReport(report, format));
       if (report.verdict === 'error') return ExitCode.Error;
       return report.verdict === 'drifted' ? ExitCode.Changes : ExitCode.Ok;

@@ -3,7 +3,7 @@ import { ExitCode, LabError } from '@lab/core';
 import { loadLab, type Lab } from '@lab/intent';
 import { applyPrune, listImages, loadImageCatalog, observeSite, planPrune, promoteImage } from '@lab/l1-image';
 import { createContext, globalArgs, type CliContext } from '../context.js';
-import { createLayerContext, imageClient, type LayerSession } from '@lab/engine';
+import { beginRun, createLayerContext, imageClient, type LayerSession } from '@lab/engine';
 import { confirm } from '../layer-verbs.js';
 
 async function session(ctx: CliContext): Promise<{ lab: Lab; session: LayerSession }> {
@@ -53,6 +53,7 @@ const promote = defineCommand({
     const ctx = createContext(args);
     const lab = await loadLab(ctx.root());
     const r = await promoteImage(lab.root, lab.site.site, await loadImageCatalog(lab.root), args.image, args.version, args.channel);
+    if (r.changed) await beginRun('image', { root: lab.root, reporter: ctx.reporter, personas: [], layers: ['l1'] }).ok({ action: 'promote', image: args.image, channel: r.channel, from: r.from ?? null, to: r.to });
     if (ctx.json) ctx.io.out(JSON.stringify(r, null, 2));
     else if (!r.changed) ctx.io.err(`${args.image}@${r.channel} already points at ${r.to}`);
     else ctx.io.err(`${args.image}@${r.channel}: ${r.from ?? '(none)'} → ${r.to}; commit ${r.file}; personas on ${args.image}@${r.channel} follow at their next \`lab apply --layer l2\``);
@@ -84,7 +85,15 @@ const prune = defineCommand({
       }
       for (const t of plan.remove) ctx.io.err(`prune ${t.image}@${t.version}: templates ${t.vms.map((v) => `${v.vmid}@${v.node}`).join(', ') || '(none)'}, ${t.files.length} file(s), its manifest`);
       await confirm(ctx, 'Remove these templates?', args.yes);
-      await applyPrune(client, lab.root, plan, ctx.reporter);
+      const run = beginRun('image', { root: lab.root, reporter: ctx.reporter, personas: [], layers: ['l1'] });
+      const details = { action: 'prune', versions: plan.remove.map((t) => `${t.image}@${t.version}`).join(',') };
+      try {
+        await applyPrune(client, lab.root, plan, ctx.reporter);
+      } catch (error) {
+        await run.failed(error, details);
+        throw error;
+      }
+      await run.ok(details);
       ctx.io.err(`pruned ${plan.remove.length} version(s); commit the removed manifests`);
       return plan.refused.length > 0 && wanted.length > 0 ? ExitCode.Error : ExitCode.Ok;
     } finally {

@@ -4,6 +4,7 @@ import { defineCommand } from 'citty';
 export const rootCommand = defineCommand({
   meta: { name: 'lab', description: 'Run a Proxmox home lab from Git' },
   subCommands: {
+    init: () => import('./init.js').then((m) => m.initCommand),
     validate: () => import('./validate.js').then((m) => m.validateCommand),
     plan: () => import('./layers.js').then((m) => m.planCommand),
     check: () => import('./layers.js').then((m) => m.checkCommand),

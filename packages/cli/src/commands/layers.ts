@@ -3,7 +3,7 @@ import { defineCommand } from 'citty';
 import { ExitCode, hasChanges, LabError, parsePlan, renderSummaryLine, type Plan, type PlanMode } from '@lab/core';
 import { createContext, globalArgs } from '../context.js';
 import { applyLayers, beginLayerRun, planLayers, prepare, type Prepared } from '@lab/engine/layer-verbs';
-import { mutateLayers } from '../layer-verbs.js';
+import { confirm, mutateLayers } from '../layer-verbs.js';
 import { planExitCode, showPlan } from '../layer-verbs.js';
 
 const scopeArgs = {
@@ -95,10 +95,23 @@ export const applyCommand = defineCommand({
 });
 
 export const destroyCommand = defineCommand({
-  meta: { name: 'destroy', description: 'Remove what the lab manages for a persona (data kept unless --destroy-data)' },
-  args: { ...mutateArgs },
+  meta: { name: 'destroy', description: 'Remove what the lab manages for a persona, or an orphan VM by id (data kept unless --destroy-data)' },
+  args: {
+    ...mutateArgs,
+    orphan: { type: 'string', description: 'Destroy this lab-managed VM whose persona is no longer in Git (see `lab drift`)', valueHint: 'vmid' },
+  },
   async run({ args }) {
     const ctx = createContext(args);
+    if (args.orphan !== undefined) {
+      const vmid = Number(args.orphan);
+      if (!Number.isInteger(vmid) || vmid < 100) throw new LabError({ code: 'LAB_CLI_USAGE', summary: `--orphan ${args.orphan} is not a VMID`, hint: 'a whole number from 100; `lab drift --layer l2` lists the orphans' });
+      if (args.persona || args.all) throw new LabError({ code: 'LAB_CLI_USAGE', summary: '--orphan names a VM whose persona is gone; it does not go with --persona or --all', hint: `lab destroy --orphan ${vmid}` });
+      const { destroyOrphan } = await import('@lab/engine');
+      const r = await destroyOrphan(ctx, { vmid, destroyData: args['destroy-data'], onPlan: (plan) => showPlan(ctx, plan, undefined), confirm: () => confirm(ctx, `Destroy orphan VM ${vmid}?`, args.yes) });
+      if (!r.applied) return ExitCode.Error;
+      if (!ctx.json) ctx.io.err(`destroyed orphan VM ${vmid} (${r.orphan.persona})${r.orphan.dataDisks.length > 0 && !args['destroy-data'] ? `; kept its data disk(s) ${r.orphan.dataDisks.map((d) => d.volid).join(', ')}` : ''}`);
+      return ExitCode.Ok;
+    }
     if (!args.persona && !args.all) {
       throw new LabError({ code: 'LAB_CLI_USAGE', summary: 'destroy needs --persona <name> (or --all)', hint: 'lab destroy --persona tinker' });
     }

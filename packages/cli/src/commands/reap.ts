@@ -1,16 +1,16 @@
 import { defineCommand } from 'citty';
-import { ExitCode } from '@lab/core';
+import { ExitCode, LabError } from '@lab/core';
 import { formatDuration, loadLab } from '@lab/intent';
 import { createContext, globalArgs } from '../context.js';
-import { expiryOf, readJournal, reapVerdict } from '@lab/engine';
-import { mutateLayers } from '../layer-verbs.js';
+import { expiryOf, guestReach, loadLayer, planReap, prepare, readJournal, reapVerdict } from '@lab/engine';
+import { drive, recorder } from './up.js';
 import { renderTable } from './personas.js';
 
 /**
- * `lab reap`: destroy experimental personas whose TTL ran out, through the destroy path of
- * `lab destroy` (`mutateLayers`), over every layer unless --layer (last first, data kept unless
- * --destroy-data). Stable personas and VMs with `protection: true` are never candidates
- * (adr/0113-ephemeral-personas.md).
+ * `lab reap`: tear down experimental personas whose TTL ran out — stacks down (L4), the
+ * captures their `capture:` asks for, then the VM destroyed (L2), data disks kept unless
+ * --destroy-data; nothing is converged on the way (adr/0180). Stable personas and VMs with
+ * `protection: true` are never candidates (adr/0113-ephemeral-personas.md).
  */
 export const reapCommand = defineCommand({
   meta: { name: 'reap', description: 'Destroy experimental personas whose ttl has run out (never stable or protected ones)' },
@@ -19,7 +19,6 @@ export const reapCommand = defineCommand({
     'dry-run': { type: 'boolean', description: 'Only list what would be reaped (exit 2 when something would be)', default: false },
     yes: { type: 'boolean', alias: 'y', description: 'Do not ask for confirmation', default: false },
     'destroy-data': { type: 'boolean', description: 'Also delete persistent data disks and volumes', default: false },
-    layer: { type: 'string', description: 'Only these layers (default: every layer, as lab destroy)', valueHint: 'layers' },
   },
   async run({ args }) {
     const ctx = createContext(args);
@@ -66,14 +65,22 @@ export const reapCommand = defineCommand({
       return ExitCode.Changes;
     }
 
-    return mutateLayers(ctx, { persona: doomed.join(','), ...(args.layer ? { layer: args.layer } : {}), 'destroy-data': args['destroy-data'] }, {
-      command: 'reap',
-      mode: 'destroy',
-      question: `Destroy the expired persona(s) ${doomed.join(', ')}?`,
-      yes: args.yes,
-      details: { reaped: doomed.length },
-      journalNoop: true,
-      done: () => ctx.io.err(`Reaped: ${doomed.join(', ')}`),
-    });
+    const p = await prepare(ctx, { persona: doomed.join(','), layer: 'l2', 'destroy-data': args['destroy-data'] });
+    try {
+      const l2 = await loadLayer('l2');
+      if (!l2) throw new LabError({ code: 'LAB_LAYER_UNAVAILABLE', summary: 'layer l2 is not part of this version of lab', hint: 'upgrade lab' });
+      const reach = await guestReach(p.lab);
+      const journal = recorder('reap', ctx, p, ['l4', 'capture', 'l2']);
+      const { preview, steps } = await planReap(p, l2, reach);
+      const code = await drive(ctx, 'reap', journal, preview, steps, { persona: doomed.join(','), ...(args.root ? { root: args.root } : {}), yes: args.yes }, {
+        details: { reaped: doomed.length },
+        journalNoop: true,
+        question: `Tear down the expired persona(s) ${doomed.join(', ')}?`,
+      });
+      if (code === ExitCode.Ok && !ctx.json) ctx.io.err(`Reaped: ${doomed.join(', ')}`);
+      return code;
+    } finally {
+      await p.session.close();
+    }
   },
 });

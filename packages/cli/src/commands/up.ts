@@ -26,7 +26,7 @@ function say(ctx: CliContext, text: string): void {
 }
 
 /** Started before planning, so the secrets the run reads are masked; written only once something was attempted. */
-function recorder(verb: 'up' | 'down', ctx: CliContext, p: Prepared, layers: readonly string[]): RunRecorder {
+export function recorder(verb: 'up' | 'down' | 'reap', ctx: CliContext, p: Prepared, layers: readonly string[]): RunRecorder {
   const run = beginRun(verb, { root: p.lab.root, reporter: ctx.reporter, personas: p.session.personas.map((x) => x.name), layers });
   run.track(p.session);
   return run;
@@ -51,7 +51,15 @@ function printJson(ctx: CliContext, preview: UpPreview, run: LayersRun | undefin
  * to do, ask, run the layers (each planned again right before it applies), report per layer,
  * journal the run.
  */
-async function drive(ctx: CliContext, verb: 'up' | 'down', journal: RunRecorder, preview: UpPreview, steps: readonly LayerStep[], a: Args & { readonly yes?: boolean }): Promise<number> {
+export interface DriveOptions {
+  /** Journalled with the outcome. */
+  readonly details?: Record<string, string | number | boolean>;
+  /** Journal the run even when nothing was left to change (`lab reap`: the journal then knows the VM is gone). */
+  readonly journalNoop?: boolean;
+  readonly question?: string;
+}
+
+export async function drive(ctx: CliContext, verb: 'up' | 'down' | 'reap', journal: RunRecorder, preview: UpPreview, steps: readonly LayerStep[], a: Args & { readonly yes?: boolean }, options: DriveOptions = {}): Promise<number> {
   const t0 = journal.startedAt.getTime();
   showPreview(ctx.reporter, preview.layers, preview.skipped);
   if (hasErrors(preview.plan.diagnostics)) {
@@ -61,17 +69,20 @@ async function drive(ctx: CliContext, verb: 'up' | 'down', journal: RunRecorder,
   }
   say(ctx, totalLine(verb, preview.plan));
   if (!hasChanges(preview.plan)) {
+    if (options.journalNoop) await journal.ok(options.details);
     printJson(ctx, preview, undefined);
     return ExitCode.Ok;
   }
-  await confirm(ctx, verb === 'up' ? 'Bring the lab up with these changes?' : 'Take these personas down?', a.yes === true);
+  await confirm(ctx, options.question ?? (verb === 'up' ? 'Bring the lab up with these changes?' : 'Take these personas down?'), a.yes === true);
   const run = await runLayers(steps, preview.plan, ctx.reporter, verb, resumeCommand(verb, a));
   const skippedRows: LayerOutcome[] = preview.skipped.map((x) => ({ layer: x.layer, description: layerTitle(x.layer), status: 'skipped', changes: 0, durationMs: 0, reason: x.reason }));
-  const order = (o: LayerOutcome) => LAYER_ORDER.indexOf(o.layer) * (verb === 'down' ? -1 : 1);
+  // Teardowns run last layer first; capture (not one of LAYER_ORDER) keeps its place in the run.
+  const rank = (o: LayerOutcome) => (o.layer === 'capture' ? LAYER_ORDER.indexOf('l3') : LAYER_ORDER.indexOf(o.layer));
+  const order = (o: LayerOutcome) => rank(o) * (verb === 'up' ? 1 : -1);
   const rows = [...run.outcomes, ...skippedRows].sort((x, y) => order(x) - order(y));
   say(ctx, renderOutcomes(verb, rows, Date.now() - t0));
   if (run.applied.length > 0) journal.usePlan(mergePlans(LAB_VERSION, run.applied, preview.plan.mode));
-  const details = { changes: run.outcomes.reduce((n, o) => n + (o.status === 'applied' ? o.changes : 0), 0), appliedLayers: run.outcomes.filter((o) => o.status === 'applied').map((o) => o.layer).join(',') };
+  const details = { ...options.details, changes: run.outcomes.reduce((n, o) => n + (o.status === 'applied' ? o.changes : 0), 0), appliedLayers: run.outcomes.filter((o) => o.status === 'applied').map((o) => o.layer).join(',') };
   if (run.error) await journal.failed(run.error, details);
   else await journal.ok(details);
   printJson(ctx, preview, run);

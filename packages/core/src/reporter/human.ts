@@ -1,6 +1,6 @@
 import { colorWanted, painter, type Paint } from '../_style.js';
 import { formatDiagnostic } from '../diagnostic.js';
-import { renderPlan } from '../render-plan.js';
+import { renderPlanView } from '../render-plan-summary.js';
 import type { Reporter, ReporterEvent } from './events.js';
 import { liveLines } from './_live.js';
 import { describeRunning, RunningSteps } from './_running.js';
@@ -18,6 +18,8 @@ export interface HumanReporterOptions {
   readonly heartbeatMs?: number;
   /** Epoch ms; tests pass fake timers instead. */
   readonly now?: () => number;
+  /** Plans in full (every change and diff) even when long; default: the summary view (adr/0182). */
+  readonly detail?: boolean;
 }
 
 /** The live region never takes more than this many lines (plus one `… and n more`). */
@@ -129,7 +131,7 @@ export function createHumanReporter(options: HumanReporterOptions = {}): Reporte
         break;
       }
       case 'plan':
-        println(renderPlan(e.plan, { color }));
+        println(renderPlanView(e.plan, { color, detail: options.detail === true }));
         break;
       case 'result':
         println(e.ok ? e.summary : paint('red', e.summary));

@@ -21,11 +21,14 @@ export function captureJobs(p: LoadedPersona): CaptureJob[] {
     if (c.replicate) job('replicate', 'lab capture replicate: copy to the second repository', c.replicate.schedule, ['capture', 'replicate', '--persona', p.name]);
     if (c.restoreDrill) job('verify', 'lab capture verify: restore drill', c.restoreDrill.schedule, ['capture', 'verify', '--persona', p.name]);
   }
-  if (c.vm?.enabled) job('capture-vm', 'lab capture vm: vzdump', c.vm.schedule, ['capture', 'vm', '--persona', p.name, '-y']);
+  if (c.vm?.enabled) job('capture-vm', 'lab capture vm: vzdump', c.vm.schedule, ['capture', 'vm', '--persona', p.name]);
   return jobs;
 }
 
 const quote = (a: string): string => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+
+/** systemd expands `%x` specifiers in these lines; a literal `%` is written `%%`. */
+const specifierSafe = (s: string): string => s.replace(/%/g, '%%');
 
 /**
  * systemd units for one job: the schedules run where the lab runs (the repository of a `local`
@@ -41,8 +44,8 @@ export function renderJobUnits(lab: Lab, job: CaptureJob, labCommand: string): {
     '',
     '[Service]',
     'Type=oneshot',
-    `WorkingDirectory=${lab.root}`,
-    `ExecStart=${labCommand} ${job.argv.map(quote).join(' ')}`,
+    `WorkingDirectory=${specifierSafe(lab.root)}`,
+    `ExecStart=${specifierSafe(`${labCommand} ${job.argv.map(quote).join(' ')}`)}`,
     '',
   ].join('\n');
   const timer = ['[Unit]', `Description=${job.description} (schedule)`, '', '[Timer]', `OnCalendar=${job.calendar}`, 'RandomizedDelaySec=5m', 'Persistent=true', '', '[Install]', 'WantedBy=timers.target', ''].join('\n');

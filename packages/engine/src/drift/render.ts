@@ -1,5 +1,5 @@
 import { formatValue } from '@lab/core';
-import type { DriftField, DriftItem, DriftReport, LayerDrift, PersonaDrift } from './report.js';
+import type { DriftField, DriftItem, DriftReport, LayerDrift, OrphanItem, PersonaDrift } from './report.js';
 
 export const DRIFT_FORMATS = ['human', 'json', 'markdown'] as const;
 export type DriftFormat = (typeof DRIFT_FORMATS)[number];
@@ -37,8 +37,15 @@ export function headline(r: DriftReport): string {
     c.drifted > 0 ? `${plural(c.drifted, 'drifted change')} on ${plural(c.driftedPersonas, 'persona')}` : c.errors > 0 ? 'drift unknown' : 'no drift',
     ...(c.missingPersonas > 0 ? [`${plural(c.missingPersonas, 'persona')} not created yet`] : []),
     ...(c.errors > 0 ? [`${plural(c.errors, 'persona')} could not be checked`] : []),
+    ...(c.orphans > 0 ? [`${plural(c.orphans, 'orphan VM')} (persona no longer in Git)`] : []),
   ];
   return `lab drift: ${parts.join('; ')} (${plural(c.personas, 'persona')} checked)`;
+}
+
+/** `orphan VM 140 (tinker2) on pve1, running; data disks kept on destroy: data — destroy it: …` */
+function orphanLine(o: OrphanItem): string {
+  const data = o.dataDisks.length > 0 ? `; data disk${o.dataDisks.length === 1 ? '' : 's'} ${o.dataDisks.join(', ')} kept unless --destroy-data` : '';
+  return `orphan VM ${o.vmid} (${o.persona}) on ${o.node}, ${o.status}: its persona is no longer in Git${data} — \`lab destroy --orphan ${o.vmid}\``;
 }
 
 const skipNote = (l: LayerDrift) => `${l.layer.toUpperCase()} not checked: ${l.note ?? ''}`;
@@ -79,6 +86,7 @@ export function renderHuman(r: DriftReport): string {
     for (const n of extra) out.push(`  ${n}`);
   }
   if (shared.size > 0) out.push('', ...[...shared].map((n) => `Every persona: ${n}`));
+  if (r.orphans.length > 0) out.push('', 'Orphans:', ...r.orphans.map((o) => `  ${orphanLine(o)}`));
   if (r.counts.drifted > 0) out.push('', 'Repair with `lab up` (or `lab apply --layer <l> --persona <name>`); nothing was changed.');
   return out.join('\n');
 }
@@ -111,6 +119,7 @@ export function renderMarkdown(r: DriftReport): string {
     for (const n of extra) out.push(`- ${md(n)}`);
   }
   if (shared.size > 0) out.push('', ...[...shared].map((n) => `- Every persona: ${md(n)}`));
+  if (r.orphans.length > 0) out.push('', '### Orphans', '', ...r.orphans.map((o) => `- ${md(orphanLine(o))}`));
   out.push('', `<sub>Checked ${r.checkedAt} by lab ${r.labVersion}. Missing personas and stacks are listed but are not drift; repair drift with \`lab up\`.</sub>`);
   return out.join('\n');
 }

@@ -46,13 +46,25 @@ export interface PersonaDrift {
   readonly durationMs: number;
 }
 
+/** A lab-managed VM whose persona is no longer in Git: drift (exit 2) until destroyed. */
+export interface OrphanItem {
+  readonly persona: string;
+  readonly vmid: number;
+  readonly node: string;
+  readonly status: string;
+  /** Persistent data volumes on it, kept by `lab destroy --orphan` unless --destroy-data. */
+  readonly dataDisks: readonly string[];
+}
+
 export interface DriftReport {
   readonly formatVersion: 1;
   readonly labVersion: string;
   readonly checkedAt: string;
   readonly verdict: 'clean' | 'drifted' | 'error';
-  readonly counts: { readonly personas: number; readonly drifted: number; readonly driftedPersonas: number; readonly missingPersonas: number; readonly errors: number };
+  readonly counts: { readonly personas: number; readonly drifted: number; readonly driftedPersonas: number; readonly missingPersonas: number; readonly errors: number; readonly orphans: number };
   readonly personas: readonly PersonaDrift[];
+  /** Only looked for when L2 is checked. */
+  readonly orphans: readonly OrphanItem[];
 }
 
 const mask = (v: unknown, sensitive: boolean): unknown => (sensitive || isSecret(v) ? SECRET_MASK : v);
@@ -122,22 +134,38 @@ export function personaVerdict(layers: readonly LayerDrift[]): PersonaDrift['ver
   return 'clean';
 }
 
-export function summarize(personas: readonly PersonaDrift[], labVersion: string, checkedAt: Date): DriftReport {
+export function summarize(personas: readonly PersonaDrift[], labVersion: string, checkedAt: Date, orphans: readonly OrphanItem[] = []): DriftReport {
   const drifted = personas.reduce((n, p) => n + p.layers.reduce((m, l) => m + l.drift.length, 0), 0);
   const errors = personas.filter((p) => p.verdict === 'error').length;
   return {
     formatVersion: 1,
     labVersion,
     checkedAt: checkedAt.toISOString(),
-    verdict: errors > 0 ? 'error' : drifted > 0 ? 'drifted' : 'clean',
+    verdict: errors > 0 ? 'error' : drifted > 0 || orphans.length > 0 ? 'drifted' : 'clean',
     counts: {
       personas: personas.length,
       drifted,
       driftedPersonas: personas.filter((p) => p.layers.some((l) => l.drift.length > 0)).length,
       missingPersonas: personas.filter((p) => p.verdict === 'missing').length,
       errors,
+      orphans: orphans.length,
     },
     personas,
+    orphans,
+  };
+}
+
+/**
+ * What the journal keeps of one persona's check: totals, and per layer actually looked at
+ * (`drifted.l2`…), so a later check of fewer layers does not read as "no drift" for the others.
+ */
+export function driftDetails(p: PersonaDrift): Record<string, number | string> {
+  const measured = p.layers.filter((l) => l.verdict === 'clean' || l.verdict === 'drifted' || l.verdict === 'missing');
+  return {
+    drifted: driftedCount(p),
+    missing: p.layers.reduce((n, l) => n + l.missing.length, 0),
+    verdict: p.verdict,
+    ...Object.fromEntries(measured.map((l) => [`drifted.${l.layer}`, l.drift.length])),
   };
 }
 

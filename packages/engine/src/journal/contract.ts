@@ -8,7 +8,7 @@ import type { Plan } from '@lab/core';
  * one source. The journal adds time, operator, git commit and lab version itself, and masks
  * secrets.
  */
-export type JournalCommand = 'apply' | 'destroy' | 'up' | 'down' | 'rebuild' | 'restore' | 'capture' | 'verify' | 'drift' | 'reap';
+export type JournalCommand = 'apply' | 'destroy' | 'up' | 'down' | 'rebuild' | 'restore' | 'capture' | 'verify' | 'drift' | 'reap' | 'image';
 
 export type JournalResult = 'ok' | 'failed' | 'partial';
 

@@ -15,7 +15,7 @@ export { parseJournalText, readJournal } from './read.js';
 export type { JournalRead, ReadOptions } from './read.js';
 export { beginRun, planError } from './recorder.js';
 export type { RunRecorder, RunScope } from './recorder.js';
-export { APPLY_COMMANDS, concerns, driftOf, endTime, lastBackup, lastDrift, lastRun, lastVerifiedRestore, vmCreation } from './queries.js';
+export { APPLY_COMMANDS, concerns, driftOf, endTime, failedFor, lastApply, lastBackup, lastDrift, lastLayerDrift, lastRun, lastVerifiedRestore, vmCreation } from './queries.js';
 export type { VmCreation } from './queries.js';
 export { describeExpiry, expiryOf, reapVerdict } from './expiry.js';
 export type { Expiry } from './expiry.js';

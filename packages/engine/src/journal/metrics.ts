@@ -1,7 +1,7 @@
 import { Gauge, Registry } from 'prom-client';
 import type { Lab } from '@lab/intent';
 import type { JournalEntry } from './entry.js';
-import { APPLY_COMMANDS, endTime, lastBackup, lastDrift, lastRun, lastVerifiedRestore } from './queries.js';
+import { endTime, lastApply, lastBackup, lastLayerDrift, lastVerifiedRestore } from './queries.js';
 
 /**
  * Metric names are a contract: alert rules are written against them (adr/0112-lab-metrics.md).
@@ -13,9 +13,13 @@ export const METRIC_NAMES = [
   'lab_last_apply_success',
   'lab_last_apply_duration_seconds',
   'lab_drift_changes',
+  'lab_drift_check_timestamp_seconds',
   'lab_last_verified_restore_timestamp_seconds',
   'lab_backup_last_success_timestamp_seconds',
 ] as const;
+
+/** Layers `lab drift` measures; each is its own series (a check of L2 says nothing of L3). */
+const DRIFT_SERIES = ['l2', 'l3', 'l4'] as const;
 
 const seconds = (d: Date): number => d.getTime() / 1000;
 
@@ -31,10 +35,11 @@ export async function renderMetrics(lab: Lab, entries: readonly JournalEntry[], 
     new Gauge({ name, help, labelNames, registers: [registry] });
 
   gauge('lab_info', 'Version of the lab tool that wrote these metrics (always 1).', ['version']).set({ version }, 1);
-  const applyTime = gauge('lab_last_apply_timestamp_seconds', 'When the last apply of the persona ended (Unix seconds), whatever its result.', ['persona']);
-  const applyOk = gauge('lab_last_apply_success', '1 if the last apply of the persona succeeded, else 0.', ['persona']);
-  const applyDuration = gauge('lab_last_apply_duration_seconds', 'How long the last apply of the persona took.', ['persona']);
-  const drift = gauge('lab_drift_changes', 'Addresses of the persona that differed from intent at the last drift check.', ['persona']);
+  const applyTime = gauge('lab_last_apply_timestamp_seconds', 'When the last apply that concluded for the persona ended (Unix seconds): a success, or a failure of this persona (a run that failed on another persona does not count).', ['persona']);
+  const applyOk = gauge('lab_last_apply_success', '1 if that apply (lab_last_apply_timestamp_seconds) succeeded for the persona, 0 if it failed on the persona.', ['persona']);
+  const applyDuration = gauge('lab_last_apply_duration_seconds', 'How long that apply (lab_last_apply_timestamp_seconds) took, in seconds, for every persona it covered.', ['persona']);
+  const drift = gauge('lab_drift_changes', 'Addresses of the persona that differed from intent in this layer at the last drift check that looked at the layer (see lab_drift_check_timestamp_seconds).', ['persona', 'layer']);
+  const driftAt = gauge('lab_drift_check_timestamp_seconds', 'When the last drift check that looked at this layer of the persona ended (Unix seconds): the time lab_drift_changes was observed.', ['persona', 'layer']);
   const restore = gauge(
     'lab_last_verified_restore_timestamp_seconds',
     'When the last restore drill of the persona verified (Unix seconds); 0 if a drill is declared but none verified yet.',
@@ -48,14 +53,18 @@ export async function renderMetrics(lab: Lab, entries: readonly JournalEntry[], 
 
   for (const p of lab.personas) {
     const persona = p.name;
-    const apply = lastRun(entries, persona, APPLY_COMMANDS);
+    const apply = lastApply(entries, persona);
     if (apply) {
       applyTime.set({ persona }, seconds(endTime(apply)));
       applyOk.set({ persona }, apply.result === 'ok' ? 1 : 0);
       applyDuration.set({ persona }, apply.durationMs / 1000);
     }
-    const d = lastDrift(entries, persona);
-    if (d) drift.set({ persona }, d.drifted);
+    for (const layer of DRIFT_SERIES) {
+      const d = lastLayerDrift(entries, persona, layer);
+      if (!d) continue;
+      drift.set({ persona, layer }, d.drifted);
+      driftAt.set({ persona, layer }, seconds(endTime(d.entry)));
+    }
     const capture = p.persona.capture;
     const verified = lastVerifiedRestore(entries, persona);
     if (verified) restore.set({ persona }, seconds(endTime(verified)));

@@ -83,6 +83,43 @@ export function driftOf(entry: JournalEntry, persona: string): number | undefine
   return undefined;
 }
 
+/**
+ * The newest drift check that looked at `layer` of the persona, with what it found there:
+ * `details["drifted.<layer>"]`, journalled per layer actually checked (a layer skipped or in
+ * error is not a measurement). A check of other layers says nothing about this one. Older
+ * entries without per-layer details count only when they checked this one layer alone.
+ */
+export function lastLayerDrift(entries: readonly JournalEntry[], persona: string, layer: string): { entry: JournalEntry; drifted: number } | undefined {
+  for (const e of entries) {
+    if (e.command !== 'drift' || e.result === 'failed' || !concerns(e, persona)) continue;
+    const per = e.details?.[`drifted.${layer}`];
+    if (typeof per === 'number' && e.personas.length === 1) return { entry: e, drifted: per };
+    if (per === undefined && e.layers.length === 1 && e.layers[0] === layer && !Object.keys(e.details ?? {}).some((k) => /^drifted\.l\d$/.test(k))) {
+      const legacy = driftOf(e, persona);
+      if (legacy !== undefined) return { entry: e, drifted: legacy };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Whether a failed run failed *for this persona*: runs journal the personas their error points
+ * at (`details.failedPersonas`); a run without that detail failed for every persona it named.
+ */
+export function failedFor(entry: JournalEntry, persona: string): boolean {
+  if (entry.result === 'ok') return false;
+  const named = entry.details?.['failedPersonas'];
+  return typeof named !== 'string' || named.split(',').includes(persona);
+}
+
+/**
+ * The newest run that converged the persona and concluded for it: a success, or a failure that
+ * was its own. A run that failed on another persona says nothing about this one.
+ */
+export function lastApply(entries: readonly JournalEntry[], persona: string): JournalEntry | undefined {
+  return lastRun(entries, persona, APPLY_COMMANDS, (e) => e.result === 'ok' || failedFor(e, persona));
+}
+
 /** The newest completed drift check of the persona and its count. */
 export function lastDrift(entries: readonly JournalEntry[], persona: string): { entry: JournalEntry; drifted: number } | undefined {
   for (const e of entries) {

@@ -1,4 +1,4 @@
-import { Secret, toLabError, type Diagnostic, type Plan, type Reporter } from '@lab/core';
+import { LabError, Secret, toLabError, type Diagnostic, type Plan, type Reporter } from '@lab/core';
 import type { SecretStore } from '@lab/secrets';
 import type { JournalCommand, JournalRun } from './contract.js';
 import type { JournalEntry } from './entry.js';
@@ -59,6 +59,23 @@ export function planError(plan: Plan): { code: string; summary: string } | undef
   return d ? { code: d.code, summary: d.summary } : undefined;
 }
 
+/**
+ * The personas a failure belongs to, from the addresses its error (and the errors it wraps) or
+ * the refused plan's error diagnostics point at; empty when it points at none of the run's.
+ */
+function blamedPersonas(error: LabError | undefined, plan: Plan | undefined, personas: readonly string[]): string[] {
+  const addresses: string[] = [];
+  const seen = new Set<unknown>();
+  for (let e: unknown = error; e instanceof LabError && !seen.has(e); e = e.cause) {
+    seen.add(e);
+    if (e.address) addresses.push(e.address);
+    for (const d of e.diagnostics) if (d.severity === 'error' && d.address) addresses.push(d.address);
+  }
+  if (!error && plan) for (const d of plan.diagnostics) if (d.severity === 'error' && d.address) addresses.push(d.address);
+  const scopes = new Set(addresses.map((a) => a.slice(0, a.indexOf('/'))));
+  return personas.filter((p) => scopes.has(p));
+}
+
 export function beginRun(command: JournalCommand, scope: RunScope): RunRecorder {
   const startedAt = new Date();
   const seen = new Set<Secret<string>>();
@@ -102,7 +119,8 @@ export function beginRun(command: JournalCommand, scope: RunScope): RunRecorder 
       const e = error === undefined ? undefined : toLabError(error);
       if (e && NOT_A_RUN.has(e.code)) return undefined;
       const reason = e ? { code: e.code, summary: e.summary } : (plan && planError(plan)) || { code: 'LAB_RUN_FAILED', summary: 'the run failed' };
-      return write({ ...base(details, e !== undefined), result: 'failed', error: reason });
+      const blamed = blamedPersonas(e, plan, scope.personas);
+      return write({ ...base(blamed.length > 0 ? { ...details, failedPersonas: blamed.join(',') } : details, e !== undefined), result: 'failed', error: reason });
     },
   };
 }

@@ -4,7 +4,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { LabError, Secret, type Plan, type PlanMode } from '@lab/core';
 import { assertHostReady, poolName } from '@lab/l0-host';
-import { applyVms, desiredVm, observeDesired, planVms, sshSnippetWriter, storagePathOf, type SnippetWriter } from '@lab/l2-vm';
+import { applyVms, desiredVm, observeDesired, planVms, sshSnippetWriter, storagePathOf, type ApplyVmsContext, type SnippetWriter } from '@lab/l2-vm';
 import type { PveClient } from '@lab/pve';
 import { SshPool, type SshTarget } from '@lab/ssh';
 import { expandHome } from './guest-ssh.js';
@@ -95,6 +95,19 @@ async function planWith(ctx: LayerContext, client: PveClient, mode: PlanMode): P
   return planVms(desired, obs, { mode, labVersion: ctx.labVersion, allowReboot: ctx.flags.allowReboot, destroyData: ctx.flags.destroyData, reservedVmids });
 }
 
+/** What `applyVms` needs in this session: the client, the lab's known_hosts, the snippet writer. */
+export async function l2ApplyContext(ctx: LayerContext): Promise<ApplyVmsContext> {
+  const { client, embedded } = await connect(ctx);
+  return {
+    client,
+    reporter: ctx.reporter,
+    knownHostsFile: resolve(ctx.lab.root, ctx.lab.site.site.ssh.knownHosts),
+    snippets: snippetWriter(ctx, client.origin, embedded),
+    parallelism: ctx.lab.site.site.parallelism,
+    lock: { breakLock: ctx.flags.breakLock === true },
+  };
+}
+
 export const l2Adapter: LayerAdapter = {
   layer: 'l2',
   description: 'Persona VMs: full clones of L1 templates, owned keys only, impacts from Proxmox rules, pinned host keys',
@@ -107,15 +120,8 @@ export const l2Adapter: LayerAdapter = {
   },
 
   async apply(plan, ctx) {
-    const { client, embedded } = await connect(ctx);
-    await assertHostReady(client, { site: ctx.lab.site.site, personas: ctx.personas }, { reporter: ctx.reporter });
-    await applyVms(plan, {
-      client,
-      reporter: ctx.reporter,
-      knownHostsFile: resolve(ctx.lab.root, ctx.lab.site.site.ssh.knownHosts),
-      snippets: snippetWriter(ctx, client.origin, embedded),
-      parallelism: ctx.lab.site.site.parallelism,
-      lock: { breakLock: ctx.flags.breakLock === true },
-    });
+    const applyCtx = await l2ApplyContext(ctx);
+    await assertHostReady(applyCtx.client, { site: ctx.lab.site.site, personas: ctx.personas }, { reporter: ctx.reporter });
+    await applyVms(plan, applyCtx);
   },
 };

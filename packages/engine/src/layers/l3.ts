@@ -2,18 +2,19 @@ import { LabError, mergePlans, type Plan } from '@lab/core';
 import type { LoadedPersona } from '@lab/intent';
 import { applyOs, checkOs, forEachHost } from '@lab/l3-os';
 import type { LayerAdapter, LayerContext } from './adapter.js';
+import { blame } from './blame.js';
 import { guestConnection } from './guest-ssh.js';
 import { guestParallelism } from './guest-parallelism.js';
 
 
 function failures(outcomes: readonly { name: string; ok: boolean; error?: LabError }[]): void {
-  const failed = outcomes.filter((o) => !o.ok);
+  const failed = outcomes.filter((o) => !o.ok).map((o) => ({ ...o, error: blame(o.error!, o.name, 'l3') }));
   if (failed.length === 0) return;
-  if (failed.length === 1) throw failed[0]!.error!;
+  if (failed.length === 1) throw failed[0]!.error;
   throw new LabError({
     code: 'LAB_L3_FAILED',
     summary: `L3 failed on ${failed.length} personas: ${failed.map((f) => f.name).join(', ')}`,
-    diagnostics: failed.map((f) => ({ ...f.error!.toDiagnostic(), summary: `${f.name}: ${f.error!.summary}` })),
+    diagnostics: failed.map((f) => ({ ...f.error.toDiagnostic(), summary: `${f.name}: ${f.error.summary}` })),
     hint: 'fix the first error and run the command again; the others may follow from it',
   });
 }

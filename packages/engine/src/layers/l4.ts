@@ -2,6 +2,7 @@ import { LabError, mergePlans, type Plan } from '@lab/core';
 import type { LoadedPersona } from '@lab/intent';
 import { applyWorkloads, dockerImageSource, imagesOfStack, observeWorkloads, planWorkloads, renderWorkloads, type DesiredWorkloads, type WorkstationImages } from '@lab/l4-workload';
 import type { LayerAdapter, LayerContext } from './adapter.js';
+import { blame } from './blame.js';
 import { guestConnection } from './guest-ssh.js';
 
 function secretsOf(ctx: LayerContext) {
@@ -54,7 +55,7 @@ export const l4Adapter: LayerAdapter = {
         await applyWorkloads({ desired, plan: own, connection, reporter: ctx.reporter, labVersion: ctx.labVersion, destroyData: ctx.flags.destroyData, ...(images ? { images: dockerImageSource(), workstationImages: images } : {}) });
       } catch (error) {
         if (!(error instanceof LabError)) throw error;
-        failures.push(error);
+        failures.push(blame(error, p.name, 'l4'));
       }
     }
     if (failures.length === 1) throw failures[0]!;

@@ -52,7 +52,8 @@ async function applyStacksDown(ctx: LayerContext, personas: readonly LoadedPerso
   }
 }
 
-const runningVm = (l2: Plan, name: string): boolean =>
+/** Whether L2's destroy plan deletes the persona's VM while it runs (its guest can be reached). */
+export const runningVm = (l2: Plan, name: string): boolean =>
   l2.changes.some((c) => c.address === `${name}/l2/vm` && c.action === 'delete' && (c.before as { status?: string } | undefined)?.status === 'running');
 
 export interface DownPlan {

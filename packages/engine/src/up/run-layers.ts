@@ -68,7 +68,7 @@ function describeDone(o: LayerOutcome): string {
 export function stoppedAt(verb: string, step: LayerStep, cause: LabError, done: readonly LayerOutcome[], resume: string): LabError {
   const before = done.filter((o) => o.status === 'applied' || o.status === 'unchanged');
   return new LabError({
-    code: verb === 'down' ? 'LAB_DOWN_FAILED' : 'LAB_UP_FAILED',
+    code: `LAB_${verb.toUpperCase()}_FAILED`,
     summary: `lab ${verb} stopped at ${step.layer.toUpperCase()} (${step.description}): [${cause.code}] ${cause.summary}`,
     detail: [cause.detail, before.length > 0 ? `done before it: ${before.map(describeDone).join(', ')}` : 'nothing was applied before it'].filter(Boolean).join('\n'),
     hint: `${cause.hint ? `${cause.hint}; then ` : 'fix the cause, then '}resume with \`${resume}\` (safe: every step is idempotent, finished layers plan no changes)`,

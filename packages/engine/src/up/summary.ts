@@ -33,7 +33,7 @@ export function showPreview(reporter: Reporter, layers: readonly LayerPreview[],
 
 export function totalLine(verb: string, plan: Parameters<typeof renderSummaryLine>[0]): string {
   const line = renderSummaryLine(plan);
-  return line.startsWith('Plan: ') ? `${verb === 'down' ? 'Down' : 'Up'}: ${line.slice('Plan: '.length)}` : line;
+  return line.startsWith('Plan: ') ? `${verb[0]!.toUpperCase()}${verb.slice(1)}: ${line.slice('Plan: '.length)}` : line;
 }
 
 const STATUS: Record<LayerOutcome['status'], string> = {

@@ -84,3 +84,32 @@ export const aptListsFact: Fact<AptLists> = {
   empty: { updatedAt: 0, now: 0 },
   volatile: true,
 };
+
+/**
+ * Installed packages that depend on each of `names` (`apt-cache rdepends --installed`, hard
+ * dependencies only): what purging one of them would take along, or what keeps it installed.
+ */
+export function reverseDependsFact(names: readonly string[]): Fact<Readonly<Record<string, readonly string[]>>> {
+  const sorted = [...new Set(names)].sort();
+  return {
+    name: 'apt.rdepends',
+    arg: sorted.join(','),
+    command: `apt-cache rdepends --installed --no-suggests --no-recommends --no-enhances --no-conflicts --no-breaks --no-replaces -- ${sorted.map(shq).join(' ')} 2>/dev/null; return 0`,
+    parse(stdout) {
+      const out: Record<string, string[]> = {};
+      let current: string | undefined;
+      for (const line of stdout.split('\n')) {
+        if (line.trim() === '' || line.startsWith('Reverse Depends:')) continue;
+        if (!/^\s/.test(line)) {
+          current = line.trim().replace(/:\w+$/, '');
+          out[current] = [];
+        } else if (current) {
+          const dep = line.trim().replace(/^\|/, '').replace(/:\w+$/, '');
+          if (dep && dep !== current && !out[current]!.includes(dep)) out[current]!.push(dep);
+        }
+      }
+      return out;
+    },
+    empty: {},
+  };
+}

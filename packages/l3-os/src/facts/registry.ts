@@ -2,7 +2,7 @@ import { groupFact, passwdFact, shadowDigestFact } from './accounts.js';
 import { blockDeviceFact } from './block.js';
 import type { Fact } from './fact.js';
 import { pathDigestFact, pathFact } from './files.js';
-import { aptListsFact, aptPolicyFact, debPackagesFact } from './packages.js';
+import { aptListsFact, aptPolicyFact, debPackagesFact, reverseDependsFact } from './packages.js';
 import { hostInfoFact, hostnameFact, localesFact, mountsFact, nftTableFact, sysctlFact, timezoneFact } from './system.js';
 import { unitFact } from './systemd.js';
 
@@ -25,6 +25,7 @@ export const FACTS: Readonly<Record<string, Factory>> = {
   'deb.packages': () => debPackagesFact,
   'apt.lists': () => aptListsFact,
   'apt.policy': (arg) => aptPolicyFact(need('apt.policy', arg).split(',')),
+  'apt.rdepends': (arg) => reverseDependsFact(need('apt.rdepends', arg).split(',')),
   path: (arg) => pathFact(need('path', arg)),
   block: (arg) => blockDeviceFact(need('block', arg)),
   'path.digest': (arg) => pathDigestFact(need('path.digest', arg)),

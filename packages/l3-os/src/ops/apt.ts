@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
+import { address, type Diagnostic } from '@lab/core';
 import { shq } from '@lab/ssh';
 import { pathDigestFact, pathFact } from '../facts/files.js';
-import { aptListsFact, aptPolicyFact, debPackagesFact, type DebPackage } from '../facts/packages.js';
+import { aptListsFact, aptPolicyFact, debPackagesFact, reverseDependsFact, type DebPackage } from '../facts/packages.js';
 import type { Fact } from '../facts/fact.js';
 import { fieldDiffs, makeChange, noopChange, result, sha256, shortDigest, type L3Change, type OpContext, type Operation, type Step } from './operation.js';
 
@@ -73,7 +74,9 @@ function decide(spec: PackageSpec, have: DebPackage | undefined, candidate: stri
 export function packagesOp(ctx: OpContext, specs: readonly PackageSpec[]): Operation {
   const latest = specs.filter((s) => s.state === 'latest').map((s) => s.name);
   const policy = latest.length > 0 ? aptPolicyFact(latest) : undefined;
-  const facts: Fact<unknown>[] = [debPackagesFact, aptListsFact, ...(policy ? [policy] : [])];
+  const absent = specs.filter((s) => s.state === 'absent').map((s) => s.name);
+  const rdepends = absent.length > 0 ? reverseDependsFact(absent) : undefined;
+  const facts: Fact<unknown>[] = [debPackagesFact, aptListsFact, ...(policy ? [policy] : []), ...(rdepends ? [rdepends] : [])];
   return {
     id: 'apt.packages',
     facts,
@@ -81,7 +84,28 @@ export function packagesOp(ctx: OpContext, specs: readonly PackageSpec[]): Opera
       const installed = f.get(debPackagesFact);
       const lists = f.get(aptListsFact);
       const candidates = policy ? f.get(policy) : {};
-      const decisions = specs.map((s) => decide(s, installed[s.name], candidates[s.name]?.candidate));
+      const users = rdepends ? f.get(rdepends) : {};
+      const decisions0 = specs.map((s) => decide(s, installed[s.name], candidates[s.name]?.candidate));
+      // Purging a package takes every installed package that depends on it along. One the
+      // persona declares present keeps it: the plan says so instead of a purge apt would undo.
+      const wanted = new Set(specs.filter((s) => s.state !== 'absent').map((s) => s.name));
+      const diagnostics: Diagnostic[] = [];
+      const decisions = decisions0.map((d) => {
+        if (!d.verbs.includes('purge')) return d;
+        const keepers = (users[d.spec.name] ?? []).filter((u) => wanted.has(u));
+        if (keepers.length === 0) {
+          const along = (users[d.spec.name] ?? []).filter((u) => installed[u]?.status === 'installed' && !absent.includes(u));
+          return along.length > 0 ? { ...d, reason: `${d.reason}; also removes ${along.join(', ')}, which depend on it` } : d;
+        }
+        diagnostics.push({
+          severity: 'error',
+          code: 'LAB_L3_PACKAGE_NEEDED',
+          summary: `${d.spec.name} cannot be removed: ${keepers.join(', ')}, declared present, depend${keepers.length === 1 ? 's' : ''} on it`,
+          address: address(ctx.persona, 'l3', 'apt.package', d.spec.name),
+          hint: `remove ${keepers.join(', ')} too (\`- $remove: ${keepers[0]}\` under os.packages), or keep ${d.spec.name}`,
+        });
+        return { ...d, verbs: [] as Verb[], reason: `kept: ${keepers.join(', ')} depend${keepers.length === 1 ? 's' : ''} on it` };
+      });
       const has = (v: Verb) => decisions.filter((d) => d.verbs.includes(v));
       const installs = [...has('install'), ...has('upgrade'), ...has('downgrade'), ...has('repair')];
       const purges = has('purge');
@@ -109,7 +133,8 @@ export function packagesOp(ctx: OpContext, specs: readonly PackageSpec[]): Opera
       }
       if (purges.length > 0) {
         const names = purges.map((d) => d.spec.name);
-        steps.push({ kind: 'shell', description: `apt-get purge ${names.join(' ')}`, script: `${APT} purge -- ${names.map(shq).join(' ')} ${TO_STDERR}` });
+        // --autoremove: what the package pulled in (automatically installed, now unneeded) goes too.
+        steps.push({ kind: 'shell', description: `apt-get purge --autoremove ${names.join(' ')}`, script: `${APT} purge --autoremove -- ${names.map(shq).join(' ')} ${TO_STDERR}` });
       }
       if (unholds.length > 0) steps.push({ kind: 'shell', description: `apt-mark unhold ${unholds.map((d) => d.spec.name).join(' ')}`, script: `apt-mark unhold -- ${unholds.map((d) => shq(d.spec.name)).join(' ')} >/dev/null` });
       if (holds.length > 0) steps.push({ kind: 'shell', description: `apt-mark hold ${holds.map((d) => d.spec.name).join(' ')}`, script: `apt-mark hold -- ${holds.map((d) => shq(d.spec.name)).join(' ')} >/dev/null` });
@@ -144,7 +169,7 @@ export function packagesOp(ctx: OpContext, specs: readonly PackageSpec[]): Opera
           };
         }
       }
-      return result(changes, steps, { predicts: [[debPackagesFact, predicted]] });
+      return result(changes, steps, { predicts: [[debPackagesFact, predicted]], ...(diagnostics.length > 0 ? { diagnostics } : {}) });
     },
   };
 }
