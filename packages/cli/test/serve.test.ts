@@ -44,7 +44,7 @@ describe('lab serve in headless Chromium', () => {
     });
     process.env.LAB_AGE_KEY_FILE = s.identityFile;
     sim = await startSimProcess(s.root);
-    const up = await lab('up', '-y', '--layer', 'l1,l2', '--root', s.root);
+    const up = await lab('up', '-y', '--root', s.root);
     expect(up.code, up.stderr).toBe(0);
     // A failed run the grid must show with its code, written by the engine's own journal writer.
     await recordRun(s.root, { command: 'apply', personas: ['monitoring'], layers: ['l4'], result: 'failed', startedAt: new Date(), durationMs: 1200, error: { code: 'LAB_L4_HEALTH', summary: 'grafana did not become healthy' } });
@@ -94,6 +94,8 @@ describe('lab serve in headless Chromium', () => {
     const edgeL2 = await page.$eval('tr[data-persona="edge"] td[data-column="l2"]', (c) => ({ state: c.getAttribute('data-state'), count: c.getAttribute('data-count'), text: c.textContent }));
     expect(edgeL2).toMatchObject({ state: 'drift', count: '1' });
     expect(edgeL2.text).toMatch(/observed \d+ s ago/);
+    // Records-only guests: L3 is not checked (as lab drift says), so the journal's state stands.
+    expect(await page.$eval('tr[data-persona="edge"] td[data-column="l3"]', (c) => c.getAttribute('data-state'))).toBe('never');
 
     await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.click('tr[data-persona="edge"] th a')]);
     expect(await page.title()).toBe('edge · lab');
@@ -101,6 +103,7 @@ describe('lab serve in headless Chromium', () => {
     expect(plan).toContain('edge/l2/vm');
     expect(plan).toMatch(/cores.*2.*3/);
     expect(await page.$eval('#h-vm + dl', (d) => d.textContent)).toContain('pve');
+    expect(await page.$eval('#plan-l3 + p', (p) => p.textContent)).toContain('not checked: lab.yaml sets proxmox.guests: none');
     await page.screenshot({ path: join(ARTEFACTS, 'persona-edge.png'), fullPage: true });
 
     await page.goto(`${server.url}journal?persona=monitoring&layer=l4`, { waitUntil: 'load' });
@@ -108,10 +111,13 @@ describe('lab serve in headless Chromium', () => {
     await page.goto(`${server.url}images`, { waitUntil: 'load' });
     expect(await page.$eval('main tbody', (b) => b.textContent)).toContain('debian-12');
 
+    // Nothing so far logged an error; the deliberate 404 below logs exactly its own.
+    expect(w.problems).toEqual([]);
     // The unknown persona is a 404 page, not a stack trace.
     const nf = await page.goto(`${server.url}persona/no-such-persona`, { waitUntil: 'load' });
     expect(nf?.status()).toBe(404);
     expect(await page.$eval('main', (m) => m.textContent)).toContain('No persona named "no-such-persona"');
+    expect(w.problems.splice(0)).toEqual([expect.stringContaining('404 (Not Found)')]);
 
     await page.goto(server.url, { waitUntil: 'load' });
     const dom = await page.content();
@@ -120,6 +126,7 @@ describe('lab serve in headless Chromium', () => {
     expect(w.bodies.length).toBeGreaterThan(5);
     expect(w.problems).toEqual([]);
     if (process.env['LAB_UPDATE_SCREENSHOTS'] === '1') {
+      await page.setViewport({ width: 1100, height: 560 });
       await page.screenshot({ path: join(ARTEFACTS, 'readme.png') });
       copyFileSync(join(ARTEFACTS, 'readme.png'), join(WORKSPACE, 'docs/images/serve.png'));
     }

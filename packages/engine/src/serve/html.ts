@@ -52,7 +52,7 @@ header{border-bottom:1px solid var(--line);padding:.5rem 1rem}nav{display:flex;g
 a{color:var(--link)}a:focus-visible,button:focus-visible,select:focus-visible{outline:3px solid #0a4fa8;outline-offset:2px}
 a[aria-current=page]{font-weight:700}main{padding:1rem;max-width:78rem}.skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:.5rem;background:#fff;padding:.25rem}
 table{border-collapse:collapse;width:100%}th,td{border:1px solid var(--line);padding:.35rem .5rem;text-align:left;vertical-align:top}th[scope=col]{background:#f6f8fa}
-.cell{display:block;font-weight:600}.when{display:block;color:var(--muted);font-size:.85em}
+.cell{display:block;font-weight:600}.when{display:block;color:var(--muted);font-size:.85em;white-space:nowrap}
 .converged{color:var(--ok);background:var(--ok-bg)}.drift,.pending{color:var(--warn);background:var(--warn-bg)}.failed,.invalid,.overdue{color:var(--bad);background:var(--bad-bg)}.never,.off{color:var(--none);background:var(--none-bg)}
 pre{background:#f6f8fa;border:1px solid var(--line);padding:.5rem;overflow:auto;font-size:13px}
 .add{color:#0f5323}.del{color:#8a1020}.chg{color:#6b4400}.hunk{color:#0a4fa8}

@@ -107,7 +107,7 @@ export function personaPage(i: PersonaPageInput): string {
     ? html`<p>Not observed since the server started.</p><div>${observeButton(i.name)}</div>`
     : html`<div>${observeButton(i.name)}</div>${i.observations.map(
         (o) =>
-          html`<h3 id="plan-${o.layer}">${o.layer.toUpperCase()} <span class="when">observed ${ago(o.at, i.now)}</span></h3>${o.error ? html`<p class="failed"><code>${o.error.code}</code>: ${o.error.summary}</p>` : ''}${o.plan ? planHtml({ ...o.plan, changes: o.plan.changes.filter((c) => c.layer === o.layer) }) : ''}`,
+          html`<h3 id="plan-${o.layer}">${o.layer.toUpperCase()} <span class="when">observed ${ago(o.at, i.now)}</span></h3>${o.skipped ? html`<p>${o.skipped}</p>` : ''}${o.error ? html`<p class="failed"><code>${o.error.code}</code>: ${o.error.summary}</p>` : ''}${o.plan ? planHtml({ ...o.plan, changes: o.plan.changes.filter((c) => c.layer === o.layer) }) : ''}`,
       )}`;
   const d = i.drill;
   const drill = f && d

@@ -30,6 +30,8 @@ export interface Observation {
   readonly at: Date;
   readonly plan?: Plan;
   readonly error?: { readonly code: string; readonly summary: string };
+  /** The layer was not checked, and why (no guests to reach); the journal's state stands. */
+  readonly skipped?: string;
 }
 
 export interface GridRow {
@@ -93,7 +95,7 @@ export function labGrid(view: LabView, observed: ReadonlyMap<string, readonly Ob
     if (!row.loaded) return { persona: row.name, invalid: row.errors.map((d) => formatDiagnostic(d)), cells: [] };
     const cells = GRID_COLUMNS.map((column) => {
       const fromJournal = column === 'capture' ? captureCell(entries, row.loaded!) : layerCell(entries, row.name, column);
-      const o = (observed.get(row.name) ?? []).find((x) => x.layer === column);
+      const o = (observed.get(row.name) ?? []).find((x) => x.layer === column && x.skipped === undefined);
       if (!o) return fromJournal;
       return !fromJournal.at || o.at.getTime() >= fromJournal.at.getTime() ? fromObservation(column, o) : fromJournal;
     });
