@@ -183,6 +183,13 @@ describe('lab serve with bad input', () => {
     const p = await get(`${server.url}persona/tinker`);
     expect(p.status).toBe(200);
     expect(p.body).toMatch(/persona\.yaml:\d+:\d+/);
+    // The page follows the files: fixed, the row has its cells on the next request.
+    const file = join(s.root, 'personas/tinker/persona.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('cores: many', 'cores: 2'));
+    const fixed = await get(server.url);
+    expect(/<tr data-persona="tinker">.*?<\/tr>/s.exec(fixed.body)?.[0]).toContain('data-column="l2" data-state="never"');
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/^(\s+)cores: 2$/m, '$1cores: many'));
+    expect((await get(server.url)).body).toMatch(/<tr data-persona="tinker">.*?data-state="invalid"/s);
   });
 
   it('an unknown persona or path is a 404 page; the server wrote nothing to the lab', async () => {

@@ -10,7 +10,7 @@ import { concerns } from '../journal/queries.js';
 import { renderMetrics } from '../journal/metrics.js';
 import { LAB_VERSION } from '../version.js';
 import { STYLE } from './html.js';
-import { readLabView } from './load.js';
+import { cachedLabView } from './cache.js';
 import { observePersona } from './observe.js';
 import { errorPage, gridPage, imagesPage, journalPage, notFoundPage, personaPage } from './pages.js';
 import { drillState, labGrid, type Observation } from './status.js';
@@ -75,6 +75,7 @@ export async function startServer(env: EngineEnv, options: ServeOptions = {}): P
   const observed = new Map<string, Observation[]>();
   const observing = new Map<string, Promise<void>>();
   let expectedHost = '';
+  const readView = cachedLabView(root);
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://lab.invalid');
@@ -97,7 +98,7 @@ export async function startServer(env: EngineEnv, options: ServeOptions = {}): P
       const m = /^\/persona\/([^/]+)\/observe$/.exec(path);
       if (!m) return send(res, 404, 'text/html; charset=utf-8', notFoundPage(`No such action: ${path}`));
       const name = decodeURIComponent(m[1]!);
-      const view = await readLabView(root);
+      const view = await readView();
       if (!view.rows.some((r) => r.name === name)) return send(res, 404, 'text/html; charset=utf-8', notFoundPage(`No persona named "${name}".`));
       let run = observing.get(name);
       if (!run) {
@@ -113,7 +114,7 @@ export async function startServer(env: EngineEnv, options: ServeOptions = {}): P
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
     if (path === '/style.css') return send(res, 200, 'text/css; charset=utf-8', STYLE);
     if (path === '/favicon.ico') return send(res, 204, 'text/plain', '');
-    const view = await readLabView(root);
+    const view = await readView();
     const t = now();
     if (path === '/') return send(res, 200, 'text/html; charset=utf-8', gridPage(labGrid(view, observed), view.siteErrors.map((d) => `${d.source ? `${d.source.file}:${d.source.line}:${d.source.column} ` : ''}${d.summary}`), t));
     if (path === '/journal') {
