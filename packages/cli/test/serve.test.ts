@@ -104,6 +104,9 @@ describe('lab serve in headless Chromium', () => {
     expect(plan).toMatch(/cores.*2.*3/);
     expect(await page.$eval('#h-vm + dl', (d) => d.textContent)).toContain('pve');
     expect(await page.$eval('#plan-l3 + p', (p) => p.textContent)).toContain('not checked: lab.yaml sets proxmox.guests: none');
+    // Re-observing from the persona page comes back to it.
+    await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.click('#h-plans ~ div button')]);
+    expect(new URL(page.url()).pathname).toBe('/persona/edge');
     await page.screenshot({ path: join(ARTEFACTS, 'persona-edge.png'), fullPage: true });
 
     await page.goto(`${server.url}journal?persona=monitoring&layer=l4`, { waitUntil: 'load' });

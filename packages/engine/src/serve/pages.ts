@@ -126,7 +126,7 @@ ${facts}
 }
 
 function observeButton(persona: string): Raw {
-  return html`<form class="inline" method="post" action="/persona/${encodeURIComponent(persona)}/observe"><button type="submit">Re-observe ${persona}</button></form>`;
+  return html`<form class="inline" method="post" action="/persona/${encodeURIComponent(persona)}/observe?back=persona"><button type="submit">Re-observe ${persona}</button></form>`;
 }
 
 export function imagesPage(view: LabView): string {

@@ -108,7 +108,7 @@ export async function startServer(env: EngineEnv, options: ServeOptions = {}): P
         observing.set(name, run);
       }
       await run;
-      res.writeHead(303, { location: req.headers.referer?.includes('/persona/') ? `/persona/${encodeURIComponent(name)}` : '/', ...SECURITY_HEADERS });
+      res.writeHead(303, { location: url.searchParams.get('back') === 'persona' ? `/persona/${encodeURIComponent(name)}` : '/', ...SECURITY_HEADERS });
       return void res.end();
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
