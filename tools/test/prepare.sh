@@ -6,6 +6,7 @@
 #   - rclone: `rclone serve restic --stdio` serves a local restic repository to a guest's restic over SSH
 #   - debootstrap + docker.io: guests are Debian containers built from Debian's packages
 #   - python3-proxmoxer: a third-party Proxmox client checks the simulator's fidelity
+#   - chromium: `lab serve` is tested in a real headless browser (puppeteer-core drives /usr/bin/chromium)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -16,6 +17,7 @@ command -v rclone >/dev/null || need+=(rclone)
 command -v debootstrap >/dev/null || need+=(debootstrap)
 command -v dockerd >/dev/null || need+=(docker.io)
 /usr/bin/python3 -c 'import proxmoxer, requests' 2>/dev/null || need+=(python3-proxmoxer python3-requests)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if ((${#need[@]})); then
   if [ "$(id -u)" != 0 ]; then
     echo "prepare: missing ${need[*]}; install them with: sudo apt-get install -y ${need[*]}" >&2

@@ -101,3 +101,12 @@ export type { EmbeddedOptions, EmbeddedSim, GuestMode } from './sim/embedded.js'
 export { standInsFor } from './sim/stand-ins.js';
 export { openGuest } from './guest/shell.js';
 export type { GuestHandle, GuestRunOptions } from './guest/shell.js';
+
+// The status page (`lab serve`, adr/0190-status-page-server.md).
+export { startServer, tokenMatches } from './serve/server.js';
+export type { LabServer, ServeOptions } from './serve/server.js';
+export { readLabView } from './serve/load.js';
+export type { LabView, PersonaRow } from './serve/load.js';
+export { GRID_COLUMNS, labGrid, layerCell, captureCell, drillState } from './serve/status.js';
+export type { Cell, CellState, GridRow, Observation } from './serve/status.js';
+export { cellText } from './serve/pages.js';

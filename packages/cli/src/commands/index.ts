@@ -27,6 +27,7 @@ export const rootCommand = defineCommand({
     log: () => import('./log.js').then((m) => m.logCommand),
     docs: () => import('./docs.js').then((m) => m.docsCommand),
     metrics: () => import('./metrics.js').then((m) => m.metricsCommand),
+    serve: () => import('./serve.js').then((m) => m.serveCommand),
     reap: () => import('./reap.js').then((m) => m.reapCommand),
     ssh: () => import('./ssh.js').then((m) => m.sshCommand),
   },
