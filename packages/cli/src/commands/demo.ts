@@ -142,6 +142,7 @@ export const demoCommand = defineCommand({
     say(`  pnpm lab ssh --persona edge --root ${root}    a shell in a guest, through the jump host with pinned keys`);
     say(`  pnpm lab docs --root ${root}           the lab's documentation in ${root}/docs/generated`);
     say(`  pnpm lab sim start --root ${root}      the simulator's endpoint for other Proxmox clients`);
+    say(`  pnpm lab serve --root ${root}          the lab at a glance: http://127.0.0.1:7777/ (read-only; --port N)`);
     return ExitCode.Ok;
   },
 });
