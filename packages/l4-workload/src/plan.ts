@@ -67,7 +67,9 @@ function driftOf(want: RenderedStack, have: ObservedStack | undefined, cs: reado
   let upload = have?.current !== want.hash;
   if (have?.current !== undefined && have.current !== want.hash) reasons.push(`release ${have.current} → ${want.hash}`);
   if (have?.current === want.hash) {
-    const edited = Object.keys({ ...wantFiles, ...have.fileDigests }).filter((p) => wantFiles[p] !== have.fileDigests[p]).sort();
+    // Only the files lab writes: what the stack's containers write into the release directory
+    // (a relative bind mount such as Caddy's ./data) is theirs, not drift.
+    const edited = Object.keys(wantFiles).filter((p) => wantFiles[p] !== have.fileDigests[p]).sort();
     if (edited.length > 0) {
       upload = true;
       reasons.push(`release files changed on the host: ${edited.join(', ')}`);

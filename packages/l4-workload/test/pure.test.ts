@@ -55,6 +55,8 @@ describe('observe parser + planner (pure)', () => {
     const want = { ...desired, stacks: [{ ...stack, files: [{ ...stack.files[0]!, digest: c2 }, { ...stack.files[1]!, digest: e2 }] }] };
     const base = ['@@docker yes', '@@compose 1.29.2', '@@stack web', '@@current h2', ...sum('c2', 'e2'), manifest('h2')];
     expect(planWorkloads(want, parseObservation([...base, ctr('s2')].join('\n')), { labVersion: 't' }).changes[0]!.action).toBe('noop');
+    const written = [...base, '@@sum ' + 'f'.repeat(64) + '  ./data/caddy/autosave.json', ctr('s2')];
+    expect(planWorkloads(want, parseObservation(written.join('\n')), { labVersion: 't' }).changes[0]!.action, 'files the containers write are not drift').toBe('noop');
     const stopped = planWorkloads(want, parseObservation([...base, ctr('s2', 'exited')].join('\n')), { labVersion: 't' }).changes[0]!;
     expect([stopped.action, stopped.reason]).toEqual(['update', 'service web is exited']);
     const gone = planWorkloads({ ...want, stacks: [] }, parseObservation([...base, ctr('s2')].join('\n')), { labVersion: 't', destroyData: true }).changes[0]!;
