@@ -110,3 +110,4 @@ export type { LabView, PersonaRow } from './serve/load.js';
 export { GRID_COLUMNS, labGrid, layerCell, captureCell, drillState } from './serve/status.js';
 export type { Cell, CellState, GridRow, Observation } from './serve/status.js';
 export { cellText } from './serve/pages.js';
+export { startEmbeddedLabOver } from './sim/start-over.js';

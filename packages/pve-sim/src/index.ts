@@ -32,7 +32,7 @@ export type {
   GuestSpec,
   LoopbackEndpoint,
 } from './guests/backend.js';
-export { createDockerBackend, createNoneBackend, ensureGuestImage, dockerEngineVersion, pruneStaleGuests, ensureInotifyRoom, inotifyInstancesInUse, INOTIFY_PER_GUEST } from './guests/index.js';
+export { createDockerBackend, createNoneBackend, ensureGuestImage, dockerEngineVersion, pruneStaleGuests, removeInstanceGuests, ensureInotifyRoom, inotifyInstancesInUse, INOTIFY_PER_GUEST } from './guests/index.js';
 export type { InotifyRoom } from './guests/index.js';
 export type { DockerBackendOptions, NoneBackendOptions } from './guests/index.js';
 // Lazy: the jump host needs ssh2, which plain Node ESM cannot import by named exports.

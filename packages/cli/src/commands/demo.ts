@@ -3,7 +3,7 @@ import { cp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defineCommand } from 'citty';
 import { ExitCode, LabError, runStep } from '@lab/core';
-import { guestReach, localImagesOverrides, renderGraph } from '@lab/engine';
+import { guestReach, localImagesOverrides, renderGraph, startEmbeddedLabOver } from '@lab/engine';
 import { loadLab } from '@lab/intent';
 import { parseDocument, type Document } from 'yaml';
 import { createContext, globalArgs, type CliContext } from '../context.js';
@@ -35,7 +35,13 @@ async function scratchCopy(ctx: CliContext, repo: string, base: string, fresh: b
   const say = (s: string) => ctx.io.err(s);
   const root = join(base, 'lab');
   const edits = demoSiteEdits(await localImagesOverrides(join(repo, 'tools/test-images')));
-  if (fresh) await rm(base, { recursive: true, force: true });
+  if (fresh) {
+    if (existsSync(join(root, 'lab.yaml'))) {
+      const gone = await startEmbeddedLabOver(root);
+      if (gone.containers > 0) say(`Started over: removed the ${gone.containers} guest(s) of the previous demo and its simulator state.`);
+    }
+    await rm(base, { recursive: true, force: true });
+  }
   if (!existsSync(join(root, 'lab.yaml'))) {
     say(`The example lab's secrets are encrypted to its maintainers' age keys, which this machine does not have.`);
     say(`So the demo works on a copy in ${base}: a new age identity, generated secret values, an SSH key for the lab.`);

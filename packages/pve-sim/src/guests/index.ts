@@ -18,7 +18,7 @@ export { createNoneBackend } from './none-backend.js';
 export type { NoneBackend, NoneBackendOptions, NoneGuestRecord } from './none-backend.js';
 export { GUEST_IMAGE_SCRIPT, ensureGuestImage, guestImageTag } from './guest-image.js';
 export type { GuestImage, GuestImageOptions } from './guest-image.js';
-export { pruneStaleGuests } from './prune.js';
+export { pruneStaleGuests, removeInstanceGuests } from './prune.js';
 export { ensureInotifyRoom, inotifyInstancesInUse, INOTIFY_PER_GUEST } from './inotify.js';
 export type { InotifyRoom } from './inotify.js';
 export type { PruneOptions, PruneResult } from './prune.js';
