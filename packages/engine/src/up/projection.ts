@@ -33,6 +33,12 @@ function mark(plan: Plan): Plan {
   return { ...plan, basis: {}, changes };
 }
 
+/** Which persona and layer a note of `note()` is about (its summary starts `<persona> (<layer>):`). */
+export function noteScope(d: Diagnostic): { readonly persona: string; readonly layer: string } | undefined {
+  const m = /^(\S+) \((l\d)\): /.exec(d.summary);
+  return m ? { persona: m[1]!, layer: m[2]! } : undefined;
+}
+
 export function note(code: string, layer: Layer, persona: string, summary: string, hint?: string): Diagnostic {
   return { severity: 'info', code, summary: `${persona} (${layer}): ${summary}`, ...(hint ? { hint } : {}) };
 }

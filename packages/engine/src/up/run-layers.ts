@@ -1,3 +1,4 @@
+import { noteScope } from './projection.js';
 import { hasChanges, hasErrors, LabError, toLabError, type Change, type Diagnostic, type Layer, type Plan, type Reporter } from '@lab/core';
 
 /** One layer as `lab up`/`lab down` drive it: planned against the world as it is now, then applied. */
@@ -37,9 +38,19 @@ const DESTRUCTIVE = (c: Change) => c.action === 'delete' || c.action === 'replac
  * A layer is planned again right before it applies, because earlier layers moved the world.
  * Anything that destroys (delete, replace, recreate, data loss) must have been in the plan the
  * operator confirmed, at the same address with the same action; otherwise the run stops here.
+ * One exception: the guest of a VM this run creates was planned from intent against an empty
+ * guest, and only its template shows what is really there (a package the persona removes that
+ * the baked template holds). Converging a brand-new machine destroys nothing of the operator's,
+ * so there only a data-loss change must have been confirmed.
  */
 export function unconfirmed(fresh: Plan, confirmed: Plan): Change[] {
-  return fresh.changes.filter((c) => c.action !== 'noop' && DESTRUCTIVE(c) && !confirmed.changes.some((k) => k.address === c.address && k.action === c.action));
+  const projected = confirmed.diagnostics
+    .filter((d) => d.code === 'LAB_UP_FROM_INTENT')
+    .map(noteScope)
+    .filter((s) => s !== undefined)
+    .map((s) => `${s.persona}/${s.layer}/`);
+  const newGuest = (c: Change) => c.impact !== 'data-loss' && projected.some((prefix) => c.address.startsWith(prefix));
+  return fresh.changes.filter((c) => c.action !== 'noop' && DESTRUCTIVE(c) && !newGuest(c) && !confirmed.changes.some((k) => k.address === c.address && k.action === c.action));
 }
 
 const pending = (plan: Plan) => plan.changes.filter((c) => c.action !== 'noop').length;
