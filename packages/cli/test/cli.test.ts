@@ -99,7 +99,7 @@ describe('lab personas, graph, schema', () => {
     expect(r.code).toBe(0);
     expect(r.stdout.startsWith('flowchart LR\n')).toBe(true);
     expect(r.stdout).toContain('host --> img_debian_12');
-    expect(r.stdout).toContain('img_debian_12 --> media_vm');
+    expect(r.stdout).toContain('img_debian_12_docker --> media_vm');
     expect(r.stdout).toMatch(/media_os --> media_stack_jellyfin/);
   });
 

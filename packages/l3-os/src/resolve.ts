@@ -194,8 +194,10 @@ export async function resolveOs(persona: Persona, options: ResolveOptions): Prom
 
 /** `vm.disks[]` with a mount point, found in the guest where L2 attached them. */
 function dataDisksOf(persona: Persona): DataDiskSpec[] {
-  const slots = diskSlots(persona.vm.disks);
-  return persona.vm.disks
+  // An OS spec without a VM (a bake profile, a library caller's L3-only persona) has no data disks.
+  const disks = (persona as { readonly vm?: Persona['vm'] }).vm?.disks ?? [];
+  const slots = diskSlots(disks);
+  return disks
     .filter((d) => d.name !== 'root' && d.mount !== undefined)
     .map((d) => ({ name: d.name, device: guestDiskPath(slots.get(d.name)!), filesystem: d.filesystem, mount: d.mount! }));
 }

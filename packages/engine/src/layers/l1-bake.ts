@@ -28,7 +28,7 @@ export async function bakePorts(ctx: LayerContext, client: PveClient): Promise<B
     ...(snippets.remove ? { removeSnippet: (node: string, storage: string, name: string) => snippets.remove!(node, storage, name) } : {}),
     async converge(target, connection) {
       // The profile as a persona L3 knows: its OS section, the bake VM's host name, no stacks.
-      const persona = { name: target.hostname, os: { ...target.os, hostname: target.hostname }, vm: { disks: [] }, workloads: { stacks: [], composeCommand: 'docker-compose' } } as unknown as Persona;
+      const persona = { name: target.hostname, os: { ...target.os, hostname: target.hostname }, workloads: { stacks: [], composeCommand: 'docker-compose' } } as unknown as Persona;
       const result = await applyOs({ persona, root: ctx.lab.root, secrets: { get: (name: string) => ctx.secrets().get(name) }, connection, reporter: ctx.reporter });
       const changed = new Set(result.applied.filter((c) => c.action !== 'noop').map((c) => c.address)).size;
       return { changed, unchanged: Math.max(0, result.plan.changes.length - changed) };
