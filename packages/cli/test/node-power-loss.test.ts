@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { lab } from './_harness.js';
@@ -27,7 +27,8 @@ beforeAll(async () => {
 afterAll(async () => { await s?.sim.stop(); });
 
 it('after a power loss of its node, lab apply --layer l2 starts the VM and the lab converges', async () => {
-  rmSync(join(s.scratch.root, 'personas'), { recursive: true });
+  // The example personas go; the mixins stay (lab.yaml's baked image includes them).
+  for (const d of readdirSync(join(s.scratch.root, 'personas'))) if (d !== '_mixins') rmSync(join(s.scratch.root, 'personas', d), { recursive: true });
   mkdirSync(join(s.scratch.root, 'personas/probe'), { recursive: true });
   writeFileSync(join(s.scratch.root, 'personas/probe/persona.yaml'), PROBE);
   const up = await lab('up', '-y', '--root', s.scratch.root);

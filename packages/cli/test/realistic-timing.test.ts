@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
@@ -32,7 +32,8 @@ it('lab up against `lab sim start` in realistic timing, then lab check right awa
   const base = mkdtempSync(join(tmpdir(), 'lab-realistic-'));
   const s = await createScratchLab({ from: WORKSPACE, to: join(base, 'lab'), identityFile: join(base, 'age.key'), sshKeyFile: join(base, 'id_ed25519'), edit: (doc) => doc.setIn(['proxmox', 'guests'], 'none') });
   process.env.LAB_AGE_KEY_FILE = s.identityFile;
-  rmSync(join(s.root, 'personas'), { recursive: true });
+  // The example personas go; the mixins stay (lab.yaml's baked image includes them).
+  for (const d of readdirSync(join(s.root, 'personas'))) if (d !== '_mixins') rmSync(join(s.root, 'personas', d), { recursive: true });
   mkdirSync(join(s.root, 'personas/probe'), { recursive: true });
   writeFileSync(join(s.root, 'personas/probe/persona.yaml'), PROBE);
   const child = spawn(process.execPath, [join(WORKSPACE, 'packages/cli/bin/lab.mjs'), 'sim', 'start', '--root', s.root, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,4 +1,4 @@
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -41,6 +41,8 @@ describe.runIf(engine !== undefined || inCi)('L2 with real guests (Docker)', () 
     backend = createDockerBackend({ image: image.tag, instance: `l2-${process.pid}`, removeOnClose: true });
     root = await mkdtemp(path.join(tmpdir(), 'lab-l2-docker-'));
     await copyFile(path.join(REPO, 'lab.yaml'), path.join(root, 'lab.yaml'));
+    // lab.yaml's baked image includes the example mixins.
+    await cp(path.join(REPO, 'personas/_mixins'), path.join(root, 'personas/_mixins'), { recursive: true });
     await mkdir(path.join(root, 'personas', 'web'), { recursive: true });
     await writeFile(path.join(root, 'personas', 'web', 'persona.yaml'), `name: web\nvm:\n  node: pve1\n  image: debian-12@stable\n  memory: 1GiB\n  disks: [{ name: root, size: 4G, storage: local-lvm }]\n  nics: [{ bridge: vmbr0, vlan: 30, ip: ${ADDRESS}/24, gateway: 10.0.30.1 }]\n`);
     fx = await startL2({ guests: backend, lab: root });
