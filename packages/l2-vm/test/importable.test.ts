@@ -87,7 +87,10 @@ describe('the layers as installed libraries', () => {
       const { stdout } = await run(process.execPath, [`${layer}.mjs`], { cwd: app, env: exampleEnv, timeout: 60_000 });
       outputs.set(layer, stdout);
     }
-    expect(outputs.get('l0-host')).toMatch(/Plan: \d+ to create|No changes/);
+    // A check of a host lab has not prepared yet: what L0 would create, and the privileges the
+    // lab's token lacks as errors (so the plan never reads as a success, adr/0165).
+    expect(outputs.get('l0-host')).toContain('_site/l0/role[LabVM] will be created');
+    expect(outputs.get('l0-host')).toMatch(/role LabVM does not exist[\s\S]*Planning failed with \d+ errors; nothing was applied\./);
     expect(outputs.get('l1-image')).toMatch(/Plan: \d+ to create|No changes/);
     expect(outputs.get('l2-vm')).toContain('tinker/l2/vm');
     expect(outputs.get('l2-vm')).toMatch(/Plan: 1 to create/);
