@@ -1,64 +1,18 @@
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LabError } from '@lab/core';
+import { IMAGES_DIR, MANIFEST_FORMAT, manifestFile, type ImageManifest, type ManifestBake, type ManifestTemplate } from '@lab/pve';
 
 /**
  * Provenance committed to Git: one manifest per built image version, and the channel pointers
  * that promotion moves (adr/0082-l1-manifests-and-channels.md).
  */
 
-export const ARTIFACTS_DIR = 'artifacts/images';
-export const MANIFEST_FORMAT = 1;
+export const ARTIFACTS_DIR = IMAGES_DIR;
+export { MANIFEST_FORMAT, manifestFile };
+export type { ImageManifest, ManifestBake, ManifestTemplate };
 export const CHANNELS = ['stable', 'canary'] as const;
 export type Channel = (typeof CHANNELS)[number];
-
-export interface ManifestTemplate {
-  readonly node: string;
-  readonly vmid: number;
-  readonly name: string;
-  /** Storage of the template disk. */
-  readonly storage: string;
-  readonly importVolume: string;
-  /** ISO time the template was created (from its `meta: ctime`). */
-  readonly createdAt: string;
-}
-
-export interface ImageManifest {
-  readonly formatVersion: typeof MANIFEST_FORMAT;
-  readonly image: string;
-  readonly version: string;
-  readonly os: string;
-  readonly source: {
-    readonly url: string;
-    readonly checksum: { readonly algorithm: 'sha256' | 'sha512'; readonly value: string };
-    readonly format: string;
-  };
-  readonly tag: string;
-  readonly serialConsole: boolean;
-  readonly guestAgent: boolean;
-  /** cloud-init defaults L2/L3 apply to clones (the user and the first-boot packages). */
-  readonly cloudInit: { readonly user: string; readonly packages: readonly string[] };
-  /** One template per node, sorted by node. */
-  readonly templates: readonly ManifestTemplate[];
-  /** lab version that wrote the manifest last. */
-  readonly labVersion: string;
-  /** A baked version (adr/0145): its base, its profile and what the bake installed. */
-  readonly bake?: ManifestBake;
-}
-
-export interface ManifestBake {
-  readonly base: { readonly image: string; readonly version: string };
-  /** sha256 of the resolved profile (OS spec with mixins and the files it reads). */
-  readonly profileHash: string;
-  /** Mixin files the profile was composed from. */
-  readonly mixins: readonly string[];
-  /** `dpkg-query -W` of the bake VM before it was cleaned: `name version`, sorted. */
-  readonly packages: readonly string[];
-  /** Operations the converge changed (addresses), and how many were already in place. */
-  readonly converge: { readonly changed: number; readonly unchanged: number };
-  /** Set when a records-only simulator (no guests) made the template: cloned, never converged. */
-  readonly recordsOnly?: boolean;
-}
 
 export interface ChannelPointer {
   readonly version: string;
@@ -77,10 +31,6 @@ export interface ImageCatalog {
 }
 
 export const EMPTY_CATALOG: ImageCatalog = { manifests: [], channels: {} };
-
-export function manifestFile(image: string, version: string): string {
-  return path.posix.join(ARTIFACTS_DIR, image, `${version}.json`);
-}
 
 export function channelsFile(image: string): string {
   return path.posix.join(ARTIFACTS_DIR, image, 'channels.json');

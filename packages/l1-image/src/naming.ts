@@ -12,20 +12,7 @@ export const TEMPLATE_VMID_RANGE = { min: 9000, max: 9999 } as const;
 /** Every VM L1 builds carries this tag; clones must not keep it (L2 replaces the tags). */
 export const TEMPLATE_TAG = 'lab-template';
 
-/** `debian-12` + `2026.11.0` → `lab-image-debian-12-2026.11.0`: on the template and on every VM cloned from it. */
-export function imageTag(image: string, version: string): string {
-  return `lab-image-${image}-${version}`.toLowerCase();
-}
-
-/** A DNS-safe template name: `tpl-debian-12-2026.11.0`; `_` and runs of separators are folded. */
-export function templateName(image: string, version: string): string {
-  const raw = `tpl-${image}-${version}`.replace(/_/g, '-');
-  return raw
-    .split('.')
-    .map((label) => label.replace(/-+/g, '-').replace(/^-|-$/g, ''))
-    .filter((label) => label !== '')
-    .join('.');
-}
+export { imageTag, templateName } from '@lab/pve';
 
 /** The file `download-url` stores on the image storage: `debian-12-2026.11.0.qcow2` (PVE's import filename rules). */
 export function importFilename(image: string, version: string, format: string): string {

@@ -1,9 +1,8 @@
+import { imageTag } from '@lab/pve';
 import type { ResourceNode, ResourceVm } from './observe.js';
 
-/** Templates of one image version, by node: `lab-image-<name>-<version>` (adr/0081). */
-export function imageTag(name: string, version: string): string {
-  return `lab-image-${name}-${version}`.toLowerCase();
-}
+/** Templates of one image version, by node: `lab-image-<name>-<version>` (adr/0081, one home in @lab/pve). */
+export { imageTag };
 
 export interface TemplateRef {
   readonly vmid: number;

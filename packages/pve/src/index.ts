@@ -39,3 +39,5 @@ export { parseResources } from './cluster-resources.js';
 export type { ResourceVm, ResourceNode } from './cluster-resources.js';
 export { cloneVm, configureVm, readVmConfig, vmStatus, startVm, shutdownVm, convertToTemplate, destroyVm } from './vm-ops.js';
 export type { VmRef, VmCallOptions, CloneOptions } from './vm-ops.js';
+export { IMAGE_TAG_PREFIX, imageTag, templateName, IMAGES_DIR, MANIFEST_FORMAT, manifestFile } from './images.js';
+export type { ImageManifest, ManifestBake, ManifestTemplate } from './images.js';

@@ -1,16 +1,16 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { IMAGES_DIR, MANIFEST_FORMAT, imageTag, manifestFile, templateName, type ImageManifest } from '@lab/pve';
 
 /**
  * The image manifest of a captured template, in L1's format 1 (adr/0082) so that L1's loader
  * and resolver read it like any built version, plus a `capture` block with its provenance
- * (adr/0103). Written here rather than by @lab/l1-image: layers never import each other; a test
- * reads these files with L1's own loader to keep the two in step.
+ * (adr/0103). The format, the tag and the template name are @lab/pve's (adr/0141), shared with L1;
+ * a test reads these files with L1's own loader to keep the two in step.
  */
 
-export const MANIFEST_FORMAT = 1;
-export const IMAGES_DIR = 'artifacts/images';
+export { IMAGES_DIR, MANIFEST_FORMAT, imageTag, templateName };
 
 /** Where the captured template came from. */
 export interface CaptureProvenance {
@@ -26,52 +26,14 @@ export interface CaptureProvenance {
   readonly sourceDigest: string;
 }
 
-export interface CapturedManifest {
-  readonly formatVersion: typeof MANIFEST_FORMAT;
-  readonly image: string;
-  readonly version: string;
-  readonly os: string;
-  readonly source: {
-    /** `lab-capture://<persona>/<vmid>@<node>`: no download; the template is the source. */
-    readonly url: string;
-    /** sha256 of the provenance record: identifies the capture, not a file. */
-    readonly checksum: { readonly algorithm: 'sha256'; readonly value: string };
-    readonly format: string;
-  };
-  readonly tag: string;
-  readonly serialConsole: boolean;
-  readonly guestAgent: boolean;
-  readonly cloudInit: { readonly user: string; readonly packages: readonly string[] };
-  readonly templates: readonly {
-    readonly node: string;
-    readonly vmid: number;
-    readonly name: string;
-    readonly storage: string;
-    /** Empty: a captured template was never imported from a file. */
-    readonly importVolume: string;
-    readonly createdAt: string;
-  }[];
-  readonly labVersion: string;
+/** L1's manifest (format 1) plus where the captured template came from. */
+export interface CapturedManifest extends ImageManifest {
+  readonly source: ImageManifest['source'] & { readonly checksum: { readonly algorithm: 'sha256'; readonly value: string } };
   readonly capture: CaptureProvenance;
 }
 
-/** `lab-image-<image>-<version>`, lower-case: the tag L2 finds templates by (adr/0081). */
-export function imageTag(image: string, version: string): string {
-  return `lab-image-${image}-${version}`.toLowerCase();
-}
-
-/** `tpl-<image>-<version>` folded to a DNS name, as L1 names its templates (adr/0081). */
-export function templateName(image: string, version: string): string {
-  return `tpl-${image}-${version}`
-    .replace(/_/g, '-')
-    .split('.')
-    .map((label) => label.replace(/-+/g, '-').replace(/^-|-$/g, ''))
-    .filter((label) => label !== '')
-    .join('.');
-}
-
 export function manifestPath(image: string, version: string): string {
-  return path.posix.join(IMAGES_DIR, image, `${version}.json`);
+  return manifestFile(image, version);
 }
 
 export interface ManifestInput {

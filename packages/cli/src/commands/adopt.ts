@@ -6,7 +6,7 @@ import { parseDocument } from 'yaml';
 import { ExitCode, hasChanges, LabError } from '@lab/core';
 import { loadLab } from '@lab/intent';
 import { adoptVm, markAdopted, parseResources, personaOfDescription, readVm } from '@lab/l2-vm';
-import { pveArray } from '@lab/pve';
+import { imageTag, pveArray } from '@lab/pve';
 import { createContext, globalArgs } from '../context.js';
 import { createLayerContext, planLayers, prepare, pveClientOf } from '@lab/engine';
 import { showPlan } from '../layer-verbs.js';
@@ -38,7 +38,7 @@ export const adoptCommand = defineCommand({
       const { config } = await readVm(client, row.node, vmid);
       const owner = personaOfDescription(config['description']);
       if (owner && owner !== args.persona) throw new LabError({ code: 'LAB_L2_ADOPT_OWNED', summary: `VM ${vmid} already belongs to persona ${owner}` });
-      const imageTags = lab.site.site.images.flatMap((i) => i.versions.map((v) => ({ tag: `lab-image-${i.name}-${v.version}`.toLowerCase(), ref: `${i.name}@${v.version}` })));
+      const imageTags = lab.site.site.images.flatMap((i) => i.versions.map((v) => ({ tag: imageTag(i.name, v.version), ref: `${i.name}@${v.version}` })));
       const adopted = adoptVm(config, { node: row.node, vmid, ...(args.image ? { image: args.image } : {}), imageTags });
       const dir = join(lab.root, 'personas', args.persona);
       const file = join(dir, 'persona.yaml');
