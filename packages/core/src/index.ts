@@ -38,3 +38,4 @@ export { createHumanReporter, formatMs } from './reporter/human.js';
 export type { HumanReporterOptions } from './reporter/human.js';
 export { colorWanted } from './_style.js';
 export { installLoopbackGuard, isLoopbackDestination } from './loopback-guard.js';
+export { gitHead, gitDirty } from './git.js';

@@ -1,7 +1,4 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
+import { gitDirty, gitHead } from '@lab/core';
 
 /** The lab repository's state a capture is stamped with. */
 export interface LabRevision {
@@ -21,11 +18,8 @@ export function revisionText(r: LabRevision): string {
  * packed refs and submodules work; without Git (or outside a work tree) the answer is `none`.
  */
 export async function readLabRevision(root: string): Promise<LabRevision> {
-  try {
-    const head = await run('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { timeout: 10_000 });
-    const status = await run('git', ['-C', root, 'status', '--porcelain', '--untracked-files=normal'], { timeout: 30_000, maxBuffer: 16 * 2 ** 20 });
-    return { commit: head.stdout.trim(), dirty: status.stdout.trim() !== '' };
-  } catch {
-    return { commit: 'none', dirty: false };
-  }
+  const commit = await gitHead(root);
+  if (commit === undefined) return { commit: 'none', dirty: false };
+  const dirty = await gitDirty(root);
+  return dirty === undefined ? { commit: 'none', dirty: false } : { commit, dirty };
 }

@@ -1,5 +1,4 @@
-import { execFile } from 'node:child_process';
-import { isLabError, LabError } from '@lab/core';
+import { gitHead, isLabError, LabError } from '@lab/core';
 import { loadLab, type Lab, type LoadedPersona } from '@lab/intent';
 import {
   backupData,
@@ -61,12 +60,8 @@ async function dataSession(session: LayerSession, persona: LoadedPersona, intent
   return { connection, intent, reporter: session.reporter };
 }
 
-/** HEAD of the lab's Git repository, for the snapshot's `commit:` tag; undefined outside Git. */
-function labCommit(root: string): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    execFile('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: root, timeout: 10_000 }, (error, stdout) => resolve(error ? undefined : String(stdout).trim() || undefined));
-  });
-}
+/** HEAD of the lab's Git repository, for the snapshot's `commit:` tag (as the journal has it); undefined outside Git. */
+const labCommit = (root: string): Promise<string | undefined> => gitHead(root);
 
 interface InGuest {
   readonly data: DataSession;

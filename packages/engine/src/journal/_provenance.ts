@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { hostname, userInfo } from 'node:os';
+import { gitDirty, gitHead } from '@lab/core';
 import type { JournalGit } from './entry.js';
 
 interface GitResult {
@@ -36,8 +37,7 @@ export async function operatorOf(root: string, env: NodeJS.ProcessEnv = process.
  * out of the dirty check: the run being recorded would otherwise always mark the next one dirty.
  */
 export async function gitStateOf(root: string, env: NodeJS.ProcessEnv = process.env): Promise<JournalGit | null> {
-  const head = await git(root, ['rev-parse', '--short', 'HEAD'], env);
-  if (!head.ok || head.stdout.trim() === '') return null;
-  const status = await git(root, ['status', '--porcelain', '--', '.', ':(exclude)journal'], env);
-  return { commit: head.stdout.trim(), dirty: !status.ok || status.stdout.trim() !== '' };
+  const commit = await gitHead(root, env);
+  if (commit === undefined) return null;
+  return { commit, dirty: (await gitDirty(root, ['.', ':(exclude)journal'], env)) ?? true };
 }
