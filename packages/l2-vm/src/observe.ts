@@ -1,5 +1,5 @@
-import { apiPath, isPveError, parseResources, pveArray, pveInt, pveRecord, pveString, type PveClient, type ResourceNode, type ResourceVm } from '@lab/pve';
-import { HOLDER_VMID, LAB_TAG, personaOfDescription, personaOfTags } from './identity.js';
+import { apiPath, candidatePersona, isPveError, parseResources, pveArray, pveInt, pveRecord, pveString, type PveClient, type ResourceNode, type ResourceVm } from '@lab/pve';
+import { HOLDER_VMID, personaOfDescription } from './identity.js';
 import type { DesiredVm } from './desired.js';
 
 export { parseResources } from '@lab/pve';
@@ -115,10 +115,7 @@ export async function observeVms(client: PveClient, scope: ObserveScope): Promis
   const wanted = new Set(scope.personas);
   const candidates = new Map<number, { vm: ResourceVm; persona: string }>();
   for (const vm of vms) {
-    if (vm.template) continue;
-    const byTag = vm.tags.includes(LAB_TAG) ? personaOfTags(vm.tags) : undefined;
-    const byVmid = [...(scope.vmids ?? new Map<string, number>())].find(([, id]) => id === vm.vmid)?.[0];
-    const persona = [byTag, byVmid, wanted.has(vm.name) ? vm.name : undefined].find((p) => p !== undefined && wanted.has(p));
+    const persona = candidatePersona(vm, wanted, scope.vmids);
     if (persona) candidates.set(vm.vmid, { vm, persona });
   }
   const list = [...candidates.values()];

@@ -34,7 +34,7 @@ export { pveNumber, pveInt, pveBool, pveString, pveList, pveRecord, pveArray } f
 export { encodeParams, apiPath } from './_form.js';
 export type { Params, ParamValue } from './_form.js';
 export { normalizeFingerprint } from './_tls.js';
-export { LAB_TAG, personaTag, personaOfTags, marker, isAdopted, personaOfDescription, describeVm } from './lab-marks.js';
+export { LAB_TAG, personaTag, personaOfTags, marker, isAdopted, personaOfDescription, describeVm, candidatePersona } from './lab-marks.js';
 export { parseResources } from './cluster-resources.js';
 export type { ResourceVm, ResourceNode } from './cluster-resources.js';
 export { cloneVm, configureVm, readVmConfig, vmStatus, startVm, shutdownVm, convertToTemplate, destroyVm } from './vm-ops.js';

@@ -37,3 +37,17 @@ export function describeVm(persona: string, text: string | undefined, adopted = 
   const head = text?.trim();
   return head ? `${head}\n\n${marker(persona, adopted)}` : marker(persona, adopted);
 }
+
+/**
+ * "Find the persona's VM", the rule every package uses (adr/0085, adr/0141): the persona among
+ * `wanted` a `cluster/resources` row may belong to — by lab's tags, by the persona's declared
+ * VMID, or by its name. Templates are never candidates. Only a candidate is read further; its
+ * description marker (`personaOfDescription`) then decides: lab's when it names the persona,
+ * foreign when it has none.
+ */
+export function candidatePersona(vm: { readonly vmid: number; readonly name: string; readonly tags: readonly string[]; readonly template: boolean }, wanted: ReadonlySet<string>, vmids: ReadonlyMap<string, number> = new Map()): string | undefined {
+  if (vm.template) return undefined;
+  const byTag = vm.tags.includes(LAB_TAG) ? personaOfTags(vm.tags) : undefined;
+  const byVmid = [...vmids].find(([, id]) => id === vm.vmid)?.[0];
+  return [byTag, byVmid, wanted.has(vm.name) ? vm.name : undefined].find((p) => p !== undefined && wanted.has(p));
+}

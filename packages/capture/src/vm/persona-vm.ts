@@ -1,11 +1,11 @@
 import { LabError } from '@lab/core';
-import { apiPath, parseResources, personaOfDescription, personaTag, pveArray, pveList, pveNumber, pveRecord, pveString, type PveClient, type ResourceVm } from '@lab/pve';
+import { apiPath, candidatePersona, parseResources, personaOfDescription, pveArray, pveList, pveNumber, pveRecord, pveString, type PveClient, type ResourceVm } from '@lab/pve';
 import { vmAddress } from './_addresses.js';
 
 /**
- * Finding a persona's VM the way L2 does (adr/0085), without importing L2: candidates from one
- * `cluster/resources` read (tag `lab-persona-<name>`, the persona's name, or its declared VMID),
- * and the description marker `lab:managed persona=<name>` as the proof of ownership.
+ * Finding a persona's VM by the rule L2 uses, `candidatePersona` of @lab/pve (adr/0085, adr/0141):
+ * candidates from one `cluster/resources` read (lab's tags, the persona's name, or its declared
+ * VMID), and the description marker `lab:managed persona=<name>` as the proof of ownership.
  */
 
 /** The persona named by a description's marker line, if lab manages the VM (the rule L2 writes by). */
@@ -61,7 +61,8 @@ export interface FindPersonaVmOptions {
  */
 export async function findPersonaVm(client: PveClient, persona: string, options: FindPersonaVmOptions = {}): Promise<PersonaVm | undefined> {
   const cluster = options.cluster ?? (await readCluster(client));
-  const candidates = cluster.vms.filter((v) => !v.template && (v.tags.includes(personaTag(persona)) || v.name === persona || v.vmid === options.vmid));
+  const vmids = options.vmid === undefined ? undefined : new Map([[persona, options.vmid]]);
+  const candidates = cluster.vms.filter((v) => candidatePersona(v, new Set([persona]), vmids) === persona);
   let foreign: ClusterVm | undefined;
   for (const vm of candidates.sort((a, b) => a.vmid - b.vmid)) {
     const { config, digest } = await readConfig(client, vm.node, vm.vmid);
