@@ -47,3 +47,5 @@ export type {
   Vm,
   Workloads,
 } from './types.js';
+export { parseComposePort } from './compose-ports.js';
+export type { ComposePort } from './compose-ports.js';

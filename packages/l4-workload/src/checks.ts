@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import type { Diagnostic, SourceLocation } from '@lab/core';
+import { parseComposePort } from '@lab/intent';
 
 /** One stack's compose document as lab's own checks see it. */
 export interface CheckedCompose {
@@ -52,19 +53,10 @@ function expand(range: string): number[] {
   return Array.from({ length: b - a + 1 }, (_, i) => a + i);
 }
 
-/** Host-side ports of one `ports:` entry, short or long syntax. */
+/** Host-side ports of one `ports:` entry, short or long syntax (ranges expanded). */
 export function publishedPorts(entry: unknown): Published[] {
-  if (typeof entry === 'object' && entry !== null) {
-    const e = entry as { published?: unknown; host_ip?: unknown; protocol?: unknown };
-    if (e.published === undefined) return [];
-    return expand(String(e.published)).map((port) => ({ ip: typeof e.host_ip === 'string' ? e.host_ip : '0.0.0.0', port, protocol: typeof e.protocol === 'string' ? e.protocol : 'tcp' }));
-  }
-  const text = String(entry);
-  const [spec, protocol = 'tcp'] = text.split('/') as [string, string?];
-  // IPv6 host IPs come in brackets: [::1]:8080:80
-  const m = /^(?:(\[[^\]]+\]|\d+\.\d+\.\d+\.\d+):)?(?:([\d-]*):)?([\d-]+)$/.exec(spec);
-  if (!m || m[2] === undefined || m[2] === '') return [];
-  return expand(m[2]).map((port) => ({ ip: m[1]?.replace(/^\[|\]$/g, '') ?? '0.0.0.0', port, protocol }));
+  const p = parseComposePort(entry);
+  return p ? expand(p.published).map((port) => ({ ip: p.hostIp, port, protocol: p.protocol })) : [];
 }
 
 interface Mount {

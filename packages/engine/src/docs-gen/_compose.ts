@@ -1,5 +1,5 @@
 import { parse } from 'yaml';
-import { isSecretRef, readLabFile, type Stack } from '@lab/intent';
+import { isSecretRef, parseComposePort, readLabFile, type Stack } from '@lab/intent';
 
 /** One host port a Compose service publishes. */
 export interface PublishedPort {
@@ -29,26 +29,12 @@ export function interpolate(text: string, env: Readonly<Record<string, string>>)
   });
 }
 
-/** Short (`"127.0.0.1:8080:80/udp"`) and long (`{ published, target, host_ip, protocol }`) syntax. */
+/** Short and long syntax, read by @lab/intent's `parseComposePort`; `port` is the published side. */
 export function parsePortEntry(entry: unknown): { hostIp: string; port: string; protocol: string; target: string } | undefined {
-  if (typeof entry === 'object' && entry !== null) {
-    const e = entry as Record<string, unknown>;
-    if (e['published'] === undefined) return undefined;
-    return {
-      hostIp: typeof e['host_ip'] === 'string' ? e['host_ip'] : '0.0.0.0',
-      port: String(e['published']),
-      protocol: typeof e['protocol'] === 'string' ? e['protocol'] : 'tcp',
-      target: String(e['target'] ?? ''),
-    };
-  }
-  const [spec = '', protocol = 'tcp'] = String(entry).split('/');
-  const m = /^(?:(\[[^\]]+\]|\d+\.\d+\.\d+\.\d+):)?(?:([\d-]*):)?([\d-]+)$/.exec(spec);
-  // A bare container port is published on a random host port: nothing stable to document.
-  if (!m || m[2] === undefined || m[2] === '') return undefined;
-  return { hostIp: m[1]?.replace(/^\[|\]$/g, '') ?? '0.0.0.0', port: m[2], protocol, target: m[3] ?? '' };
+  const p = parseComposePort(entry);
+  return p && { hostIp: p.hostIp, port: p.published, protocol: p.protocol, target: p.target };
 }
 
-/** Plain env values of a stack: what Compose would substitute (secrets left out). */
 export function plainEnv(stack: Stack): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(stack.env)) if (!isSecretRef(v)) out[k] = String(v);
