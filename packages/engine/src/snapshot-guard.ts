@@ -1,5 +1,6 @@
 import { LabError, type Plan, type Reporter } from '@lab/core';
 import { observeVms } from '@lab/l2-vm';
+import { createVmSnapshot, deleteVmSnapshot, rollbackVmSnapshot } from '@lab/pve';
 import type { LayerContext } from './layers/adapter.js';
 import { pveClientOf } from './layers/pve-client.js';
 
@@ -50,8 +51,7 @@ export async function takeGuardSnapshots(ctx: LayerContext, personas: readonly s
     if (!vm) {
       throw new LabError({ code: 'LAB_SNAPSHOT_NO_VM', summary: `cannot snapshot ${persona}: it has no VM`, hint: `create it first: lab apply --layer l2 --persona ${persona}` });
     }
-    const base = `/nodes/${vm.node}/qemu/${vm.vmid}`;
-    await client.runTask('POST', `${base}/snapshot`, { snapname, description: `lab apply --snapshot: state before the apply of ${at.toISOString()}` });
+    await createVmSnapshot(client, vm, snapname, `lab apply --snapshot: state before the apply of ${at.toISOString()}`);
     step(ctx.reporter, `snapshot ${snapname} of ${persona} (VM ${vm.vmid} on ${vm.node}) taken`);
     taken.push({ persona, node: vm.node, vmid: vm.vmid, snapname });
   }
@@ -63,10 +63,9 @@ export async function revertGuardSnapshots(ctx: LayerContext, snaps: readonly Gu
   if (snaps.length === 0) return;
   const client = await pveClientOf(ctx);
   for (const s of snaps) {
-    const base = `/nodes/${s.node}/qemu/${s.vmid}`;
     step(ctx.reporter, `reverting ${s.persona} (VM ${s.vmid}) to ${s.snapname}`);
-    await client.runTask('POST', `${base}/snapshot/${s.snapname}/rollback`, { start: 1 });
-    await client.runTask('DELETE', `${base}/snapshot/${s.snapname}`);
+    await rollbackVmSnapshot(client, s, s.snapname, { start: 1 });
+    await deleteVmSnapshot(client, s, s.snapname);
   }
 }
 
@@ -74,7 +73,7 @@ export async function revertGuardSnapshots(ctx: LayerContext, snaps: readonly Gu
 export async function dropGuardSnapshots(ctx: LayerContext, snaps: readonly GuardSnapshot[]): Promise<void> {
   if (snaps.length === 0) return;
   const client = await pveClientOf(ctx);
-  for (const s of snaps) await client.runTask('DELETE', `/nodes/${s.node}/qemu/${s.vmid}/snapshot/${s.snapname}`);
+  for (const s of snaps) await deleteVmSnapshot(client, s, s.snapname);
 }
 
 /**

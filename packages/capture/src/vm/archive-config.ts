@@ -1,4 +1,4 @@
-import { apiPath, pveList, pveString, type PveClient } from '@lab/pve';
+import { extractArchiveConfig, pveList, type PveClient } from '@lab/pve';
 
 /** The VM config an archive holds, as `vzdump/extractconfig` returns it. */
 export interface ArchiveConfig {
@@ -62,6 +62,6 @@ export function parseConfigFile(text: string): ArchiveConfig {
 
 /** `GET /nodes/{node}/vzdump/extractconfig`: the config inside an archive, without restoring it. */
 export async function readArchiveConfig(client: PveClient, node: string, volid: string): Promise<ArchiveConfig> {
-  const text = pveString(await client.get(apiPath('nodes', node, 'vzdump', 'extractconfig'), { volume: volid })) ?? '';
+  const text = await extractArchiveConfig(client, node, volid);
   return parseConfigFile(text);
 }

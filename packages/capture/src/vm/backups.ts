@@ -1,5 +1,5 @@
 import { LabError } from '@lab/core';
-import { apiPath, isPveError, pveArray, pveBool, pveInt, pveList, pveRecord, pveString, type PveClient } from '@lab/pve';
+import { isPveError, listStorageContent, readStorageStatus, pveBool, pveInt, pveList, pveRecord, pveString, type PveClient } from '@lab/pve';
 import { parseBackupNotes, type LabBackupNotes } from './notes.js';
 
 /** One vzdump archive as `storage/content` lists it. */
@@ -66,7 +66,7 @@ export function parseBackupRow(row: unknown, node: string, storage: string): Bac
 /** `GET /nodes/{node}/storage/{storage}/status`, or undefined when the node does not have it. */
 export async function readBackupStorage(client: PveClient, node: string, storage: string): Promise<BackupStorage | undefined> {
   try {
-    const r = pveRecord(await client.get(apiPath('nodes', node, 'storage', storage, 'status')));
+    const r = await readStorageStatus(client, node, storage);
     return { name: storage, node, type: pveString(r['type']) ?? '', content: pveList(r['content']), active: pveBool(r['active']) === true, shared: pveBool(r['shared']) === true };
   } catch (err) {
     if (isPveError(err) && (err.code === 'LAB_PVE_INVALID' || err.code === 'LAB_PVE_NOT_FOUND' || err.code === 'LAB_PVE_API')) return undefined;
@@ -103,7 +103,7 @@ export async function listVmBackups(client: PveClient, options: ListBackupsOptio
         hint: `add backup to the storage's content in lab.yaml and run \`lab apply --layer l0\`, or point capture.vm.storage at a storage with backup content`,
       });
     }
-    const rows = pveArray(await client.get(apiPath('nodes', node, 'storage', options.storage, 'content'), { content: 'backup' }));
+    const rows = await listStorageContent(client, node, options.storage, { content: 'backup' });
     for (const row of rows) {
       const a = parseBackupRow(row, node, options.storage);
       if (!a || seen.has(a.volid)) continue;

@@ -1,5 +1,5 @@
 import { createPlan, hasErrors, LabError, type Change, type Diagnostic, type Impact, type Plan, type Reporter } from '@lab/core';
-import { apiPath, type PveClient } from '@lab/pve';
+import { runVzdump, type PveClient } from '@lab/pve';
 import { backupAddress, vmAddress } from './_addresses.js';
 import { listVmBackups, readBackupStorage, type BackupArchive, type BackupStorage } from './backups.js';
 import type { VmCaptureIntent, VzdumpMode } from './intent.js';
@@ -174,9 +174,9 @@ export async function applyVmCapture(plan: Plan, intent: VmCaptureIntent, ctx: V
   if (!create) throw new LabError({ code: 'LAB_CAPTURE_PLAN_INVALID', summary: 'the capture plan makes no archive', hint: 'plan again: lab capture vm --persona <name>' });
   const call = create.after as VzdumpCall;
   const pollMs = ctx.pollMs ?? 1_000;
-  const task = await ctx.client.runTask(
-    'POST',
-    apiPath('nodes', call.node, 'vzdump'),
+  const task = await runVzdump(
+    ctx.client,
+    call.node,
     { vmid: call.vmid, storage: call.storage, mode: call.mode, compress: call.compress === 'none' ? '0' : call.compress, 'notes-template': call.notesTemplate, remove: 0 },
     { title: `vzdump VM ${call.vmid} (${intent.persona}) to ${call.storage}`, address: create.address, pollMs, reporter: ctx.reporter, timeoutMs: ctx.timeoutMs ?? 6 * 3_600_000 },
   );

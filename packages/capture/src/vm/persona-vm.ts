@@ -1,5 +1,5 @@
 import { LabError } from '@lab/core';
-import { apiPath, candidatePersona, parseResources, personaOfDescription, pveArray, pveList, pveNumber, pveRecord, pveString, type PveClient, type ResourceVm } from '@lab/pve';
+import { candidatePersona, personaOfDescription, pveList, pveNumber, pveString, readClusterResources, readVmConfig, type PveClient, type ResourceVm } from '@lab/pve';
 import { vmAddress } from './_addresses.js';
 
 /**
@@ -34,12 +34,12 @@ export interface ClusterView {
 }
 
 export async function readCluster(client: PveClient): Promise<ClusterView> {
-  return parseResources(pveArray(await client.get('/cluster/resources')));
+  return readClusterResources(client);
 }
 
 /** The VM's config as stored (no pending values), every value as text. */
 export async function readConfig(client: PveClient, node: string, vmid: number): Promise<{ config: Record<string, string>; digest: string }> {
-  const raw = pveRecord(await client.get(apiPath('nodes', node, 'qemu', String(vmid), 'config')));
+  const raw = await readVmConfig(client, { node, vmid });
   const config: Record<string, string> = {};
   for (const [k, v] of Object.entries(raw)) {
     const s = pveString(v);

@@ -1,5 +1,5 @@
 import { hasErrors, LabError, type Plan, type Reporter } from '@lab/core';
-import { apiPath, pveList, pveRecord, pveString, type PveClient } from '@lab/pve';
+import { pveList, restoreVm, shutdownVm, vmStatus as readVmStatus, type PveClient } from '@lab/pve';
 import { restoreAddress, vmAddress } from './_addresses.js';
 import { driveVolume } from './archive-config.js';
 import { findPersonaVm, markerPersona, readCluster, readConfig } from './persona-vm.js';
@@ -29,7 +29,7 @@ export interface VmRestoreResult {
 }
 
 async function vmStatus(client: PveClient, node: string, vmid: number): Promise<string> {
-  return pveString(pveRecord(await client.get(apiPath('nodes', node, 'qemu', String(vmid), 'status', 'current')))['status']) ?? 'unknown';
+  return (await readVmStatus(client, { node, vmid })).status;
 }
 
 function fail(persona: string, vmid: number, summary: string, hint: string): LabError {
@@ -67,16 +67,15 @@ export async function applyVmRestore(plan: Plan, ctx: VmRestoreContext): Promise
   const call = change.after as RestoreCall;
   const pollMs = ctx.pollMs ?? 1_000;
   await checkBasis(plan, persona, call, ctx.client);
-  const vmPath = apiPath('nodes', call.node, 'qemu', String(call.vmid));
   let stoppedFirst = false;
   if (call.mode === 'overwrite' && (await vmStatus(ctx.client, call.node, call.vmid)) !== 'stopped') {
     ctx.reporter.emit({ type: 'log', level: 'info', address: change.address, message: `shutting down VM ${call.vmid} (${persona}) first: Proxmox restores only over a stopped VM` });
-    await ctx.client.runTask('POST', `${vmPath}/status/shutdown`, { forceStop: 1, timeout: ctx.shutdownTimeoutS ?? 120 }, { title: `shut down VM ${call.vmid}`, address: change.address, pollMs, reporter: ctx.reporter });
+    await shutdownVm(ctx.client, call, { timeoutS: ctx.shutdownTimeoutS ?? 120, title: `shut down VM ${call.vmid}`, address: change.address, pollMs, reporter: ctx.reporter });
     stoppedFirst = true;
   }
-  await ctx.client.runTask(
-    'POST',
-    apiPath('nodes', call.node, 'qemu'),
+  await restoreVm(
+    ctx.client,
+    call.node,
     {
       vmid: call.vmid,
       archive: call.archive,

@@ -1,5 +1,5 @@
 import { createPlan, type Change, type Diagnostic, type FieldDiff, type Plan } from '@lab/core';
-import { pveInt, type PveClient } from '@lab/pve';
+import { nextFreeVmid, type PveClient } from '@lab/pve';
 import { restoreAddress, vmAddress } from './_addresses.js';
 import { readArchiveConfig, type ArchiveConfig } from './archive-config.js';
 import { listVmBackups, type BackupArchive } from './backups.js';
@@ -71,7 +71,7 @@ export async function observeVmRestore(client: PveClient, intent: VmRestoreInten
   const archives = await listVmBackups(client, { storage: intent.storage, nodes, ...(vmid !== undefined ? { vmid } : {}), persona: intent.persona });
   const archive = intent.archive !== undefined ? archives.find((a) => a.volid === intent.archive) : archives[0];
   const archiveConfig = archive ? await readArchiveConfig(client, archive.node, archive.volid) : undefined;
-  const nextid = pveInt(await client.get('/cluster/nextid')) ?? 100;
+  const nextid = (await nextFreeVmid(client)) ?? 100;
   return { vm, archives, archive, archiveConfig, used: new Map(cluster.vms.map((v) => [v.vmid, v.name])), nextid };
 }
 

@@ -1,5 +1,5 @@
 import type { Reporter } from '@lab/core';
-import { apiPath, isPveError, isUpid, type PveClient } from '@lab/pve';
+import { deleteVolume, isPveError, isUpid, type PveClient } from '@lab/pve';
 import { backupAddress } from './_addresses.js';
 import { newestFirst, type BackupArchive } from './backups.js';
 
@@ -63,7 +63,7 @@ export async function applyVmRetention(plan: RetentionPlan, ctx: RetentionContex
     const title = `delete ${a.volid} on ${a.node} (retention keeps ${plan.scope.keep})`;
     const address = backupAddress(plan.scope.persona, a.volid);
     try {
-      const answer = await ctx.client.delete(apiPath('nodes', a.node, 'storage', a.storage, 'content', a.volid));
+      const answer = await deleteVolume(ctx.client, a.node, a.storage, a.volid);
       if (isUpid(answer)) await ctx.client.waitForTask(answer, { title, address, pollMs: ctx.pollMs ?? 1_000, reporter: ctx.reporter });
       else ctx.reporter.emit({ type: 'log', level: 'info', message: title, address });
     } catch (err) {

@@ -5,8 +5,8 @@ import { defineCommand } from 'citty';
 import { parseDocument } from 'yaml';
 import { ExitCode, hasChanges, LabError } from '@lab/core';
 import { loadLab } from '@lab/intent';
-import { adoptVm, markAdopted, parseResources, personaOfDescription, readVm } from '@lab/l2-vm';
-import { imageTag, pveArray } from '@lab/pve';
+import { adoptVm, markAdopted, personaOfDescription, readVm } from '@lab/l2-vm';
+import { imageTag, readClusterResources } from '@lab/pve';
 import { createContext, globalArgs } from '../context.js';
 import { createLayerContext, planLayers, prepare, pveClientOf } from '@lab/engine';
 import { showPlan } from '../layer-verbs.js';
@@ -33,7 +33,7 @@ export const adoptCommand = defineCommand({
     const session = createLayerContext(lab, [], ctx.reporter, { allowReboot: false, destroyData: false, targets: [] });
     try {
       const client = await pveClientOf(session);
-      const row = parseResources(pveArray(await client.get('/cluster/resources'))).vms.find((v) => v.vmid === vmid && !v.template);
+      const row = (await readClusterResources(client)).vms.find((v) => v.vmid === vmid && !v.template);
       if (!row) throw new LabError({ code: 'LAB_L2_ADOPT_MISSING', summary: `no VM ${vmid} on the cluster`, hint: 'list VMs: pvesh get /cluster/resources --type vm' });
       const { config } = await readVm(client, row.node, vmid);
       const owner = personaOfDescription(config['description']);

@@ -1,6 +1,7 @@
 import { hasChanges, hasErrors, LabError, type Layer, type Plan, type PlanMode, type Reporter } from '@lab/core';
 import type { Lab, LoadedPersona } from '@lab/intent';
 import { observeVms } from '@lab/l2-vm';
+import { configureVm } from '@lab/pve';
 import type { LayerFlags } from '../layers/adapter.js';
 import { createLayerContext, type LayerSession } from '../layers/context.js';
 import { pveClientOf } from '../layers/pve-client.js';
@@ -78,7 +79,7 @@ async function clearProtection(o: RebuildOptions): Promise<void> {
     const client = await pveClientOf(s);
     const vm = (await observeVms(client, { personas: [o.persona.name] })).managed.get(o.persona.name);
     if (vm && vm.config['protection'] === '1') {
-      await client.put(`/nodes/${vm.node}/qemu/${vm.vmid}/config`, { protection: 0 });
+      await configureVm(client, vm, { protection: 0 });
       o.reporter.emit({ type: 'log', level: 'warn', message: `cleared protection on VM ${vm.vmid} (${o.persona.name}) for the rebuild; the new VM gets it back from intent` });
     }
   } finally {

@@ -1,0 +1,78 @@
+import { apiPath, type Params } from './_form.js';
+import type { PveClient } from './client.js';
+import { parseResources, type ResourceNode, type ResourceVm } from './cluster-resources.js';
+import { pveArray, pveInt, pveRecord, pveString } from './coerce.js';
+import type { TaskResult, WaitOptions } from './tasks.js';
+import type { VmRef } from './vm-ops.js';
+
+/**
+ * Typed Proxmox VE operations, with the VM life-cycle calls of vm-ops.ts (adr/0146): the one
+ * place outside the client that spells API paths (adr/0142). Layers, capture and the engine call these instead of building `/nodes/…` strings;
+ * a boundary test refuses raw API paths elsewhere. Each operation is one API call, named for what
+ * it does, with PVE's parameters passed through (PVE's own names: `forceStop`, `purge`, …) and the
+ * answer read through the `pve*` coercers.
+ */
+
+const vmPath = (vm: VmRef, ...rest: string[]): string => apiPath('nodes', vm.node, 'qemu', String(vm.vmid), ...rest);
+const storagePath = (node: string, storage: string, ...rest: string[]): string => apiPath('nodes', node, 'storage', storage, ...rest);
+
+// --- cluster --------------------------------------------------------------------------------
+
+/** `GET /cluster/resources` (optionally `type=vm`), parsed into nodes and VMs. */
+export async function readClusterResources(client: PveClient, params?: { readonly type?: 'vm' | 'node' | 'storage' }): Promise<{ nodes: ResourceNode[]; vms: ResourceVm[] }> {
+  return parseResources(pveArray(await client.get('/cluster/resources', params ? { ...params } : undefined)));
+}
+
+/** `GET /cluster/nextid`: the next free VMID PVE proposes, or undefined when it names none. */
+export async function nextFreeVmid(client: PveClient): Promise<number | undefined> {
+  return pveInt(await client.get('/cluster/nextid'));
+}
+
+// --- one VM ---------------------------------------------------------------------------------
+
+/** `POST /nodes/{node}/qemu` with `archive`: restore a backup as VM `params.vmid`, and wait. */
+export function restoreVm(client: PveClient, node: string, params: Params, wait?: WaitOptions): Promise<TaskResult> {
+  return client.runTask('POST', apiPath('nodes', node, 'qemu'), params, wait);
+}
+
+/** `POST …/qemu/{vmid}/snapshot` and wait. */
+export function createVmSnapshot(client: PveClient, vm: VmRef, snapname: string, description?: string, wait?: WaitOptions): Promise<TaskResult> {
+  return client.runTask('POST', vmPath(vm, 'snapshot'), { snapname, ...(description !== undefined ? { description } : {}) }, wait);
+}
+
+/** `POST …/snapshot/{snapname}/rollback` (`start`) and wait. */
+export function rollbackVmSnapshot(client: PveClient, vm: VmRef, snapname: string, params?: Params, wait?: WaitOptions): Promise<TaskResult> {
+  return client.runTask('POST', vmPath(vm, 'snapshot', snapname, 'rollback'), params, wait);
+}
+
+/** `DELETE …/snapshot/{snapname}` and wait. */
+export function deleteVmSnapshot(client: PveClient, vm: VmRef, snapname: string, wait?: WaitOptions): Promise<TaskResult> {
+  return client.runTask('DELETE', vmPath(vm, 'snapshot', snapname), undefined, wait);
+}
+
+// --- storage and backups --------------------------------------------------------------------
+
+/** `GET /nodes/{node}/storage/{storage}/status`. */
+export async function readStorageStatus(client: PveClient, node: string, storage: string): Promise<Record<string, unknown>> {
+  return pveRecord(await client.get(storagePath(node, storage, 'status')));
+}
+
+/** `GET /nodes/{node}/storage/{storage}/content` (`content`, `vmid` filters): one row per volume. */
+export async function listStorageContent(client: PveClient, node: string, storage: string, params?: Params): Promise<readonly unknown[]> {
+  return pveArray(await client.get(storagePath(node, storage, 'content'), params));
+}
+
+/** `DELETE /nodes/{node}/storage/{storage}/content/{volid}`: PVE's answer (a UPID on some storages, else nothing). */
+export function deleteVolume(client: PveClient, node: string, storage: string, volid: string): Promise<unknown> {
+  return client.delete(storagePath(node, storage, 'content', volid));
+}
+
+/** `POST /nodes/{node}/vzdump` and wait for the backup task. */
+export function runVzdump(client: PveClient, node: string, params: Params, wait?: WaitOptions): Promise<TaskResult> {
+  return client.runTask('POST', apiPath('nodes', node, 'vzdump'), params, wait);
+}
+
+/** `GET /nodes/{node}/vzdump/extractconfig`: the VM config inside a backup archive, as text. */
+export async function extractArchiveConfig(client: PveClient, node: string, volid: string): Promise<string> {
+  return pveString(await client.get(apiPath('nodes', node, 'vzdump', 'extractconfig'), { volume: volid })) ?? '';
+}
