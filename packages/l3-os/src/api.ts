@@ -1,7 +1,8 @@
 import pLimit from 'p-limit';
 import { toLabError, type LabError, type Plan, type Reporter } from '@lab/core';
 import type { Persona } from '@lab/intent';
-import { applyL3, checkL3, type ApplyResult, type CheckResult, type RemoteHost } from './apply/apply.js';
+import { applyL3, checkL3, type ApplyResult, type CheckResult } from './apply/apply.js';
+import type { RemoteHost } from './observe.js';
 import type { FactSet } from './facts/fact.js';
 import type { L3Intent } from './intent.js';
 import { planL3 } from './plan.js';

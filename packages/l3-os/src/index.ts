@@ -11,8 +11,10 @@
  */
 export { planOs, checkOs, applyOs, forEachHost } from './api.js';
 export type { OsInput, HostJob, HostOutcome } from './api.js';
-export { applyL3, checkL3, observeL3, gatherFacts } from './apply/apply.js';
-export type { RemoteHost, L3Context, ApplyResult, CheckResult } from './apply/apply.js';
+export { applyL3, checkL3 } from './apply/apply.js';
+export { observeL3, gatherFacts } from './observe.js';
+export type { ApplyResult, CheckResult } from './apply/apply.js';
+export type { RemoteHost, L3Context } from './observe.js';
 export { planL3, planOperations, requiredFacts, factsBasisKey, L3_LAB_VERSION } from './plan.js';
 export type { PlanL3Options, PlannedOperation } from './plan.js';
 export { resolveOs, resolveRepository } from './resolve.js';
