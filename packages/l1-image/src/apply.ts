@@ -1,5 +1,5 @@
 import { hasChanges, LabError, runStep, type Address, type Plan, type PlanBasis, type Reporter } from '@lab/core';
-import { ALREADY_EXISTS, apiPath, cloneVm, configureVm, convertToTemplate, destroyVm, isPveError, PveTaskError, pveRecord, pveString, type PveClient } from '@lab/pve';
+import { ALREADY_EXISTS, cloneVm, configureVm, convertToTemplate, createVm, destroyVm, downloadToStorage, isPveError, PveTaskError, removeVolume, vmStatus, type PveClient } from '@lab/pve';
 import { checksumText, type DesiredTemplate } from './intent.js';
 import { baseTemplateOn, bakeTemplate, type BakeOutcome, type BakePorts } from './bake.js';
 import { findManifest, loadImageCatalog, writeManifest, type ManifestBake } from './manifest.js';
@@ -59,15 +59,14 @@ function createParams(d: DesiredTemplate, vmid: number): Record<string, string |
 
 async function download(ctx: ApplyImagesContext, d: DesiredTemplate, address: Address, pollMs: number): Promise<void> {
   const params = { content: 'import', filename: d.filename, url: d.url, checksum: d.checksum.value, 'checksum-algorithm': d.checksum.algorithm };
-  const path = apiPath('nodes', d.node, 'storage', d.importStorage, 'download-url');
-  const run = () => ctx.client.runTask('POST', path, params, { title: `download ${d.filename} to ${d.node}`, address, pollMs });
+  const run = () => downloadToStorage(ctx.client, d.node, d.importStorage, params, { title: `download ${d.filename} to ${d.node}`, address, pollMs });
   try {
     await run();
   } catch (err) {
     if (!(err instanceof PveTaskError) || !/checksum mismatch/.test(err.exitstatus)) throw err;
     if (err.log.some((l) => l.includes('existing file'))) {
       // The file under this version's name came from another URL/checksum: it is L1's own, replace it.
-      await ctx.client.runTask('DELETE', apiPath('nodes', d.node, 'storage', d.importStorage, 'content', d.importVolid), undefined, { title: `remove outdated ${d.importVolid} on ${d.node}`, address, pollMs }).catch((e: unknown) => {
+      await removeVolume(ctx.client, d.node, d.importStorage, d.importVolid, { title: `remove outdated ${d.importVolid} on ${d.node}`, address, pollMs }).catch((e: unknown) => {
         if (!isPveError(e, 'LAB_PVE_NOT_FOUND')) throw e;
       });
       await run();
@@ -87,9 +86,9 @@ async function download(ctx: ApplyImagesContext, d: DesiredTemplate, address: Ad
 async function waitUnlocked(client: PveClient, node: string, vmid: number, pollMs: number): Promise<void> {
   const deadline = Date.now() + 120_000;
   for (;;) {
-    const st = pveRecord(await client.get(apiPath('nodes', node, 'qemu', String(vmid), 'status', 'current')));
-    if (pveString(st['lock']) === undefined) return;
-    if (Date.now() > deadline) throw new LabError({ code: 'LAB_PVE_LOCKED', summary: `VM ${vmid} on ${node} stays locked (${pveString(st['lock'])})`, hint: `check the task list of ${node}; \`qm unlock ${vmid}\` clears a stale lock` });
+    const { lock } = await vmStatus(client, { node, vmid });
+    if (lock === undefined) return;
+    if (Date.now() > deadline) throw new LabError({ code: 'LAB_PVE_LOCKED', summary: `VM ${vmid} on ${node} stays locked (${lock})`, hint: `check the task list of ${node}; \`qm unlock ${vmid}\` clears a stale lock` });
     await new Promise((r) => setTimeout(r, pollMs));
   }
 }
@@ -130,7 +129,7 @@ async function build(ctx: ApplyImagesContext, d: DesiredTemplate, w: NodeWork, a
     `create VM ${w.vmid} ${d.name} on ${d.node}`,
     async () => {
       // A resend that meets `already exists` means our first attempt created it (pve-api §7.1).
-      const r = await ctx.client.mutate<string>('POST', apiPath('nodes', d.node, 'qemu'), createParams(d, w.vmid), { alreadyDone: ALREADY_EXISTS });
+      const r = await createVm(ctx.client, d.node, createParams(d, w.vmid), { alreadyDone: ALREADY_EXISTS });
       if (r.status === 'done') await ctx.client.waitForTask(r.value, { title: `import ${d.filename} as VM ${w.vmid}`, address, pollMs });
       else await waitUnlocked(ctx.client, d.node, w.vmid, pollMs);
       return r.status;
@@ -138,7 +137,7 @@ async function build(ctx: ApplyImagesContext, d: DesiredTemplate, w: NodeWork, a
     { address },
   );
   if (created === 'already-done') ctx.reporter.emit({ type: 'log', level: 'info', message: `VM ${w.vmid} was created by an earlier attempt`, address });
-  await ctx.client.runTask('POST', apiPath('nodes', d.node, 'qemu', String(w.vmid), 'template'), undefined, { title: `convert VM ${w.vmid} to a template`, address, pollMs });
+  await convertToTemplate(ctx.client, { node: d.node, vmid: w.vmid }, { title: `convert VM ${w.vmid} to a template`, address, pollMs });
 }
 
 /**

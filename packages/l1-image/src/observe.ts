@@ -1,4 +1,4 @@
-import { apiPath, isPveError, pveArray, pveBool, pveInt, pveList, pveRecord, pveString, type PveClient } from '@lab/pve';
+import { clusterVmids as readClusterVmids, isPveError, listNodeVms, listStorageContent, pveBool, pveInt, pveList, pveRecord, pveString, readVmConfig, type PveClient } from '@lab/pve';
 import { parseProvenance, TEMPLATE_TAG, type Provenance } from './naming.js';
 
 /** One VM as L1 sees it; `config` only for VMs that look like L1 templates. */
@@ -40,7 +40,7 @@ export function isBuildVm(vm: ObservedVm): boolean {
 }
 
 async function nodeVms(client: PveClient, node: string): Promise<ObservedVm[]> {
-  const rows = pveArray(await client.get(apiPath('nodes', node, 'qemu')));
+  const rows = await listNodeVms(client, node);
   const vms: ObservedVm[] = [];
   for (const row of rows) {
     const r = pveRecord(row);
@@ -68,7 +68,7 @@ async function nodeVms(client: PveClient, node: string): Promise<ObservedVm[]> {
 
 async function readConfig(client: PveClient, node: string, vmid: number): Promise<Pick<ObservedVm, 'provenance' | 'config' | 'ctime'> | undefined> {
   try {
-    const raw = pveRecord(await client.get(apiPath('nodes', node, 'qemu', String(vmid), 'config')));
+    const raw = await readVmConfig(client, { node, vmid });
     const config: Record<string, string> = {};
     for (const [k, v] of Object.entries(raw)) {
       const s = pveString(v);
@@ -85,13 +85,12 @@ async function readConfig(client: PveClient, node: string, vmid: number): Promis
 }
 
 async function clusterVmids(client: PveClient): Promise<number[]> {
-  const rows = pveArray(await client.get('/cluster/resources', { type: 'vm' }));
-  return rows.map((r) => pveInt(pveRecord(r)['vmid'])).filter((n): n is number => n !== undefined);
+  return readClusterVmids(client);
 }
 
 async function importFiles(client: PveClient, node: string, storage: string): Promise<string[]> {
   try {
-    const rows = pveArray(await client.get(apiPath('nodes', node, 'storage', storage, 'content'), { content: 'import' }));
+    const rows = await listStorageContent(client, node, storage, { content: 'import' });
     return rows.map((r) => pveString(pveRecord(r)['volid'])).filter((v): v is string => v !== undefined).map((v) => `${node}/${v}`);
   } catch (err) {
     // A storage without `import` content (L0 not applied yet) has no files to find.

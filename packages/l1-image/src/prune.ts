@@ -1,6 +1,6 @@
 import { LabError, type Reporter } from '@lab/core';
 import type { Site } from '@lab/intent';
-import { apiPath, isPveError, type PveClient } from '@lab/pve';
+import { deleteVm, isPveError, removeVolume, type PveClient } from '@lab/pve';
 import { buildVmsOf, usersOf } from './assess.js';
 import { findManifest, removeManifest, type ImageCatalog } from './manifest.js';
 import { imageTag } from './naming.js';
@@ -70,7 +70,7 @@ export async function applyPrune(client: PveClient, root: string, plan: PrunePla
   for (const t of plan.remove) {
     for (const vm of t.vms) {
       try {
-        await client.runTask('DELETE', apiPath('nodes', vm.node, 'qemu', String(vm.vmid)), { purge: 1, 'destroy-unreferenced-disks': 1 }, { title: `destroy template ${vm.vmid} (${t.image}@${t.version}) on ${vm.node}`, pollMs });
+        await deleteVm(client, vm, { purge: 1, 'destroy-unreferenced-disks': 1 }, { title: `destroy template ${vm.vmid} (${t.image}@${t.version}) on ${vm.node}`, pollMs });
       } catch (err) {
         if (isPveError(err, 'LAB_PVE_NOT_FOUND')) continue;
         throw new LabError({ code: 'LAB_L1_PRUNE_FAILED', summary: `could not remove template ${vm.vmid} of ${t.image}@${t.version} on ${vm.node}`, detail: (err as Error).message, hint: 'a linked clone still using its base disk blocks removal; `lab image list` shows users', cause: err });
@@ -81,7 +81,7 @@ export async function applyPrune(client: PveClient, root: string, plan: PrunePla
       const node = f.slice(0, slash);
       const volid = f.slice(slash + 1);
       const storage = volid.slice(0, volid.indexOf(':'));
-      await client.runTask('DELETE', apiPath('nodes', node, 'storage', storage, 'content', volid), undefined, { title: `remove ${volid} on ${node}`, pollMs }).catch((err: unknown) => {
+      await removeVolume(client, node, storage, volid, { title: `remove ${volid} on ${node}`, pollMs }).catch((err: unknown) => {
         if (!isPveError(err, 'LAB_PVE_NOT_FOUND')) throw err;
       });
     }

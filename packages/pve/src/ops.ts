@@ -1,5 +1,5 @@
 import { apiPath, type Params } from './_form.js';
-import type { PveClient } from './client.js';
+import type { MutateOptions, MutationResult, PveClient } from './client.js';
 import { parseResources, type ResourceNode, type ResourceVm } from './cluster-resources.js';
 import { pveArray, pveInt, pveRecord, pveString } from './coerce.js';
 import type { TaskResult, WaitOptions } from './tasks.js';
@@ -75,4 +75,37 @@ export function runVzdump(client: PveClient, node: string, params: Params, wait?
 /** `GET /nodes/{node}/vzdump/extractconfig`: the VM config inside a backup archive, as text. */
 export async function extractArchiveConfig(client: PveClient, node: string, volid: string): Promise<string> {
   return pveString(await client.get(apiPath('nodes', node, 'vzdump', 'extractconfig'), { volume: volid })) ?? '';
+}
+
+// --- templates and imports (L1) -------------------------------------------------------------
+
+/** VMIDs of every guest (`type=vm`: QEMU and LXC) the cluster knows, for a free-VMID search. */
+export async function clusterVmids(client: PveClient): Promise<number[]> {
+  const rows = pveArray(await client.get('/cluster/resources', { type: 'vm' }));
+  return rows.map((r) => pveInt(pveRecord(r)['vmid'])).filter((n): n is number => n !== undefined);
+}
+
+/** `GET /nodes/{node}/qemu`: one row per VM on the node. */
+export async function listNodeVms(client: PveClient, node: string): Promise<readonly unknown[]> {
+  return pveArray(await client.get(apiPath('nodes', node, 'qemu')));
+}
+
+/** `POST /nodes/{node}/qemu`: create a VM (`params.vmid`), resent safely with `alreadyDone`. */
+export function createVm(client: PveClient, node: string, params: Params, options: MutateOptions): Promise<MutationResult<string>> {
+  return client.mutate<string>('POST', apiPath('nodes', node, 'qemu'), params, options);
+}
+
+/** `DELETE …/qemu/{vmid}` as is, and wait (`destroyVm` of vm-ops.ts stops and unprotects first). */
+export function deleteVm(client: PveClient, vm: VmRef, params?: Params, wait?: WaitOptions): Promise<TaskResult> {
+  return client.runTask('DELETE', apiPath('nodes', vm.node, 'qemu', String(vm.vmid)), params, wait);
+}
+
+/** `POST /nodes/{node}/storage/{storage}/download-url` and wait for the download. */
+export function downloadToStorage(client: PveClient, node: string, storage: string, params: Params, wait?: WaitOptions): Promise<TaskResult> {
+  return client.runTask('POST', storagePath(node, storage, 'download-url'), params, wait);
+}
+
+/** `DELETE /nodes/{node}/storage/{storage}/content/{volid}` as a task, and wait for it. */
+export function removeVolume(client: PveClient, node: string, storage: string, volid: string, wait?: WaitOptions): Promise<TaskResult> {
+  return client.runTask('DELETE', storagePath(node, storage, 'content', volid), undefined, wait);
 }
