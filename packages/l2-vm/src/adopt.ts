@@ -1,5 +1,5 @@
 import { LabError } from '@lab/core';
-import { apiPath, pveList, type PveClient } from '@lab/pve';
+import { pveList, updateVmConfig, type PveClient } from '@lab/pve';
 import { stringify } from 'yaml';
 import { parseProps, parsePveSize } from './_props.js';
 import { describeVm, LAB_TAG, personaTag } from './identity.js';
@@ -85,5 +85,5 @@ export function renderVmSection(section: Record<string, unknown>): string {
  */
 export async function markAdopted(client: PveClient, at: { node: string; vmid: number }, persona: string, personaTags: readonly string[], text: string | undefined): Promise<void> {
   const tags = [...new Set([LAB_TAG, personaTag(persona), ...personaTags])].sort().join(';');
-  await client.put(apiPath('nodes', at.node, 'qemu', String(at.vmid), 'config'), { name: persona, tags, description: describeVm(persona, text, true) });
+  await updateVmConfig(client, at, { name: persona, tags, description: describeVm(persona, text, true) });
 }

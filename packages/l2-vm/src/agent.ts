@@ -1,5 +1,5 @@
 import { LabError, runStep, type Reporter } from '@lab/core';
-import { apiPath, isPveError, pveInt, pveRecord, pveString, PveTaskError, type PveClient } from '@lab/pve';
+import { changeVmPower, isPveError, pingGuestAgent, readVmCurrent, pveInt, pveString, PveTaskError, type PveClient } from '@lab/pve';
 
 export interface AgentWaitOptions {
   readonly client: PveClient;
@@ -15,7 +15,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /** Start a VM; one that already runs is fine. */
 export async function startVm(o: AgentWaitOptions, node: string, vmid: number, persona: string): Promise<void> {
   try {
-    await o.client.runTask('POST', apiPath('nodes', node, 'qemu', String(vmid), 'status', 'start'), undefined, { title: `start ${persona}`, group: persona, ...(o.taskPollMs === undefined ? {} : { pollMs: o.taskPollMs }) });
+    await changeVmPower(o.client, { node, vmid }, 'start', undefined, { title: `start ${persona}`, group: persona, ...(o.taskPollMs === undefined ? {} : { pollMs: o.taskPollMs }) });
   } catch (e) {
     if (!(e instanceof PveTaskError && /already running/.test(e.exitstatus))) throw e;
   }
@@ -23,7 +23,7 @@ export async function startVm(o: AgentWaitOptions, node: string, vmid: number, p
 
 async function vmStatus(client: PveClient, node: string, vmid: number): Promise<{ status: string; uptime: number } | undefined> {
   try {
-    const r = pveRecord(await client.get(apiPath('nodes', node, 'qemu', String(vmid), 'status', 'current'), undefined, { attempts: 1 }));
+    const r = await readVmCurrent(client, { node, vmid }, { attempts: 1 });
     return { status: pveString(r['status']) ?? 'unknown', uptime: pveInt(r['uptime']) ?? 0 };
   } catch (e) {
     if (isPveError(e)) return undefined; // the node does not answer (yet): keep waiting
@@ -47,7 +47,7 @@ export async function waitForAgent(o: AgentWaitOptions, node: string, vmid: numb
   await runStep(o.reporter, `wait for the guest agent of ${persona}`, async (progress) => {
     for (;;) {
       try {
-        await o.client.post(apiPath('nodes', node, 'qemu', String(vmid), 'agent', 'ping'), undefined, { attempts: 1 });
+        await pingGuestAgent(o.client, { node, vmid }, { attempts: 1 });
         return;
       } catch (e) {
         if (!isPveError(e)) throw e;

@@ -1,5 +1,5 @@
 import { LabError, runStep, type Change, type Plan, type Reporter } from '@lab/core';
-import { apiPath, pveRecord, pveString, type PveClient } from '@lab/pve';
+import { pveString, readVmCurrent, type PveClient } from '@lab/pve';
 import { waitForAgent } from './agent.js';
 import type { SnippetWriter } from './hostkey.js';
 import { ABSENT, basisKey } from './identity.js';
@@ -105,7 +105,7 @@ async function reobserve(client: PveClient, done: readonly Change[], vmids: Read
   const managed = new Map(obs.managed);
   await Promise.all(
     [...managed.values()].map(async (vm) => {
-      const r = pveRecord(await client.get(apiPath('nodes', vm.node, 'qemu', String(vm.vmid), 'status', 'current')));
+      const r = await readVmCurrent(client, vm);
       managed.set(vm.persona, { ...vm, status: pveString(r['status']) ?? vm.status });
     }),
   );

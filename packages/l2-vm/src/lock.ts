@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { LabError } from '@lab/core';
-import { apiPath, isPveError, pveRecord, pveString, type PveClient } from '@lab/pve';
+import { createPool, deletePool, isPveError, pveString, readPool, type PveClient } from '@lab/pve';
 import { describeHolder, formatHolder, holderGone, parseHolder, selfHolder, type LockHolder } from './holder.js';
 
 export interface LockOptions {
@@ -42,20 +42,19 @@ export async function acquireLock(client: PveClient, persona: string, options: L
   const owner = options.owner ?? randomUUID();
   const gone = options.isGone ?? holderGone;
   const poolid = lockPool(persona);
-  const path = apiPath('pools', poolid);
   let tookOver: HeldLock['tookOver'];
   for (let attempt = 0; attempt < 4; attempt++) {
     const t = now();
     const comment = formatHolder(selfHolder(owner, t, t + ttl, options.runId));
     let created = false;
     try {
-      created = (await client.mutate('POST', '/pools', { poolid, comment }, { alreadyDone: (e) => /already exists/.test(e.pveMessage) })).status === 'done';
+      created = (await createPool(client, { poolid, comment }, { alreadyDone: (e) => /already exists/.test(e.pveMessage) })).status === 'done';
     } catch (e) {
       if (!(isPveError(e) && /already exists/.test(e.pveMessage))) throw e;
     }
     if (created) return held(client, poolid, owner, tookOver);
     // `already exists`: ours from a resent call, someone else's, or a stale one.
-    const info = await readLock(client, path);
+    const info = await readLock(client, poolid);
     if (info === 'gone') continue;
     if (info?.owner === owner) return held(client, poolid, owner, tookOver);
     if (info) {
@@ -71,7 +70,7 @@ export async function acquireLock(client: PveClient, persona: string, options: L
       tookOver = { holder: info, why };
     }
     // Stale (or unreadable) lock: remove it and race for a fresh one.
-    await client.delete('/pools', { poolid }).catch((e: unknown) => {
+    await deletePool(client, poolid).catch((e: unknown) => {
       if (!isPveError(e)) throw e;
     });
   }
@@ -80,13 +79,13 @@ export async function acquireLock(client: PveClient, persona: string, options: L
 
 /** The holder of a persona's lock, `undefined` when unlocked. */
 export async function lockHolder(client: PveClient, persona: string): Promise<LockHolder | undefined> {
-  const info = await readLock(client, apiPath('pools', lockPool(persona)));
+  const info = await readLock(client, lockPool(persona));
   return info === 'gone' ? undefined : info;
 }
 
-async function readLock(client: PveClient, path: string): Promise<LockHolder | undefined | 'gone'> {
+async function readLock(client: PveClient, poolid: string): Promise<LockHolder | undefined | 'gone'> {
   try {
-    return parseHolder(pveString(pveRecord(await client.get(path))['comment']));
+    return parseHolder(pveString((await readPool(client, poolid))['comment']));
   } catch (e) {
     if (isPveError(e) && /does not exist|not found/i.test(e.pveMessage)) return 'gone';
     throw e;
@@ -99,10 +98,9 @@ function held(client: PveClient, poolid: string, owner: string, tookOver: HeldLo
     owner,
     ...(tookOver ? { tookOver } : {}),
     async release() {
-      const path = apiPath('pools', poolid);
       try {
-        const info = await readLock(client, path);
-        if (info !== 'gone' && info?.owner === owner) await client.delete('/pools', { poolid });
+        const info = await readLock(client, poolid);
+        if (info !== 'gone' && info?.owner === owner) await deletePool(client, poolid);
       } catch (e) {
         if (!isPveError(e) || !/does not exist/.test(e.pveMessage)) throw e;
       }

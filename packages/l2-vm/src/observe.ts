@@ -1,4 +1,4 @@
-import { apiPath, candidatePersona, isPveError, parseResources, pveArray, pveInt, pveRecord, pveString, type PveClient, type ResourceNode, type ResourceVm } from '@lab/pve';
+import { candidatePersona, isPveError, listStorageContent, pveInt, pveRecord, pveString, readClusterResources, readVmCurrent, readVmPending, type PveClient, type ResourceNode, type ResourceVm } from '@lab/pve';
 import { HOLDER_VMID, personaOfDescription } from './identity.js';
 import type { DesiredVm } from './desired.js';
 
@@ -62,7 +62,7 @@ const asText = (v: unknown): string | undefined => pveString(v);
 
 /** Read one VM through `GET …/pending`: current and pending values and the digest in one call. */
 export async function readVm(client: PveClient, node: string, vmid: number): Promise<{ config: Record<string, string>; current: Record<string, string>; pending: string[]; digest: string }> {
-  const rows = pveArray(await client.get(apiPath('nodes', node, 'qemu', String(vmid), 'pending')));
+  const rows = await readVmPending(client, { node, vmid });
   const config: Record<string, string> = {};
   const current: Record<string, string> = {};
   const pending: string[] = [];
@@ -111,7 +111,7 @@ async function pool<T, R>(items: readonly T[], limit: number, fn: (item: T) => P
  * declared vmid). The description marker decides: with it the VM is managed, without it foreign.
  */
 export async function observeVms(client: PveClient, scope: ObserveScope): Promise<Observation> {
-  const { nodes, vms } = parseResources(pveArray(await client.get('/cluster/resources')));
+  const { nodes, vms } = await readClusterResources(client);
   const wanted = new Set(scope.personas);
   const candidates = new Map<number, { vm: ResourceVm; persona: string }>();
   for (const vm of vms) {
@@ -149,7 +149,7 @@ async function listDataVolumes(client: PveClient, nodes: readonly ResourceNode[]
   await pool(online, 8, async ({ node, storage }) => {
     let rows: readonly unknown[];
     try {
-      rows = pveArray(await client.get(apiPath('nodes', node, 'storage', storage, 'content'), { vmid: HOLDER_VMID }));
+      rows = await listStorageContent(client, node, storage, { vmid: HOLDER_VMID });
     } catch (e) {
       // Not on this node (a storage limited to some nodes) is fine; a node that does not answer is unseen.
       if (isPveError(e) && /does not exist|not available|no such storage|is not online|not active/i.test(e.pveMessage)) return;
@@ -178,7 +178,7 @@ export function observeDesired(client: PveClient, desired: readonly DesiredVm[])
 /** `status/current` of one VM; the cluster/resources row's status when the node cannot say. */
 async function liveStatus(client: PveClient, vm: ResourceVm): Promise<string> {
   try {
-    return pveString(pveRecord(await client.get(apiPath('nodes', vm.node, 'qemu', String(vm.vmid), 'status', 'current')))['status']) ?? vm.status;
+    return pveString((await readVmCurrent(client, vm))['status']) ?? vm.status;
   } catch {
     return vm.status;
   }

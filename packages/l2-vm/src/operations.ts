@@ -1,6 +1,6 @@
 import { LabError } from '@lab/core';
 import type { Reporter } from '@lab/core';
-import { ALREADY_EXISTS, apiPath, isPveError, pveArray, pveRecord, pveString, type PveClient } from '@lab/pve';
+import { allocateVolume, ALREADY_EXISTS, changeVmPower, deleteVolume, isPveError, listStorageContent, pveRecord, pveString, requestClone, requestVmDelete, resizeVmDisk, updateVmConfig, type PveClient } from '@lab/pve';
 import { formatPveSize, parseProps, parsePveSize } from './_props.js';
 import { startVm } from './agent.js';
 import { forgetVm, generateHostKey, hostKeyVendorData, knownNames, pinVmKey, type SnippetWriter } from './hostkey.js';
@@ -39,7 +39,7 @@ export async function createVm(ctx: OpsContext, persona: string, a: VmAfter): Pr
   for (let attempt = 1; ; attempt++) {
     vmid = a.vmid ?? (await ctx.vmids.next(a.avoidVmids ?? []));
     try {
-      res = await client.mutate<string>('POST', apiPath('nodes', t.node, 'qemu', String(t.vmid), 'clone'), {
+      res = await requestClone(client, t, {
         newid: vmid,
         name: persona,
         full: 1,
@@ -82,7 +82,7 @@ export async function updateVm(ctx: OpsContext, persona: string, a: VmAfter, b: 
   const read = await waitUnlocked(ctx, b.node, b.vmid);
   await configure(ctx, persona, a, read.config, read.digest, [...a.set], a.add);
   if (a.remove && a.remove.length > 0) await removeDisks(ctx, persona, a, b);
-  if (a.reboot) await ctx.client.runTask('POST', apiPath('nodes', b.node, 'qemu', String(b.vmid), 'status', 'reboot'), undefined, { title: `reboot ${persona} to apply pending changes`, ...poll(ctx, persona) });
+  if (a.reboot) await changeVmPower(ctx.client, b, 'reboot', undefined, { title: `reboot ${persona} to apply pending changes`, ...poll(ctx, persona) });
   if (!a.start) return undefined;
   await startVm(ctx, b.node, b.vmid, persona);
   return { node: b.node, vmid: b.vmid };
@@ -91,15 +91,14 @@ export async function updateVm(ctx: OpsContext, persona: string, a: VmAfter, b: 
 /** Persistent data disks live on as volumes owned by HOLDER_VMID: the one the plan found, else find or allocate one. */
 async function persistentVolume(ctx: OpsContext, node: string, persona: string, disk: { name: string; storage: string; size: number }, planned: string | undefined): Promise<string> {
   const name = persistentVolumeName(persona, disk.name);
-  const base = apiPath('nodes', node, 'storage', disk.storage, 'content');
-  const volids = pveArray(await ctx.client.get(base, { vmid: HOLDER_VMID })).map((r) => pveString(pveRecord(r)['volid'])).filter((v): v is string => v !== undefined);
+  const volids = (await listStorageContent(ctx.client, node, disk.storage, { vmid: HOLDER_VMID })).map((r) => pveString(pveRecord(r)['volid'])).filter((v): v is string => v !== undefined);
   if (planned) {
     if (volids.includes(planned)) return planned;
     throw new LabError({ code: 'LAB_PLAN_STALE', summary: `data disk ${disk.name} of ${persona}: volume ${planned} the plan would attach is no longer on ${node}`, hint: `make a new plan: lab plan --layer l2 --persona ${persona}` });
   }
   const existing = volids.find((v) => isVolumeOf(v, persona, disk.name) === 'current');
   if (existing) return existing;
-  const res = await ctx.client.mutate<string>('POST', base, { vmid: HOLDER_VMID, filename: name, size: `${Math.ceil(disk.size / 2 ** 30)}G` }, { alreadyDone: ALREADY_EXISTS });
+  const res = await allocateVolume(ctx.client, node, disk.storage, { vmid: HOLDER_VMID, filename: name, size: `${Math.ceil(disk.size / 2 ** 30)}G` }, { alreadyDone: ALREADY_EXISTS });
   return res.status === 'done' ? res.value : `${disk.storage}:${name}`;
 }
 
@@ -113,7 +112,7 @@ async function configure(ctx: OpsContext, persona: string, a: VmAfter & { vmid?:
   const { client } = ctx;
   const vmid = a.vmid!;
   const node = a.node;
-  const vmPath = apiPath('nodes', node, 'qemu', String(vmid));
+  const vm = { node, vmid };
   const params: Record<string, string | number> = {};
   if (set.includes('cicustom') || config['cicustom'] === undefined) {
     const key = generateHostKey(`root@${persona}`);
@@ -129,13 +128,13 @@ async function configure(ctx: OpsContext, persona: string, a: VmAfter & { vmid?:
     const file = disk.persistent ? await persistentVolume(ctx, node, persona, disk, a.attach?.[slot]) : `${disk.storage}:${Math.ceil(disk.size / 2 ** 30)}`;
     params[slot] = [file, disk.options].filter(Boolean).join(',');
   }
-  if (Object.keys(params).length > 0) await client.put(`${vmPath}/config`, { ...params, digest });
+  if (Object.keys(params).length > 0) await updateVmConfig(client, vm, { ...params, digest });
   // A disk just attached (a reattached data volume may be smaller than declared now) is grown too.
   const now = add.some((slot) => params[slot] !== undefined) ? (await readVm(client, node, vmid)).config : config;
   for (const disk of a.disks) {
     const have = parsePveSize(parseProps(now[disk.slot]).get('size'));
     if (have !== undefined && disk.size > have) {
-      await client.runTask('PUT', `${vmPath}/resize`, { disk: disk.slot, size: formatPveSize(disk.size) }, { title: `grow ${persona} ${disk.name} to ${formatPveSize(disk.size)}`, ...poll(ctx, persona) });
+      await resizeVmDisk(client, vm, { disk: disk.slot, size: formatPveSize(disk.size) }, { title: `grow ${persona} ${disk.name} to ${formatPveSize(disk.size)}`, ...poll(ctx, persona) });
     }
   }
 }
@@ -145,17 +144,16 @@ async function configure(ctx: OpsContext, persona: string, a: VmAfter & { vmid?:
  * persistent one stays owned by HOLDER_VMID) or, with --destroy-data, free them.
  */
 async function removeDisks(ctx: OpsContext, persona: string, a: VmAfter, b: VmBefore): Promise<void> {
-  const vmPath = apiPath('nodes', b.node, 'qemu', String(b.vmid));
   for (const r of a.remove ?? []) {
     const read = await waitUnlocked(ctx, b.node, b.vmid);
     if ((read.config[r.slot] ?? '').split(',')[0] === r.volid) {
-      await ctx.client.put(`${vmPath}/config`, { delete: r.slot, ...(r.destroy ? { force: 1 } : {}), digest: read.digest });
+      await updateVmConfig(ctx.client, b, { delete: r.slot, ...(r.destroy ? { force: 1 } : {}), digest: read.digest });
     }
     if (!r.destroy) continue;
     // `force` frees a VM-owned volume; a persistent one (and a VM-owned one detached earlier) is freed here.
     const after = await readVm(ctx.client, b.node, b.vmid);
     const unused = Object.entries(after.config).find(([k, v]) => /^unused\d+$/.test(k) && v.split(',')[0] === r.volid)?.[0];
-    if (unused) await ctx.client.put(`${vmPath}/config`, { delete: unused, digest: after.digest });
+    if (unused) await updateVmConfig(ctx.client, b, { delete: unused, digest: after.digest });
     if (r.persistent) await freeVolume(ctx, b.node, r.volid, `delete data disk ${r.volid} of ${persona}`, persona);
   }
 }
@@ -163,7 +161,7 @@ async function removeDisks(ctx: OpsContext, persona: string, a: VmAfter, b: VmBe
 async function freeVolume(ctx: OpsContext, node: string, volid: string, title: string, persona?: string): Promise<void> {
   const storage = volid.split(':')[0]!;
   try {
-    const upid = await ctx.client.delete(apiPath('nodes', node, 'storage', storage, 'content', volid));
+    const upid = await deleteVolume(ctx.client, node, storage, volid);
     if (typeof upid === 'string') await ctx.client.waitForTask(upid, { title, ...poll(ctx, persona) });
   } catch (e) {
     if (!(isPveError(e) && /does not exist|no such volume/.test(e.pveMessage))) throw e;
@@ -177,7 +175,6 @@ export async function destroyVm(ctx: OpsContext, persona: string, a: VmAfter, b:
     for (const v of a.freeVolumes ?? []) await freeVolume(ctx, v.node, v.volid, `delete data volume ${v.volid} of ${persona}`, persona);
     return;
   }
-  const vmPath = apiPath('nodes', b.node, 'qemu', String(b.vmid));
   // The volumes the VM really has (a legacy-named one included) are the ones --destroy-data frees.
   const attached = new Map<string, string>();
   for (const disk of a.disks.filter((d) => d.persistent)) {
@@ -185,9 +182,9 @@ export async function destroyVm(ctx: OpsContext, persona: string, a: VmAfter, b:
     if (volid && isVolumeOf(volid, persona, disk.name)) attached.set(disk.name, volid);
   }
   try {
-    await client.runTask('POST', `${vmPath}/status/stop`, undefined, { title: `stop ${persona}`, ...poll(ctx, persona) });
+    await changeVmPower(client, b, 'stop', undefined, { title: `stop ${persona}`, ...poll(ctx, persona) });
     // Persistent volumes are owned by HOLDER_VMID, so PVE's destroy leaves them; nothing else survives.
-    const res = await client.mutate<string>('DELETE', vmPath, { purge: 1, 'destroy-unreferenced-disks': 0 }, { alreadyDone: NOT_FOUND });
+    const res = await requestVmDelete(client, b, { purge: 1, 'destroy-unreferenced-disks': 0 }, { alreadyDone: NOT_FOUND });
     if (res.status === 'done') await client.waitForTask(res.value, { title: `destroy VM ${b.vmid} (${persona})`, ...poll(ctx, persona) });
   } catch (e) {
     if (!(isPveError(e) && NOT_FOUND(e))) throw e;

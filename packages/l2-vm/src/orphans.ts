@@ -1,5 +1,5 @@
 import { createPlan, type Change, type Diagnostic, type FieldDiff, type Plan } from '@lab/core';
-import { parseResources, pveArray, type PveClient } from '@lab/pve';
+import { readClusterResources, type PveClient } from '@lab/pve';
 import type { DesiredDisk } from './desired.js';
 import { basisKey, HOLDER_VMID, LAB_TAG, parsePersistentVolume, personaOfDescription, personaOfTags, vmAddress } from './identity.js';
 import { readVm } from './observe.js';
@@ -44,7 +44,7 @@ function disksOf(config: Readonly<Record<string, string>>): { slot: string; voli
  */
 export async function findOrphans(client: PveClient, declared: readonly string[]): Promise<OrphanVm[]> {
   const known = new Set(declared);
-  const { vms } = parseResources(pveArray(await client.get('/cluster/resources')));
+  const { vms } = await readClusterResources(client);
   const out: OrphanVm[] = [];
   for (const vm of vms) {
     if (vm.template || !vm.tags.includes(LAB_TAG)) continue;

@@ -1,5 +1,5 @@
 import { LabError } from '@lab/core';
-import { pveString, type PveClient } from '@lab/pve';
+import { nextFreeVmid, type PveClient } from '@lab/pve';
 
 /**
  * VMIDs for the creates of one apply. `cluster/nextid` knows only existing VMs, so two creates
@@ -15,11 +15,11 @@ export function createVmidAllocator(client: PveClient): VmidAllocator {
   let chain: Promise<unknown> = Promise.resolve();
   const allocate = async (avoid: readonly number[]): Promise<number> => {
     const reserved = new Set([...avoid, ...handedOut]);
-    let candidate = Number(pveString(await client.get('/cluster/nextid')));
+    let candidate = (await nextFreeVmid(client)) ?? Number.NaN;
     for (let tries = 0; tries < 1000; tries++, candidate++) {
       if (reserved.has(candidate)) continue;
       try {
-        const id = Number(pveString(await client.get('/cluster/nextid', { vmid: candidate })));
+        const id = (await nextFreeVmid(client, candidate)) ?? Number.NaN;
         handedOut.add(id);
         return id;
       } catch {

@@ -41,4 +41,4 @@ export { cloneVm, configureVm, readVmConfig, vmStatus, startVm, shutdownVm, conv
 export type { VmRef, VmCallOptions, CloneOptions } from './vm-ops.js';
 export { IMAGE_TAG_PREFIX, imageTag, templateName, IMAGES_DIR, MANIFEST_FORMAT, manifestFile } from './images.js';
 export type { ImageManifest, ManifestBake, ManifestTemplate } from './images.js';
-export { readClusterResources, nextFreeVmid, restoreVm, createVmSnapshot, rollbackVmSnapshot, deleteVmSnapshot, readStorageStatus, listStorageContent, deleteVolume, runVzdump, extractArchiveConfig, clusterVmids, listNodeVms, createVm, deleteVm, downloadToStorage, removeVolume } from './ops.js';
+export { readClusterResources, nextFreeVmid, restoreVm, createVmSnapshot, rollbackVmSnapshot, deleteVmSnapshot, readStorageStatus, listStorageContent, deleteVolume, runVzdump, extractArchiveConfig, clusterVmids, listNodeVms, createVm, deleteVm, downloadToStorage, removeVolume, changeVmPower, readVmCurrent, pingGuestAgent, readVmPending, requestClone, resizeVmDisk, updateVmConfig, requestVmDelete, allocateVolume, readPool, createPool, deletePool } from './ops.js';

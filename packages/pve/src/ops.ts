@@ -1,5 +1,6 @@
 import { apiPath, type Params } from './_form.js';
 import type { MutateOptions, MutationResult, PveClient } from './client.js';
+import type { RequestOptions } from './transport.js';
 import { parseResources, type ResourceNode, type ResourceVm } from './cluster-resources.js';
 import { pveArray, pveInt, pveRecord, pveString } from './coerce.js';
 import type { TaskResult, WaitOptions } from './tasks.js';
@@ -23,9 +24,12 @@ export async function readClusterResources(client: PveClient, params?: { readonl
   return parseResources(pveArray(await client.get('/cluster/resources', params ? { ...params } : undefined)));
 }
 
-/** `GET /cluster/nextid`: the next free VMID PVE proposes, or undefined when it names none. */
-export async function nextFreeVmid(client: PveClient): Promise<number | undefined> {
-  return pveInt(await client.get('/cluster/nextid'));
+/**
+ * `GET /cluster/nextid`: the next free VMID PVE proposes, or undefined when it names none. With
+ * `vmid`, PVE checks that one instead (a 400 `VM N already exists` when taken).
+ */
+export async function nextFreeVmid(client: PveClient, vmid?: number): Promise<number | undefined> {
+  return pveInt(await client.get('/cluster/nextid', vmid === undefined ? undefined : { vmid }));
 }
 
 // --- one VM ---------------------------------------------------------------------------------
@@ -108,4 +112,70 @@ export function downloadToStorage(client: PveClient, node: string, storage: stri
 /** `DELETE /nodes/{node}/storage/{storage}/content/{volid}` as a task, and wait for it. */
 export function removeVolume(client: PveClient, node: string, storage: string, volid: string, wait?: WaitOptions): Promise<TaskResult> {
   return client.runTask('DELETE', storagePath(node, storage, 'content', volid), undefined, wait);
+}
+
+// --- VMs as L2 drives them ------------------------------------------------------------------
+
+const qemuPath = (vm: VmRef, ...rest: string[]): string => apiPath('nodes', vm.node, 'qemu', String(vm.vmid), ...rest);
+
+/** `POST …/status/{start|stop|shutdown|reboot}` and wait, with the caller's wait options as they are. */
+export function changeVmPower(client: PveClient, vm: VmRef, action: 'start' | 'stop' | 'shutdown' | 'reboot', params?: Params, wait?: WaitOptions): Promise<TaskResult> {
+  return client.runTask('POST', qemuPath(vm, 'status', action), params, wait);
+}
+
+/** `GET …/status/current`, the whole record (`status`, `lock`, `qmpstatus`, …). */
+export async function readVmCurrent(client: PveClient, vm: VmRef, request?: RequestOptions): Promise<Record<string, unknown>> {
+  return pveRecord(await client.get(qemuPath(vm, 'status', 'current'), undefined, request));
+}
+
+/** `POST …/agent/ping`: answers when the guest agent does. */
+export function pingGuestAgent(client: PveClient, vm: VmRef, request?: RequestOptions): Promise<unknown> {
+  return client.post(qemuPath(vm, 'agent', 'ping'), undefined, request);
+}
+
+/** `GET …/pending`: one row per key with its current and pending value, and the digest. */
+export async function readVmPending(client: PveClient, vm: VmRef): Promise<readonly unknown[]> {
+  return pveArray(await client.get(qemuPath(vm, 'pending')));
+}
+
+/** `POST …/clone`, resent safely with `alreadyDone`; the caller waits for the UPID. */
+export function requestClone(client: PveClient, source: VmRef, params: Params, options: MutateOptions): Promise<MutationResult<string>> {
+  return client.mutate<string>('POST', qemuPath(source, 'clone'), params, options);
+}
+
+/** `PUT …/resize` and wait. */
+export function resizeVmDisk(client: PveClient, vm: VmRef, params: Params, wait?: WaitOptions): Promise<TaskResult> {
+  return client.runTask('PUT', qemuPath(vm, 'resize'), params, wait);
+}
+
+/** `PUT …/config` with any parameters (`digest`, `delete`, `force`). */
+export async function updateVmConfig(client: PveClient, vm: VmRef, params: Params): Promise<void> {
+  await client.put(qemuPath(vm, 'config'), params);
+}
+
+/** `DELETE …/qemu/{vmid}`, resent safely with `alreadyDone`; the caller waits for the UPID. */
+export function requestVmDelete(client: PveClient, vm: VmRef, params: Params, options: MutateOptions): Promise<MutationResult<string>> {
+  return client.mutate<string>('DELETE', qemuPath(vm), params, options);
+}
+
+/** `POST /nodes/{node}/storage/{storage}/content`: allocate a volume, resent safely with `alreadyDone`. */
+export function allocateVolume(client: PveClient, node: string, storage: string, params: Params, options: MutateOptions): Promise<MutationResult<string>> {
+  return client.mutate<string>('POST', storagePath(node, storage, 'content'), params, options);
+}
+
+// --- pools (L2's persona locks) -------------------------------------------------------------
+
+/** `GET /pools/{poolid}`. */
+export async function readPool(client: PveClient, poolid: string): Promise<Record<string, unknown>> {
+  return pveRecord(await client.get(apiPath('pools', poolid)));
+}
+
+/** `POST /pools`, resent safely with `alreadyDone`. */
+export function createPool(client: PveClient, params: Params, options: MutateOptions): Promise<MutationResult<unknown>> {
+  return client.mutate('POST', '/pools', params, options);
+}
+
+/** `DELETE /pools?poolid=…` */
+export function deletePool(client: PveClient, poolid: string): Promise<unknown> {
+  return client.delete('/pools', { poolid });
 }
