@@ -186,8 +186,12 @@ for r in "${recipes[@]}"; do
       {
         printf '#!/bin/sh\n'
         printf 'echo "lab-local stand-in for %s: not %s; it answers %s on :%s and nothing else" >&2\n' "$UPSTREAM" "$STANDS_IN_FOR" "$SERVE_PATH" "$PORT"
+        # As PID 1 a shell (or httpd) ignores SIGTERM unless it traps it: without the trap every
+        # `docker stop` (a capture's pause, a rebuild) waited out Docker's 10 s kill timeout.
+        printf "trap 'exit 0' TERM INT\\n"
         for p in $EXTRA_PORTS; do printf 'httpd -p %s -h /www\n' "$p"; done
-        printf 'exec httpd -f -p "$STANDIN_PORT" -h /www\n'
+        printf 'httpd -f -p "$STANDIN_PORT" -h /www &\n'
+        printf 'wait\n'
       } >"$root/stand-in"
       chmod 0755 "$root/stand-in"
       changes+=(-c "ENV STANDIN_PORT=$PORT" -c 'ENTRYPOINT ["/stand-in"]' -c "LABEL dev.lab.stand-in=$UPSTREAM" -c "LABEL dev.lab.stands-in-for=\"$STANDS_IN_FOR\"")
