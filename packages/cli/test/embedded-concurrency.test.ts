@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lab, WORKSPACE } from './_harness.js';
+import { lab, probePersona, replacePersonas, WORKSPACE } from './_harness.js';
 import { createScratchLab } from '../src/scratch-lab.js';
 
 // Issue #14: with the default lab.yaml (`proxmox.mode: embedded`) every CLI process used to start
@@ -17,18 +17,7 @@ const CLI = join(WORKSPACE, 'packages/cli/bin/lab.mjs');
 const CREATES = ['probe2', 'probe3', 'probe4'];
 
 function persona(name: string, octet: number, tags: readonly string[]): string {
-  return `name: ${name}
-description: A records-only guest for the concurrency test.
-vm:
-  image: debian-12@stable
-  cores: 1
-  memory: 512MiB
-  disks:
-    - { name: root, size: 4G, storage: local-lvm }
-  nics:
-    - { bridge: vmbr0, vlan: 30, ip: 10.0.30.${octet}/24, gateway: 10.0.30.1 }
-  tags: [${tags.join(', ')}]
-`;
+  return probePersona({ name, purpose: 'A records-only guest for the concurrency test.', octet, vmExtra: [`tags: [${tags.join(', ')}]`] });
 }
 
 interface Run {
@@ -77,12 +66,7 @@ describe('two or more commands at once on one embedded lab (records-only guests)
       sshKeyFile: join(base, 'id_ed25519'),
       edit: (doc) => doc.setIn(['proxmox', 'guests'], 'none'),
     });
-    // The example personas go; the mixins stay (lab.yaml's baked image includes them).
-    for (const d of readdirSync(join(s.root, 'personas'))) if (d !== '_mixins') rmSync(join(s.root, 'personas', d), { recursive: true });
-    for (const [i, name] of ['probe1', ...CREATES].entries()) {
-      mkdirSync(join(s.root, 'personas', name), { recursive: true });
-      writeFileSync(join(s.root, 'personas', name, 'persona.yaml'), persona(name, 71 + i, ['probe']));
-    }
+    replacePersonas(s.root, Object.fromEntries(['probe1', ...CREATES].map((name, i) => [name, persona(name, 71 + i, ['probe'])])));
     process.env.LAB_AGE_KEY_FILE = s.identityFile;
     root = s.root;
     identity = s.identityFile;

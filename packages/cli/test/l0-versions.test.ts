@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { lab, WORKSPACE } from './_harness.js';
+import { lab, probePersona, WORKSPACE } from './_harness.js';
 import { createScratchLab } from '../src/scratch-lab.js';
 
 // `proxmox.version` in lab.yaml picks the release the embedded simulator speaks (ADR 0171);
@@ -10,18 +10,7 @@ import { createScratchLab } from '../src/scratch-lab.js';
 // builds a VM with the lab's own least-privilege token (L1 template, L2 clone, start, and the
 // guest-agent ping that needs VM.Monitor on 8.4 and VM.GuestAgent.Audit on 9.1).
 
-const PROBE = `name: probe
-description: A records-only guest for the release test.
-vm:
-  node: pve1
-  image: debian-12@stable
-  cores: 1
-  memory: 512MiB
-  disks:
-    - { name: root, size: 4G, storage: local-lvm }
-  nics:
-    - { bridge: vmbr0, vlan: 30, ip: 10.0.30.62/24, gateway: 10.0.30.1 }
-`;
+const PROBE = probePersona({ purpose: 'A records-only guest for the release test.', octet: 62, node: 'pve1' });
 
 afterAll(() => {
   delete process.env.LAB_AGE_KEY_FILE;

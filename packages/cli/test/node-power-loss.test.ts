@@ -1,25 +1,12 @@
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { lab } from './_harness.js';
+import { lab, probePersona, replacePersonas } from './_harness.js';
 import { startScratchSim, type ScratchSim } from './_scratch-sim.js';
 
 // Issue #14: a node that loses power and boots again keeps every VM (records, configs); a VM
 // without onboot is stopped afterwards, and re-applying L2 starts it and converges at once.
 
-const PROBE = `name: probe
-description: A records-only guest on pve2 for the power-loss test.
-vm:
-  node: pve2
-  image: debian-12@stable
-  cores: 1
-  memory: 512MiB
-  onboot: false
-  disks:
-    - { name: root, size: 4G, storage: local-lvm }
-  nics:
-    - { bridge: vmbr0, vlan: 30, ip: 10.0.30.63/24, gateway: 10.0.30.1 }
-`;
+const PROBE = probePersona({ purpose: 'A records-only guest on pve2 for the power-loss test.', octet: 63, node: 'pve2', vmExtra: ['onboot: false'] });
 let s: ScratchSim;
 beforeAll(async () => {
   s = await startScratchSim('lab-nodeloss-');
@@ -27,10 +14,7 @@ beforeAll(async () => {
 afterAll(async () => { await s?.sim.stop(); });
 
 it('after a power loss of its node, lab apply --layer l2 starts the VM and the lab converges', async () => {
-  // The example personas go; the mixins stay (lab.yaml's baked image includes them).
-  for (const d of readdirSync(join(s.scratch.root, 'personas'))) if (d !== '_mixins') rmSync(join(s.scratch.root, 'personas', d), { recursive: true });
-  mkdirSync(join(s.scratch.root, 'personas/probe'), { recursive: true });
-  writeFileSync(join(s.scratch.root, 'personas/probe/persona.yaml'), PROBE);
+  replacePersonas(s.scratch.root, { probe: PROBE });
   const up = await lab('up', '-y', '--root', s.scratch.root);
   expect(up.code, up.stderr).toBe(0);
   await s.sim.control('/_sim/nodes/pve2/down', { down: true, powerLoss: true });

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { lab, WORKSPACE } from './_harness.js';
+import { lab, probePersona, replacePersonas, WORKSPACE } from './_harness.js';
 import { createScratchLab } from '../src/scratch-lab.js';
 
 // `lab sim start` runs with a real node's timing by default (issue #17): tasks take seconds, the
@@ -11,18 +11,7 @@ import { createScratchLab } from '../src/scratch-lab.js';
 // lab must be right under it: right after `lab up`, `lab check` finds nothing to do (L2 reads a
 // VM's power state from the node, not from the lagging cluster/resources).
 
-const PROBE = `name: probe
-description: A records-only guest for the realistic-timing test.
-vm:
-  node: pve1
-  image: debian-12@stable
-  cores: 1
-  memory: 512MiB
-  disks:
-    - { name: root, size: 4G, storage: local-lvm }
-  nics:
-    - { bridge: vmbr0, vlan: 30, ip: 10.0.30.64/24, gateway: 10.0.30.1 }
-`;
+const PROBE = probePersona({ purpose: 'A records-only guest for the realistic-timing test.', octet: 64, node: 'pve1' });
 
 afterAll(() => {
   delete process.env.LAB_AGE_KEY_FILE;
@@ -32,10 +21,7 @@ it('lab up against `lab sim start` in realistic timing, then lab check right awa
   const base = mkdtempSync(join(tmpdir(), 'lab-realistic-'));
   const s = await createScratchLab({ from: WORKSPACE, to: join(base, 'lab'), identityFile: join(base, 'age.key'), sshKeyFile: join(base, 'id_ed25519'), edit: (doc) => doc.setIn(['proxmox', 'guests'], 'none') });
   process.env.LAB_AGE_KEY_FILE = s.identityFile;
-  // The example personas go; the mixins stay (lab.yaml's baked image includes them).
-  for (const d of readdirSync(join(s.root, 'personas'))) if (d !== '_mixins') rmSync(join(s.root, 'personas', d), { recursive: true });
-  mkdirSync(join(s.root, 'personas/probe'), { recursive: true });
-  writeFileSync(join(s.root, 'personas/probe/persona.yaml'), PROBE);
+  replacePersonas(s.root, { probe: PROBE });
   const child = spawn(process.execPath, [join(WORKSPACE, 'packages/cli/bin/lab.mjs'), 'sim', 'start', '--root', s.root, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
   try {
     const info = await new Promise<{ timing: string }>((resolve, reject) => {
