@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { afterEach } from 'vitest';
 import { isLabError, type LabError } from '@lab/core';
 
 /** A minimal valid lab.yaml for fixture labs. */
@@ -73,4 +74,23 @@ export function lines(e: LabError): string[] {
     const head = `${where}${d.path ? `${d.path}: ` : ''}${d.summary}`;
     return d.hint ? `${head}\n  hint: ${d.hint}` : head;
   });
+}
+
+/**
+ * Labs made by a test file's tests and removed after each test: `lab(files)` makes one (lab.yaml
+ * plus `files`) and returns its root; `onCleanup` removes anything else a test made.
+ */
+export function tempLabs(): { lab(files: Record<string, string>): string; onCleanup(fn: () => void): void } {
+  const cleanups: (() => void)[] = [];
+  afterEach(() => {
+    for (const c of cleanups.splice(0)) c();
+  });
+  return {
+    lab(files) {
+      const l = makeLab(files);
+      cleanups.push(l.cleanup);
+      return l.root;
+    },
+    onCleanup: (fn) => void cleanups.push(fn),
+  };
 }

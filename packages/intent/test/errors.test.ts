@@ -1,18 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { formatDiagnostic } from '@lab/core';
 import { loadLab, loadPersona, loadSite } from '../src/index.js';
-import { labError, lines, makeLab, persona, SITE, VM } from './_lab.js';
+import { labError, lines, makeLab, persona, SITE, tempLabs, VM } from './_lab.js';
 
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0)) c();
-});
-
-function lab(files: Record<string, string>): string {
-  const l = makeLab(files);
-  cleanups.push(l.cleanup);
-  return l.root;
-}
+const { lab, onCleanup } = tempLabs();
 
 describe('error messages name file:line:col, the path, and the fix', () => {
   it('reports every problem of a file at once', async () => {
@@ -260,7 +251,7 @@ capture: { repository: offsite, paths: [/srv] }
     expect(e.code).toBe('LAB_INTENT_NOT_FOUND');
     expect(e.hint).toBe('did you mean "media"?');
     const empty = makeLab({});
-    cleanups.push(empty.cleanup);
+    onCleanup(empty.cleanup);
     const { rmSync } = await import('node:fs');
     rmSync(`${empty.root}/lab.yaml`);
     expect((await labError(() => loadSite(empty.root))).code).toBe('LAB_INTENT_NOT_FOUND');

@@ -1,20 +1,12 @@
 import { symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadLab, loadPersona, loadSite } from '../src/index.js';
-import { labError, lines, makeLab, persona, SITE, VM } from './_lab.js';
+import { labError, lines, persona, SITE, tempLabs, VM } from './_lab.js';
 
 /** adr/0165: every loader refuses oversized, explosive or out-of-repository input at once, at file:line:col. */
 
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0)) c();
-});
-function lab(files: Record<string, string>): string {
-  const l = makeLab(files);
-  cleanups.push(l.cleanup);
-  return l.root;
-}
+const { lab } = tempLabs();
 
 function bomb(levels: number, width: number): string {
   let s = `a0: &a0 "${'x'.repeat(100)}"\n`;
